@@ -1,0 +1,27 @@
+# Two commands for a fresh machine: `make run` (the app) and `make test` (the suite).
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: install run test samples clean
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+test: install
+	$(PY) -m pytest
+
+# Regenerate the bundled synthetic samples (fixed seeds).
+samples: install
+	$(PY) -m cracklib.synthetic
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,37 @@
+"""Pictures of results: heatmaps and mask overlays as uint8 RGB arrays.
+
+Shared by the CLI (PNG files) and the app, so both show the same colours.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["heatmap_rgb", "mask_overlay"]
+
+_RED = np.array([1.0, 0.0, 0.0])
+_BLUE = np.array([0.0, 0.0, 1.0])
+
+
+def heatmap_rgb(relevance: np.ndarray | None, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Relevance as blue (against a crack) - white (none) - red (for a crack), symmetric around 0.
+
+    ``None`` (an image the gate did not explain) gives a white picture of ``shape``.
+    """
+    if relevance is None:
+        return np.full((*shape, 3), 255, np.uint8)
+    top = float(np.abs(relevance).max()) or 1.0
+    value = np.clip(relevance / top, -1, 1)[..., None]
+    rgb = np.where(value >= 0, 1 + value * (_RED - 1), 1 - value * (_BLUE - 1))
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alpha: float = 0.6,
+                 truth: np.ndarray | None = None, truth_color=(0, 200, 0)) -> np.ndarray:
+    """``image`` with ``mask`` painted in ``color``; missed ``truth`` pixels in ``truth_color``."""
+    out = image.astype(np.float32).copy()
+    layers = [(mask, color)]
+    if truth is not None:
+        layers.append((truth & ~mask, truth_color))
+    for region, paint in layers:
+        out[region] = (1 - alpha) * out[region] + alpha * np.asarray(paint, np.float32)
+    return np.round(out).astype(np.uint8)
