@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny classifier trained on synthetic cracks, written like real weights."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cracklib.baselines import DamageFree, baselines_path  # noqa: E402
+from cracklib.models import ModelCard, build_model, save_model  # noqa: E402
+from cracklib.pipeline import load_classifier  # noqa: E402
+from cracklib.training import TrainingConfig, train_classifier  # noqa: E402
+from cracklib.training_data import synthetic_examples  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A width-1/8 VGG11-128 at 64 px trained for a few seconds on synthetic cracks."""
+    x, y = synthetic_examples(320, 64, seed=0)
+    xv, yv = synthetic_examples(80, 64, seed=1)
+    config = TrainingConfig(width=0.125, input_size=64, epochs=8, learning_rate=3e-3, seed=0)
+    model, history = train_classifier(x, y, xv, yv, config=config)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    card = ModelCard(arch="vgg11_128", width=0.125, input_size=64,
+                     notes={"history": [h.to_dict() for h in history]})
+    save_model(model, path, card)
+    DamageFree.from_images(x[y == 0].transpose(0, 3, 1, 2) / 255.0).save(baselines_path(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_weights):
+    return load_classifier(tiny_weights, device="cpu")
+
+
+@pytest.fixture
+def random_model():
+    """An untrained small model whose logits are not tiny (larger FC init)."""
+    torch.manual_seed(0)
+    model = build_model("vgg11_128", width=0.125, input_size=64).eval()
+    for module in model.classifier:
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.normal_(module.weight, 0, 0.2)
+    return model
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,93 @@
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from cracklib.attribution import METHODS, AttributionSettings, attribute
+from cracklib.baselines import BASELINES, DamageFree, baseline_distribution, baseline_for
+from cracklib.models import Normalization
+
+
+@pytest.fixture
+def damage_free(rng):
+    return DamageFree.from_images(rng.random((6, 3, 32, 32)), sample_size=4)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_gives_a_map_at_input_resolution(random_model, method, damage_free):
+    x = torch.randn(2, 3, 64, 64)
+    settings = AttributionSettings(baseline="damage_free_sample", damage_free=damage_free, steps=8, samples=4)
+    relevance = attribute(random_model, x, method, settings)
+    assert relevance.shape == (2, 64, 64)
+    assert np.isfinite(relevance).all()
+    assert np.abs(relevance).max() > 0
+
+
+def test_integrated_gradients_is_complete(random_model):
+    """IG's attributions add up to f(x) - f(baseline) (its completeness axiom)."""
+    x = torch.randn(1, 3, 64, 64)
+    settings = AttributionSettings(baseline="black", steps=200)
+    relevance = attribute(random_model, x, "integrated_gradients", settings)
+    baseline = baseline_for("black", x, settings.normalization)
+    with torch.no_grad():
+        delta = (random_model(x)[0, 1] - random_model(baseline)[0, 1]).item()
+    assert relevance.sum() == pytest.approx(delta, rel=0.05, abs=1e-3)
+
+
+def test_baselines(rng, damage_free):
+    norm = Normalization()
+    x = torch.randn(2, 3, 16, 16)
+    assert torch.allclose(norm.denormalize(baseline_for("black", x, norm)), torch.zeros_like(x), atol=1e-6)
+    assert torch.equal(baseline_for("zeros", x, norm), torch.zeros_like(x))
+    blur = norm.denormalize(baseline_for("blur", x, norm))
+    assert blur.std() < norm.denormalize(x).std()
+    mean = baseline_for("damage_free_mean", x, norm, damage_free)
+    assert mean.shape == x.shape
+    assert baseline_distribution("damage_free_sample", x, norm, damage_free).shape == (4, 3, 16, 16)
+    with pytest.raises(ValueError, match="damage-free"):
+        baseline_for("damage_free_mean", x, norm, None)
+    assert set(BASELINES) >= {"zeros", "black", "blur", "damage_free_mean", "damage_free_sample"}
+
+
+def _hooks(model):
+    return sum(len(m._forward_hooks) + len(m._backward_hooks) + len(m._forward_pre_hooks)
+               for m in model.modules())
+
+
+def test_hooks_are_removed_even_after_an_error(random_model):
+    before = {k: v.clone() for k, v in random_model.state_dict().items()}
+    attribute(random_model, torch.randn(1, 3, 64, 64), "lrp")
+    assert _hooks(random_model) == 0
+    with pytest.raises(RuntimeError):
+        attribute(random_model, torch.randn(1, 5, 64, 64), "lrp")  # wrong channel count
+    assert _hooks(random_model) == 0
+    for key, value in random_model.state_dict().items():
+        assert torch.equal(value, before[key])
+
+
+def test_concurrent_threads_on_one_model_get_their_own_answers(random_model):
+    x = torch.randn(1, 3, 64, 64)
+    rule_sets = ["seibold", "montavon", "epsilon_plus_flat", "forest"] * 2
+    expected = {r: attribute(random_model, x, "lrp", AttributionSettings(rules=r)) for r in set(rule_sets)}
+    results, errors = {}, []
+
+    def work(index, rule_set):
+        try:
+            results[index] = attribute(random_model, x, "lrp", AttributionSettings(rules=rule_set))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i, r)) for i, r in enumerate(rule_sets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for index, rule_set in enumerate(rule_sets):
+        np.testing.assert_allclose(results[index], expected[rule_set], rtol=1e-5, atol=1e-7)
+
+
+def test_unknown_method(random_model):
+    with pytest.raises(ValueError, match="unknown attribution method"):
+        attribute(random_model, torch.randn(1, 3, 64, 64), "magic")

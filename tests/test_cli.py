@@ -1,0 +1,112 @@
+"""The command line end to end: files written, JSON printed, one-line errors with exit code 2."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cracklib.cli import main
+from cracklib.imageio import write_png
+from cracklib.synthetic import bundled_samples, crack_image
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "cracklib", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_segment_bundled_samples_end_to_end(tmp_path):
+    images = [str(p) for p, _ in bundled_samples()]
+    done = _run("segment", *images, "--out", str(tmp_path), "--scale", "0.5")
+    assert done.returncode == 0, done.stderr
+    for path in images:
+        stem = Path(path).stem
+        assert (tmp_path / f"{stem}_mask.png").exists() and (tmp_path / f"{stem}_heatmap.png").exists()
+        report = json.loads((tmp_path / f"{stem}.json").read_text())
+        assert {"crack_probability", "severity", "timings_s", "config"} <= set(report)
+        assert report["severity"]["mm_per_px"] == 0.5
+
+
+@pytest.mark.parametrize("args, words", [
+    (["segment", "missing.png", "--out", "OUT"], "missing.png: no such file"),
+    (["segment", "OUT/notes.txt", "--out", "OUT"], "not an image"),
+    (["segment", "x.png", "--out", "OUT", "--method", "magic"], "invalid choice"),
+    (["evaluate", "--data", "no/such/folder"], "no such data folder"),
+    (["segment", "x.png", "--out", "OUT", "--gate", "2"], "--gate"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, args, words):
+    (tmp_path / "notes.txt").write_text("not a photo")
+    args = [a.replace("OUT", str(tmp_path)) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert words in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_error_in_a_subprocess_has_no_traceback():
+    done = _run("segment", "nope.jpg", "--out", "/tmp/cracklib-cli-test")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["error: nope.jpg: no such file"]
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    """A tiny folder in the ../shared/data layout: 6 crack + 4 clean images, test split."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    rows = []
+    for i in range(10):
+        crack = i < 6
+        image, mask = crack_image((96, 96), crack=crack, rng=100 + i)
+        write_png(tmp_path / "images" / f"{i}.png", image)
+        write_png(tmp_path / "masks" / f"{i}.png", mask)
+        rows.append({"image": f"images/{i}.png", "mask": f"masks/{i}.png", "label": int(crack),
+                     "split": "test" if i % 2 == 0 else "val", "group": "crack" if crack else "free"})
+    with open(tmp_path / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return tmp_path
+
+
+def test_evaluate_prints_the_documented_json(data_folder, tiny_weights, capsys):
+    assert main(["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights), "--gate", "0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_images"] == 10
+    assert set(report["classifier"]) >= {"balanced_accuracy", "tpr", "tnr", "auc"}
+    segmentation = report["segmentation"]
+    assert segmentation["n_images"] == 6
+    assert set(segmentation) >= {"iou", "precision", "recall", "f1", "ap"}
+    assert 0 < segmentation["recall"] <= 1
+    assert report["seconds_per_image"] > 0
+
+
+def test_evaluate_classifier_only_with_split_and_groups(data_folder, tiny_weights, capsys):
+    args = ["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights), "--method", "none",
+            "--split", "test", "--groups", "crack,free"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_images"] == 5 and report["segmentation"] is None
+    assert report["classifier"]["balanced_accuracy"] >= 0.75
+
+
+def test_evaluate_with_a_mask_of_the_wrong_size(data_folder, tiny_weights, capsys):
+    write_png(data_folder / "masks" / "0.png", np.zeros((10, 10), bool))
+    assert main(["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights)]) == 2
+    assert "mask is 10x10 but the image is 96x96" in capsys.readouterr().err
+
+
+def test_train_on_synthetic_writes_weights_card_and_baselines(tmp_path):
+    out = tmp_path / "w.pt"
+    done = _run("train", "--synthetic", "40", "--width", "0.0625", "--size", "32", "--epochs", "1",
+                "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["input_size"] == 32 and len(card["sha256"]) == 64
+    assert (tmp_path / "w.baselines.npz").exists()
+    assert "epoch 1" in done.stderr

@@ -1,0 +1,73 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cracklib.imageio import CrackInputError, read_image, read_mask
+
+
+def _png(image: Image.Image, fmt="PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "I", "F", "CMYK", "1"])
+def test_every_mode_becomes_rgb_uint8(mode):
+    source = Image.fromarray((np.arange(12 * 10).reshape(12, 10) * 2).astype(np.uint8)).convert(mode)
+    fmt = "TIFF" if mode in ("F", "CMYK", "I") else "PNG"
+    image = read_image(_png(source, fmt))
+    assert image.shape == (12, 10, 3) and image.dtype == np.uint8
+
+
+def test_sixteen_bit_uses_its_range():
+    array = np.array([[1000, 2000], [3000, 60000]], dtype=np.uint16)
+    image = read_image(_png(Image.fromarray(array)))
+    assert image[0, 0, 0] == 0 and image[1, 1, 0] == 255
+
+
+def test_rgba_is_composited_on_white():
+    rgba = np.zeros((4, 4, 4), np.uint8)  # fully transparent black
+    assert (read_image(_png(Image.fromarray(rgba, "RGBA"))) == 255).all()
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "not an image"),
+    (b"hello, I am a text file", "not an image"),
+])
+def test_non_images_are_one_line_errors(data, words):
+    with pytest.raises(CrackInputError, match=words) as info:
+        read_image(data)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_file_is_reported(tmp_path):
+    data = _png(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)), "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CrackInputError, match="cut.jpg"):
+        read_image(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(CrackInputError, match="no such file"):
+        read_image(tmp_path / "nope.png")
+    with pytest.raises(CrackInputError, match="folder"):
+        read_image(tmp_path)
+
+
+def test_mask_of_another_size_is_an_error():
+    mask = _png(Image.fromarray(np.zeros((10, 20), np.uint8)))
+    with pytest.raises(CrackInputError, match="mask is 20x10 but the image is 30x10"):
+        read_mask(mask, shape=(10, 30))
+
+
+def test_mask_values():
+    array = np.zeros((4, 4), np.uint8)
+    array[1, 1] = 255
+    array[2, 2] = 100  # below half: JPEG noise, not crack
+    assert read_mask(_png(Image.fromarray(array))).sum() == 1
+    zero_one = np.zeros((4, 4), np.uint8)
+    zero_one[0, 0] = 1
+    assert read_mask(_png(Image.fromarray(zero_one))).sum() == 1

@@ -1,0 +1,67 @@
+import json
+
+import pytest
+import torch
+
+from cracklib.imageio import CrackInputError
+from cracklib.models import (ModelCard, Normalization, build_model, conv_layer_names, fold_batch_norm, load_model,
+                             save_model)
+
+
+@pytest.mark.parametrize("arch, fc_layers", [("vgg11_128", 3), ("vgg11_onefc", 1)])
+def test_architectures(arch, fc_layers):
+    model = build_model(arch, width=0.125, input_size=64).eval()
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 2)
+    names = conv_layer_names(model)
+    assert [n for n in names if n.startswith("conv")] == [
+        "conv1_1", "conv2_1", "conv3_1", "conv3_2", "conv4_1", "conv4_2", "conv5_1", "conv5_2"]
+    assert len([n for n in names if n.startswith("fc")]) == fc_layers
+    assert not any(getattr(m, "inplace", False) for m in model.modules())
+
+
+def test_full_width_has_paper_sizes():
+    model = build_model("vgg11_128")
+    assert model.features[0].out_channels == 64
+    assert model.classifier[0].in_features == 512 * 7 * 7
+    assert model.classifier[0].out_features == 128
+
+
+def test_fold_batch_norm_keeps_outputs():
+    torch.manual_seed(0)
+    model = build_model(width=0.125, input_size=64, batch_norm=True)
+    model.train()
+    for _ in range(3):  # give the running statistics non-trivial values
+        model(torch.randn(8, 3, 64, 64) * 2 + 1)
+    model.eval()
+    x = torch.randn(4, 3, 64, 64)
+    expected = model(x)
+    folded = fold_batch_norm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    torch.testing.assert_close(folded(x), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_zbox_bounds_from_normalization():
+    norm = Normalization(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    low, high = norm.bounds()
+    assert torch.allclose(low, torch.full((1, 3, 1, 1), -2.0))
+    assert torch.allclose(high, torch.full((1, 3, 1, 1), 2.0))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = build_model("vgg11_onefc", width=0.125, input_size=64).eval()
+    card = save_model(model, tmp_path / "m.pt", ModelCard(arch="vgg11_onefc", width=0.125, input_size=64))
+    assert len(card.sha256) == 64
+    assert json.loads((tmp_path / "m.json").read_text())["arch"] == "vgg11_onefc"
+    loaded, loaded_card = load_model(tmp_path / "m.pt", device="cpu")
+    x = torch.randn(1, 3, 64, 64)
+    torch.testing.assert_close(loaded(x), model(x))
+    assert loaded_card.sha256 == card.sha256
+
+
+def test_bad_weights_are_user_errors(tmp_path):
+    with pytest.raises(CrackInputError, match="no such weights"):
+        load_model(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "junk.json").write_text(ModelCard().to_json())
+    with pytest.raises(CrackInputError, match="cannot read weights"):
+        load_model(tmp_path / "junk.pt")

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from cracklib.postprocess import PostProcessing, postprocess
+
+
+def test_closing_joins_a_small_gap():
+    mask = np.zeros((30, 60), bool)
+    mask[14:17, 5:28] = True
+    mask[14:17, 30:55] = True  # 2-px gap
+    out = postprocess(mask, PostProcessing(first_closing=5, min_area=0, second_closing=0))
+    assert out[14:17, 28:30].all()
+
+
+def test_area_opening_drops_specks_and_keeps_cracks():
+    mask = np.zeros((40, 40), bool)
+    mask[2:9, 2:9] = True      # 49 px: dropped (< 50)
+    mask[20:30, 10:15] = True  # 50 px: kept
+    out = postprocess(mask, PostProcessing(first_closing=0, min_area=50, second_closing=0))
+    assert not out[2:9, 2:9].any()
+    assert out[20:30, 10:15].all()
+
+
+def test_paper_preset_and_none():
+    mask = np.zeros((60, 60), bool)
+    mask[30, 5:55] = True
+    mask[5, 5] = True
+    paper = postprocess(mask, "paper")
+    assert paper[30, 5:55].all() and not paper[5, 5]
+    assert (postprocess(mask, "none") == mask).all()
+
+
+def test_scaling_grows_the_sizes():
+    scaled = PostProcessing().scaled(2.0)
+    assert scaled == PostProcessing(first_closing=11, min_area=200, second_closing=51)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown post-processing"):
+        postprocess(np.zeros((3, 3), bool), "magic")

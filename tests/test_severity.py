@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from cracklib.severity import measure_severity, skeleton_length
+
+
+def test_straight_three_pixel_line_has_width_three_and_its_length():
+    mask = np.zeros((40, 100), bool)
+    mask[10:13, 10:70] = True  # 60 px long, 3 px wide
+    severity = measure_severity(mask)
+    assert severity.area_px == 180
+    assert severity.n_cracks == 1
+    assert severity.max_width_px == pytest.approx(3.0)
+    assert severity.mean_width_px == pytest.approx(3.0, abs=0.2)
+    assert severity.length_px == pytest.approx(60, abs=3)
+    assert severity.orientation_deg == pytest.approx(0.0, abs=1)
+
+
+def test_vertical_and_diagonal_orientation():
+    vertical = np.zeros((80, 20), bool)
+    vertical[5:75, 8:11] = True
+    assert measure_severity(vertical).orientation_deg == pytest.approx(90, abs=1)
+    rising = np.fliplr(np.eye(60, dtype=bool))  # bottom-left to top-right
+    assert measure_severity(rising, min_area=1).orientation_deg == pytest.approx(45, abs=1)
+
+
+def test_skeleton_length_counts_diagonal_steps():
+    diagonal = np.eye(11, dtype=bool)
+    assert skeleton_length(diagonal) == pytest.approx(10 * np.sqrt(2))
+    corner = np.zeros((5, 5), bool)
+    corner[2, :3] = True
+    corner[:3, 2] = True  # an L: 2 + 2 straight steps, no diagonal shortcut
+    assert skeleton_length(corner) == pytest.approx(4.0)
+
+
+def test_counting_with_min_area_and_mm():
+    mask = np.zeros((50, 50), bool)
+    mask[5:8, 5:30] = True     # 75 px
+    mask[30:33, 10:40] = True  # 90 px
+    mask[45, 45] = True        # a speck
+    severity = measure_severity(mask, min_area=10, mm_per_px=0.5)
+    assert severity.n_cracks == 2
+    assert severity.area_px == 165
+    assert severity.area_mm2 == pytest.approx(165 * 0.25)
+    assert severity.max_width_mm == pytest.approx(1.5)
+
+
+def test_empty_mask():
+    severity = measure_severity(np.zeros((10, 10), bool))
+    assert (severity.area_px, severity.n_cracks, severity.length_px, severity.orientation_deg) == (0, 0, 0.0, None)
