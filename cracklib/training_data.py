@@ -55,7 +55,8 @@ def examples_from_samples(samples: list[Sample], size: int, *, patches: bool = T
             images.append(_resized(image, size))
             labels.append(int(sample.label))
         truth = crack_pixels(sample, image.shape[:2])
-        if patches and truth is not None:
+        # A defect image whose mask is empty has an unreliable mask: no patches from it.
+        if patches and truth is not None and (truth.any() or sample.label == 0):
             cut, cut_labels = _patches(image, truth, size, rng, max_negative=max(2, int(truth.any()) * 4))
             images += cut
             labels += cut_labels

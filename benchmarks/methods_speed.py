@@ -1,0 +1,52 @@
+"""Seconds per image of every attribution method on one model, measured side by side.
+
+    .venv/bin/python benchmarks/methods_speed.py [--weights weights/default.pt] [--batch 1] [--repeats 5]
+
+Prints a table (ms per image, ratio to the plain gradient) and, last, one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cracklib.attribution import METHODS, AttributionSettings, attribute  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    classifier = load_classifier(args.weights)
+    size = classifier.card.input_size
+    torch.manual_seed(0)
+    inputs = torch.randn(args.batch, 3, size, size, device=classifier.device)
+    settings = AttributionSettings(normalization=classifier.card.normalization, rules="seibold",
+                                   baseline="damage_free_sample" if classifier.damage_free else "black",
+                                   damage_free=classifier.damage_free)
+    rows = {}
+    for method in ["saliency"] + [m for m in METHODS if m != "saliency"]:
+        attribute(classifier.model, inputs, method, settings)  # warm-up
+        start = time.perf_counter()
+        for _ in range(args.repeats):
+            attribute(classifier.model, inputs, method, settings)
+        rows[method] = (time.perf_counter() - start) / args.repeats / args.batch * 1000
+    gradient = rows["saliency"]
+    print(f"{'method':<22}{'ms/image':>10}{'× gradient':>12}")
+    for method, ms in rows.items():
+        print(f"{method:<22}{ms:>10.1f}{ms / gradient:>12.1f}")
+    print(json.dumps({"weights": args.weights, "batch": args.batch, "input_size": size,
+                      "threads": torch.get_num_threads(), "ms_per_image": {k: round(v, 2) for k, v in rows.items()}}))
+
+
+if __name__ == "__main__":
+    main()
