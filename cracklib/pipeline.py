@@ -163,8 +163,9 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     ``config`` may change the threshold, post-processing, scale and count
     settings of the explanation's own config; its explanation settings are ignored.
     """
-    config = replace(config or explanation.config, **dict(zip(("method", "rules", "baseline"),
-                                                              explanation.config.explanation_key())))
+    method, rules, baseline = explanation.config.explanation_key()
+    config = replace(config or explanation.config, method=method, rules=rules, baseline=baseline,
+                     gate=explanation.config.gate)
     timings = dict(explanation.timings)
     if not explanation.explained:
         empty = np.zeros(explanation.image_shape, dtype=bool)
