@@ -21,7 +21,7 @@ from .metrics import Confusion, ScoreSampler, average_precision, confusion
 from .pipeline import Classifier, PipelineConfig, classify, explain, segment_explanation
 from .training import balanced_accuracy
 
-__all__ = ["evaluate_samples"]
+__all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores"]
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -88,3 +88,55 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
                                   "ap": _nan_to_none(average_precision(sampler)),
                                   "per_image": per_image} if per_image else None
     return report
+
+
+def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[PipelineConfig],
+                  thresholds: list[str], posts: list[str], *,
+                  progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Segmentation scores for every explanation setting × threshold × post-processing.
+
+    Each image is explained once per entry of ``explanations`` (method, rules,
+    baseline, gate); thresholds and post-processing reuse that explanation. Only
+    images whose mask holds crack pixels are used.
+
+    Returns
+    -------
+    list of dict, one per combination: ``method``, ``rules``, ``baseline``,
+    ``threshold``, ``post``, ``iou``, ``precision``, ``recall``, ``f1``, ``ap``
+    (from the threshold's score maps), ``seconds_per_image`` (explanation only),
+    ``n_images``, and ``sampler`` (a :class:`ScoreSampler` for the PR curve).
+    """
+    cells: dict[tuple, dict] = {}
+    seconds = {id(config): 0.0 for config in explanations}
+    images = 0
+    for index, sample in enumerate(samples, 1):
+        image = read_image(sample.image)
+        truth = crack_pixels(sample, image.shape[:2])
+        if truth is None or not truth.any():
+            if progress:
+                progress(index, len(samples))
+            continue
+        images += 1
+        for base in explanations:
+            start = time.perf_counter()
+            explanation = explain(classifier, image, base)
+            seconds[id(base)] += time.perf_counter() - start
+            for threshold in thresholds:
+                for post in posts:
+                    config = PipelineConfig(**{**base.to_dict(), "threshold": threshold, "post": post})
+                    result = segment_explanation(explanation, config)
+                    key = (id(base), threshold, post)
+                    cell = cells.setdefault(key, {"base": base, "confusion": Confusion(), "sampler": ScoreSampler()})
+                    cell["confusion"] = cell["confusion"] + confusion(result.mask, truth)
+                    cell["sampler"].add(result.score, truth)
+        if progress:
+            progress(index, len(samples))
+    rows = []
+    for (base_id, threshold, post), cell in cells.items():
+        base = cell["base"]
+        rows.append({"method": base.method, "rules": base.rules if base.method == "lrp" else None,
+                     "baseline": base.baseline if base.method != "lrp" else None, "threshold": threshold,
+                     "post": post, **cell["confusion"].scores(), "ap": _nan_to_none(average_precision(cell["sampler"])),
+                     "seconds_per_image": seconds[base_id] / max(1, images), "n_images": images,
+                     "sampler": cell["sampler"]})
+    return rows

@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny classifier trained on synthetic cracks, written like real weights."""
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cracklib.imageio import write_png  # noqa: E402
+from cracklib.synthetic import crack_image  # noqa: E402
 from cracklib.baselines import DamageFree, baselines_path  # noqa: E402
 from cracklib.models import ModelCard, build_model, save_model  # noqa: E402
 from cracklib.pipeline import load_classifier  # noqa: E402
@@ -54,3 +57,23 @@ def random_model():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    """A tiny folder in the ../shared/data layout: 6 crack + 4 clean images, test split."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    rows = []
+    for i in range(10):
+        crack = i < 6
+        image, mask = crack_image((96, 96), crack=crack, rng=100 + i)
+        write_png(tmp_path / "images" / f"{i}.png", image)
+        write_png(tmp_path / "masks" / f"{i}.png", mask)
+        rows.append({"image": f"images/{i}.png", "mask": f"masks/{i}.png", "label": int(crack),
+                     "split": "test" if i % 2 == 0 else "val", "group": "crack" if crack else "free"})
+    with open(tmp_path / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return tmp_path

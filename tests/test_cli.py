@@ -1,5 +1,4 @@
 """The command line end to end: files written, JSON printed, one-line errors with exit code 2."""
-import csv
 import json
 import subprocess
 import sys
@@ -52,26 +51,6 @@ def test_error_in_a_subprocess_has_no_traceback():
     done = _run("segment", "nope.jpg", "--out", "/tmp/cracklib-cli-test")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["error: nope.jpg: no such file"]
-
-
-@pytest.fixture
-def data_folder(tmp_path):
-    """A tiny folder in the ../shared/data layout: 6 crack + 4 clean images, test split."""
-    (tmp_path / "images").mkdir()
-    (tmp_path / "masks").mkdir()
-    rows = []
-    for i in range(10):
-        crack = i < 6
-        image, mask = crack_image((96, 96), crack=crack, rng=100 + i)
-        write_png(tmp_path / "images" / f"{i}.png", image)
-        write_png(tmp_path / "masks" / f"{i}.png", mask)
-        rows.append({"image": f"images/{i}.png", "mask": f"masks/{i}.png", "label": int(crack),
-                     "split": "test" if i % 2 == 0 else "val", "group": "crack" if crack else "free"})
-    with open(tmp_path / "manifest.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return tmp_path
 
 
 def test_evaluate_prints_the_documented_json(data_folder, tiny_weights, capsys):
