@@ -25,7 +25,7 @@ __all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "
            "percentile_threshold", "fixed_threshold", "gaussian_mixture_threshold", "beta_mixture_threshold"]
 
 #: Pixels used to fit a mixture; more only costs time (the fit is per image).
-_MAX_FIT_PIXELS = 60_000
+_MAX_FIT_PIXELS = 20_000
 
 
 @dataclass
