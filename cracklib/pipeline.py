@@ -28,7 +28,7 @@ from .preprocess import resize_map, to_input
 from .severity import Severity, measure_severity
 from .threshold import apply_threshold
 
-__all__ = ["DEFAULT_WEIGHTS", "PipelineConfig", "Classifier", "Explanation", "SegmentationResult",
+__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "PipelineConfig", "Classifier", "Explanation", "SegmentationResult",
            "load_classifier", "classify", "explain", "segment_explanation", "segment"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"

@@ -140,7 +140,11 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     test_metrics = {}
     for name, (x, y) in test_sets.items():
         p = predict_probabilities(model, x, normalization)
-        test_metrics[name] = {"n": int(len(y)), "balanced_accuracy": balanced_accuracy(y, p >= 0.5)}
+        predicted = p >= 0.5
+        bacc = balanced_accuracy(y, predicted)
+        test_metrics[name] = {"n": int(len(y)), "balanced_accuracy": None if np.isnan(bacc) else round(bacc, 4),
+                              "tpr": round(float(predicted[y == 1].mean()), 4) if (y == 1).any() else None,
+                              "tnr": round(float((~predicted[y == 0]).mean()), 4) if (y == 0).any() else None}
     card = ModelCard(arch=arch, width=width, input_size=size, normalization=normalization,
                      training_data={"sources": sources, "splits": {"train": "train", "validation": "val"}},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},

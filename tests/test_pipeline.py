@@ -3,7 +3,7 @@ import pytest
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import PipelineConfig, explain, load_classifier, segment, segment_explanation
+from cracklib.pipeline import WEIGHTS_DIR, PipelineConfig, explain, load_classifier, segment, segment_explanation
 from cracklib.synthetic import bundled_samples, crack_image
 
 
@@ -35,9 +35,21 @@ def test_result_summary_is_json_ready(tiny_classifier):
     assert summary["severity"]["mm_per_px"] == 0.2
 
 
-def test_shipped_weights_segment_the_bundled_samples():
-    """Integration: the bundled default model on the bundled samples."""
+def test_shipped_default_weights_match_their_card():
+    """Integration: the default model (trained on the real data sets) loads and its sha256 matches."""
+    import hashlib
+    from cracklib.pipeline import DEFAULT_WEIGHTS
     classifier = load_classifier(device="cpu")
+    assert classifier.card.sha256 == hashlib.sha256(DEFAULT_WEIGHTS.read_bytes()).hexdigest()
+    assert classifier.damage_free is not None
+    image = read_image(bundled_samples()[0][0])
+    result = segment(classifier, image, PipelineConfig(gate=0.0))
+    assert result.mask.shape == image.shape[:2] and result.explained
+
+
+def test_synthetic_demo_weights_segment_the_bundled_samples():
+    """Integration: the shipped synthetic demo model on the bundled synthetic samples."""
+    classifier = load_classifier(WEIGHTS_DIR / "synthetic_demo.pt", device="cpu")
     totals = None
     for image_path, mask_path in bundled_samples():
         image = read_image(image_path)
