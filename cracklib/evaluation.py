@@ -19,6 +19,8 @@ from .datasets import Sample, crack_pixels
 from .imageio import read_image
 from .metrics import Confusion, ScoreSampler, average_precision, confusion
 from .pipeline import Classifier, PipelineConfig, classify, explain, segment_explanation
+from .postprocess import postprocess
+from .threshold import apply_threshold
 from .training import balanced_accuracy
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores"]
@@ -122,13 +124,19 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
             explanation = explain(classifier, image, base)
             seconds[id(base)] += time.perf_counter() - start
             for threshold in thresholds:
+                # The pipeline's stage 2 without severity (not scored here), thresholding
+                # once for all post-processings: a grid has thousands of cells.
+                if explanation.explained:
+                    thresholded = apply_threshold(explanation.relevance, threshold)
+                    score = thresholded.score
+                else:
+                    thresholded, score = None, np.zeros(truth.shape)
                 for post in posts:
-                    config = PipelineConfig(**{**base.to_dict(), "threshold": threshold, "post": post})
-                    result = segment_explanation(explanation, config)
+                    mask = postprocess(thresholded.mask, post) if thresholded else np.zeros(truth.shape, bool)
                     key = (id(base), threshold, post)
                     cell = cells.setdefault(key, {"base": base, "confusion": Confusion(), "sampler": ScoreSampler()})
-                    cell["confusion"] = cell["confusion"] + confusion(result.mask, truth)
-                    cell["sampler"].add(result.score, truth)
+                    cell["confusion"] = cell["confusion"] + confusion(mask, truth)
+                    cell["sampler"].add(score, truth)
         if progress:
             progress(index, len(samples))
     rows = []
