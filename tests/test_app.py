@@ -32,6 +32,6 @@ def test_threshold_change_changes_the_numbers():
 def test_post_processing_change_changes_the_area():
     at = AppTest.from_file(APP, default_timeout=120).run()
     before = _metrics(at)["Area (px)"]
-    next(s for s in at.sidebar.selectbox if s.label == "Post-processing").set_value("none").run()
+    next(s for s in at.sidebar.selectbox if s.label == "Post-processing").set_value("paper").run()
     assert not at.exception
     assert _metrics(at)["Area (px)"] != before

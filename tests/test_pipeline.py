@@ -54,7 +54,7 @@ def test_synthetic_demo_weights_segment_the_bundled_samples():
     for image_path, mask_path in bundled_samples():
         image = read_image(image_path)
         truth = read_mask(mask_path, shape=image.shape[:2])
-        result = segment(classifier, image)
+        result = segment(classifier, image, PipelineConfig(rules="seibold", threshold="simple", post="paper"))
         assert (result.probability >= 0.5) == truth.any()
         counts = confusion(result.mask, truth)
         totals = counts if totals is None else totals + counts
