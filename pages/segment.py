@@ -1,5 +1,4 @@
 """Segment page: photos in, crack masks and severity out."""
-from pathlib import Path
 
 import plotly.express as px
 import streamlit as st

@@ -9,7 +9,7 @@ import pytest
 
 from cracklib.cli import main
 from cracklib.imageio import write_png
-from cracklib.synthetic import bundled_samples, crack_image
+from cracklib.synthetic import bundled_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 

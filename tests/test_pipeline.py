@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from cracklib.imageio import read_image, read_mask
