@@ -107,6 +107,8 @@ def main() -> None:
     tiles = root / "magnetic_tiles"
     if tiles.is_dir():
         tiles_weights = args.tiles_weights if Path(args.tiles_weights).exists() else args.weights
+        tiles_weights = str(Path(tiles_weights).resolve().relative_to(ROOT)) \
+            if Path(tiles_weights).resolve().is_relative_to(ROOT) else tiles_weights
         tiles_classifier = load_classifier(tiles_weights)
         tiles_report = evaluate_samples(tiles_classifier, read_dataset(tiles, split=args.split), segmentation=False)
         summary["magnetic_tiles_model_balanced_accuracy"] = tiles_report["classifier"]["balanced_accuracy"]

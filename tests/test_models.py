@@ -65,3 +65,17 @@ def test_bad_weights_are_user_errors(tmp_path):
     (tmp_path / "junk.json").write_text(ModelCard().to_json())
     with pytest.raises(CrackInputError, match="cannot read weights"):
         load_model(tmp_path / "junk.pt")
+
+
+def test_every_shipped_weights_file_loads_and_matches_its_card():
+    import hashlib
+    from pathlib import Path
+
+    weights = sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.pt"))
+    assert {p.stem for p in weights} >= {"default", "synthetic_demo"}
+    for path in weights:
+        model, card = load_model(path, device="cpu")
+        assert card.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), path.name
+        assert path.stat().st_size < 50 * 2 ** 20
+        size = card.input_size
+        assert model(torch.zeros(1, 3, size, size)).shape == (1, 2)
