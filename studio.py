@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cracklib.attribution import METHODS
+from cracklib.attribution import BASELINE_METHODS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
 from cracklib.imageio import read_image
@@ -40,7 +40,7 @@ def sidebar_config() -> PipelineConfig:
         rules = st.selectbox("LRP rule set", list(RULE_SETS), index=list(RULE_SETS).index(DEFAULTS.rules),
                              disabled=method != "lrp")
         baseline = st.selectbox("Baseline", list(BASELINES), index=list(BASELINES).index(DEFAULTS.baseline),
-                                disabled=method == "lrp")
+                                disabled=method not in BASELINE_METHODS)
         threshold = st.selectbox("Threshold", list(THRESHOLDS),
                                  index=list(THRESHOLDS).index(DEFAULTS.threshold))
         post = st.selectbox("Post-processing", list(POSTPROCESSING),

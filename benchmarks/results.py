@@ -46,9 +46,8 @@ def explanation_settings() -> list[PipelineConfig]:
 
 
 def _label(row: dict) -> str:
-    detail = row["rules"] or row["baseline"] or ""
-    return f"{row['method']} ({detail})" if detail and row["method"] != "input_x_gradient" \
-        and row["method"] != "grad_cam" else row["method"]
+    detail = row["rules"] or row["baseline"]
+    return f"{row['method']} ({detail})" if detail else row["method"]
 
 
 def _fmt(value) -> str:

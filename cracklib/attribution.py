@@ -34,7 +34,7 @@ from .baselines import DamageFree, baseline_distribution, baseline_for
 from .composites import rule_set_composite
 from .models import CRACK_CLASS, Normalization
 
-__all__ = ["METHODS", "AttributionSettings", "attribute", "model_lock"]
+__all__ = ["METHODS", "BASELINE_METHODS", "AttributionSettings", "attribute", "model_lock"]
 
 
 @dataclass
@@ -135,6 +135,10 @@ METHODS: dict[str, Callable[[nn.Module, torch.Tensor, AttributionSettings], torc
     "smoothgrad": _smoothgrad,
     "saliency": _saliency,
 }
+
+
+#: The methods that explain against a baseline (the others ignore ``settings.baseline``).
+BASELINE_METHODS = frozenset({"integrated_gradients", "deeplift", "gradient_shap", "deeplift_shap"})
 
 
 def attribute(model: nn.Module, inputs: torch.Tensor, method: str = "lrp",

@@ -18,9 +18,9 @@ from sklearn.metrics import roc_auc_score
 from .datasets import Sample, crack_pixels
 from .imageio import read_image
 from .metrics import Confusion, ScoreSampler, average_precision, confusion
-from .pipeline import Classifier, PipelineConfig, classify, explain, segment_explanation
+from .attribution import BASELINE_METHODS
+from .pipeline import Classifier, PipelineConfig, classify, explain, segment_explanation, threshold_explanation
 from .postprocess import postprocess
-from .threshold import apply_threshold
 from .training import balanced_accuracy
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores"]
@@ -126,24 +126,19 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
             for threshold in thresholds:
                 # The pipeline's stage 2 without severity (not scored here), thresholding
                 # once for all post-processings: a grid has thousands of cells.
-                if explanation.explained:
-                    thresholded = apply_threshold(explanation.relevance, threshold)
-                    score = thresholded.score
-                else:
-                    thresholded, score = None, np.zeros(truth.shape)
+                thresholded = threshold_explanation(explanation, threshold)
                 for post in posts:
-                    mask = postprocess(thresholded.mask, post) if thresholded else np.zeros(truth.shape, bool)
                     key = (id(base), threshold, post)
                     cell = cells.setdefault(key, {"base": base, "confusion": Confusion(), "sampler": ScoreSampler()})
-                    cell["confusion"] = cell["confusion"] + confusion(mask, truth)
-                    cell["sampler"].add(score, truth)
+                    cell["confusion"] = cell["confusion"] + confusion(postprocess(thresholded.mask, post), truth)
+                    cell["sampler"].add(thresholded.score, truth)
         if progress:
             progress(index, len(samples))
     rows = []
     for (base_id, threshold, post), cell in cells.items():
         base = cell["base"]
         rows.append({"method": base.method, "rules": base.rules if base.method == "lrp" else None,
-                     "baseline": base.baseline if base.method != "lrp" else None, "threshold": threshold,
+                     "baseline": base.baseline if base.method in BASELINE_METHODS else None, "threshold": threshold,
                      "post": post, **cell["confusion"].scores(), "ap": _nan_to_none(average_precision(cell["sampler"])),
                      "seconds_per_image": seconds[base_id] / max(1, images), "n_images": images,
                      "sampler": cell["sampler"]})

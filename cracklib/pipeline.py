@@ -26,10 +26,10 @@ from .models import CRACK_CLASS, ModelCard, load_model
 from .postprocess import postprocess
 from .preprocess import resize_map, to_input
 from .severity import Severity, measure_severity
-from .threshold import apply_threshold
+from .threshold import Thresholded, apply_threshold
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "PipelineConfig", "Classifier", "Explanation", "SegmentationResult",
-           "load_classifier", "classify", "explain", "segment_explanation", "segment"]
+           "load_classifier", "classify", "explain", "threshold_explanation", "segment_explanation", "segment"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The bundled default model.
@@ -159,6 +159,13 @@ def explain(classifier: Classifier, image: np.ndarray, config: PipelineConfig = 
     return Explanation(probability, resize_map(relevance, shape), shape, config, timings)
 
 
+def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
+    """The thresholded relevance map; a zero score and an empty mask when the gate kept it unexplained."""
+    if not explanation.explained:
+        return Thresholded(np.zeros(explanation.image_shape), np.zeros(explanation.image_shape, bool), 1.0)
+    return apply_threshold(explanation.relevance, threshold)
+
+
 def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None) -> SegmentationResult:
     """Stage 2: threshold, post-process and measure (cheap; no model needed).
 
@@ -169,13 +176,8 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     config = replace(config or explanation.config, method=method, rules=rules, baseline=baseline,
                      gate=explanation.config.gate)
     timings = dict(explanation.timings)
-    if not explanation.explained:
-        empty = np.zeros(explanation.image_shape, dtype=bool)
-        severity = measure_severity(empty, mm_per_px=config.mm_per_px)
-        return SegmentationResult(explanation.probability, False, None, np.zeros(explanation.image_shape),
-                                  empty, severity, config, timings)
     start = time.perf_counter()
-    thresholded = apply_threshold(explanation.relevance, config.threshold)
+    thresholded = threshold_explanation(explanation, config.threshold)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     mask = postprocess(thresholded.mask, config.post, scale=config.post_scale)
@@ -183,8 +185,8 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     start = time.perf_counter()
     severity = measure_severity(mask, min_area=config.min_crack_area, mm_per_px=config.mm_per_px)
     timings["severity"] = time.perf_counter() - start
-    return SegmentationResult(explanation.probability, True, explanation.relevance, thresholded.score, mask,
-                              severity, config, timings)
+    return SegmentationResult(explanation.probability, explanation.explained, explanation.relevance,
+                              thresholded.score, mask, severity, config, timings)
 
 
 def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> SegmentationResult:

@@ -17,11 +17,12 @@ import numpy as np
 
 from .baselines import DamageFree, baselines_path
 from .datasets import Sample, crack_pixels, read_dataset
+from .evaluation import classifier_scores
 from .imageio import read_image
 from .models import ModelCard, Normalization, save_model
 from .preprocess import to_pixels
 from .synthetic import TEXTURES, crack_image
-from .training import EpochStats, TrainingConfig, balanced_accuracy, predict_probabilities, train_classifier
+from .training import EpochStats, TrainingConfig, predict_probabilities, train_classifier
 
 __all__ = ["examples_from_samples", "synthetic_examples", "train_and_save"]
 
@@ -139,12 +140,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     steps.close()
     test_metrics = {}
     for name, (x, y) in test_sets.items():
-        p = predict_probabilities(model, x, normalization)
-        predicted = p >= 0.5
-        bacc = balanced_accuracy(y, predicted)
-        test_metrics[name] = {"n": int(len(y)), "balanced_accuracy": None if np.isnan(bacc) else round(bacc, 4),
-                              "tpr": round(float(predicted[y == 1].mean()), 4) if (y == 1).any() else None,
-                              "tnr": round(float((~predicted[y == 0]).mean()), 4) if (y == 0).any() else None}
+        test_metrics[name] = classifier_scores(y, predict_probabilities(model, x, normalization))
     card = ModelCard(arch=arch, width=width, input_size=size, normalization=normalization,
                      training_data={"sources": sources, "splits": {"train": "train", "validation": "val"}},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},
