@@ -30,19 +30,33 @@ SEIBOLD_TABLE_3 = {
 }
 CLASSIFIER_SETS = ["magnetic_tiles", "brick_walls", "crackforest", "cracksc", "nha12d"]
 ROAD_SETS = ["crackforest", "cracksc"]
+#: Sets for the whole-photo (tiled) section: the full 1920x1080 NHA12D photos and the road sets.
+TILED_SETS = ["nha12d", "crackforest", "cracksc"]
+THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
+
+
+def _resized(**options) -> PipelineConfig:
+    """The method grid runs on whole images resized to the model input (cheap, and the issue-3 protocol)."""
+    return PipelineConfig(mode="resize", **options)
 
 
 def explanation_settings() -> list[PipelineConfig]:
-    lrp = [PipelineConfig(method="lrp", rules=r) for r in
+    lrp = [_resized(method="lrp", rules=r) for r in
            ["seibold", "montavon", "forest", "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1"]]
-    captum = [PipelineConfig(method="integrated_gradients", baseline="black"),
-              PipelineConfig(method="integrated_gradients", baseline="damage_free_mean"),
-              PipelineConfig(method="deeplift", baseline="damage_free_mean"),
-              PipelineConfig(method="input_x_gradient"),
-              PipelineConfig(method="gradient_shap", baseline="damage_free_sample"),
-              PipelineConfig(method="deeplift_shap", baseline="damage_free_sample"),
-              PipelineConfig(method="grad_cam")]
+    captum = [_resized(method="integrated_gradients", baseline="black"),
+              _resized(method="integrated_gradients", baseline="damage_free_mean"),
+              _resized(method="deeplift", baseline="damage_free_mean"),
+              _resized(method="input_x_gradient"),
+              _resized(method="gradient_shap", baseline="damage_free_sample"),
+              _resized(method="deeplift_shap", baseline="damage_free_sample"),
+              _resized(method="grad_cam")]
     return lrp + captum
+
+
+def tiled_settings() -> list[PipelineConfig]:
+    """The default explanation, and the best road-set LRP rule set, on native-resolution tiles vs resized."""
+    return [PipelineConfig(mode=mode, method="lrp", rules=rules)
+            for rules in ("montavon", "epsilon_gamma_box") for mode in ("tiled", "resize")]
 
 
 def _label(row: dict) -> str:
@@ -70,6 +84,38 @@ def _pr_figure(rows: list[dict], title: str, path: Path) -> None:
     plt.close(figure)
 
 
+def tiled_section(classifier, root: Path, split: str, summary: dict) -> list[str]:
+    """Whole photos at native resolution (tiled, gated per tile) against the same photos resized."""
+    config = PipelineConfig()
+    lines = ["", "## Whole photos at native resolution (`--mode tiled`)", "",
+             f"Tiles of {classifier.card.input_size} px at the photo's own resolution, {config.tile_overlap:.0%} "
+             f"overlap, Hann blending, only tiles with crack probability ≥ {config.gate} explained, threshold "
+             "fitted on the explained tiles. Same photos with `--mode resize` below each row. "
+             "Reproduce a row with `python -m cracklib evaluate --data DIR --split test --rules RULES "
+             "--threshold T --post P --mode MODE`.", "",
+             "| data set | LRP rules | mode | s/image | " + " | ".join(f"{t} F1/IoU" for t in THRESHOLDS)
+             + " | post |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in TILED_SETS:
+        if not (root / name).is_dir():
+            continue
+        rows = evaluate_grid(classifier, read_dataset(root / name, split=split), tiled_settings(), THRESHOLDS,
+                             ["none", "paper"],
+                             progress=lambda i, n: print(f"\rtiled {name} {i}/{n}", end="", file=sys.stderr))
+        print(file=sys.stderr)
+        by_key = {(r["rules"], r["mode"], r["threshold"], r["post"]): r for r in rows}
+        for rules in ("montavon", "epsilon_gamma_box"):
+            for post in ("none", "paper"):
+                for mode in ("tiled", "resize"):
+                    cells = [by_key[(rules, mode, t, post)] for t in THRESHOLDS]
+                    lines.append(f"| {name} ({cells[0]['n_images']}) | {rules} | {mode} | "
+                                 f"{cells[0]['seconds_per_image']:.2f} | "
+                                 + " | ".join(f"{c['f1']:.3f} / {c['iou']:.3f}" for c in cells) + f" | {post} |")
+        for mode in ("tiled", "resize"):
+            best = max((r for r in rows if r["mode"] == mode), key=lambda r: r["f1"])
+            summary[f"{name}_{mode}_best"] = {k: best[k] for k in ("rules", "threshold", "post", "f1", "iou")}
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
@@ -91,17 +137,22 @@ def main() -> None:
              f"{classifier.card.input_size} px input).", ""]
     summary: dict = {"weights": args.weights, "split": args.split}
 
-    lines += ["## Classifier (`evaluate --method none`)", "",
-              "| data set | images | balanced accuracy | TPR | TNR | AUC |", "|---|---|---|---|---|---|"]
+    lines += ["## Classifier (`evaluate --method none --mode resize`)", "",
+              "The whole image resized to the model input, as the image-level training examples were. "
+              "The last column is `--mode tiled`: the highest probability of the native-resolution tiles.", "",
+              "| data set | images | balanced accuracy | TPR | TNR | AUC | tiled balanced accuracy |",
+              "|---|---|---|---|---|---|---|"]
     for name in CLASSIFIER_SETS:
         if not (root / name).is_dir():
             continue
-        report = evaluate_samples(classifier, read_dataset(root / name, split=args.split), segmentation=False)
-        c = report["classifier"]
+        samples = read_dataset(root / name, split=args.split)
+        c = evaluate_samples(classifier, samples, _resized(), segmentation=False)["classifier"]
+        tiled = evaluate_samples(classifier, samples, PipelineConfig(mode="tiled"), segmentation=False)["classifier"]
         summary[f"{name}_balanced_accuracy"] = c["balanced_accuracy"]
+        summary[f"{name}_tiled_balanced_accuracy"] = tiled["balanced_accuracy"]
         lines.append(f"| {name} | {c['n']} | {_fmt(c['balanced_accuracy'])} | {_fmt(c['tpr'])} | "
-                     f"{_fmt(c['tnr'])} | {_fmt(c['auc'])} |")
-        print(f"classifier {name}: {c}", file=sys.stderr)
+                     f"{_fmt(c['tnr'])} | {_fmt(c['auc'])} | {_fmt(tiled['balanced_accuracy'])} |")
+        print(f"classifier {name}: {c}; tiled {tiled}", file=sys.stderr)
 
     tiles = root / "magnetic_tiles"
     if tiles.is_dir():
@@ -109,10 +160,11 @@ def main() -> None:
         tiles_weights = str(Path(tiles_weights).resolve().relative_to(ROOT)) \
             if Path(tiles_weights).resolve().is_relative_to(ROOT) else tiles_weights
         tiles_classifier = load_classifier(tiles_weights)
-        tiles_report = evaluate_samples(tiles_classifier, read_dataset(tiles, split=args.split), segmentation=False)
+        tiles_report = evaluate_samples(tiles_classifier, read_dataset(tiles, split=args.split), _resized(),
+                                        segmentation=False)
         summary["magnetic_tiles_model_balanced_accuracy"] = tiles_report["classifier"]["balanced_accuracy"]
         samples = read_dataset(tiles, split=args.split, groups=["crack", "blowhole"])
-        rows = evaluate_grid(tiles_classifier, samples, [PipelineConfig(method="lrp", rules=r) for r in ("seibold", "montavon")],
+        rows = evaluate_grid(tiles_classifier, samples, [_resized(method="lrp", rules=r) for r in ("seibold", "montavon")],
                              ["simple", "gmm", "bmm"], ["none"])
         lines += ["", "## Magnetic tiles, groups crack + blowhole (Seibold et al. Table 3)", "",
                   f"{rows[0]['n_images']} images; no post-processing, as in the paper. Model: `{tiles_weights}` "
@@ -156,6 +208,7 @@ def main() -> None:
         _pr_figure([r for r in rows if r["threshold"] == "simple" and r["post"] == "none"], name,
                    out.parent / f"pr_{name}.png")
         lines.append(f"![PR {name}](pr_{name}.png)")
+    lines += tiled_section(classifier, root, args.split, summary)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     lines += ["", f"Run time: {summary['seconds']} s on this machine.", ""]
     out.write_text("\n".join(lines))

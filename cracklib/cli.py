@@ -15,7 +15,7 @@ from .baselines import BASELINES
 from .composites import RULE_SETS
 from .imageio import CrackInputError, write_png
 from .models import ARCHITECTURES
-from .pipeline import DEFAULT_WEIGHTS, PipelineConfig
+from .pipeline import DEFAULT_WEIGHTS, MODES, PipelineConfig
 from .postprocess import POSTPROCESSING
 from .threshold import THRESHOLDS
 
@@ -40,18 +40,29 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--gate", type=float, default=DEFAULTS.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
+    parser.add_argument("--mode", default=DEFAULTS.mode, choices=list(MODES),
+                        help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
+    parser.add_argument("--tile-overlap", type=float, default=DEFAULTS.tile_overlap, help="fraction of a tile")
+    parser.add_argument("--tile-scale", type=float, default=DEFAULTS.tile_scale,
+                        help="resize factor before tiling (1 = native resolution)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (.pt with its .json card)")
 
 
 def _config(args) -> PipelineConfig:
     return PipelineConfig(method=args.method if args.method != "none" else DEFAULTS.method, rules=args.rules,
                           baseline=args.baseline, threshold=args.threshold, post=args.post,
-                          post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px)
+                          post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px, mode=args.mode,
+                          tile_overlap=args.tile_overlap, tile_scale=args.tile_scale)
 
 
 def _progress(total: int, description: str):
     from tqdm import tqdm
     return tqdm(total=total, desc=description, file=sys.stderr, disable=None, leave=False)
+
+
+def _advance(bar, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +115,9 @@ def _segment(args) -> int:
             failures += 1
             bar.update()
             continue
-        result = segment(classifier, image, config)
+        tiles = _progress(0, Path(name).name)
+        result = segment(classifier, image, config, progress=lambda done, total: _advance(tiles, done, total))
+        tiles.close()
         stem = Path(name).stem
         write_png(out / f"{stem}_mask.png", result.mask)
         write_png(out / f"{stem}_heatmap.png", heatmap_rgb(result.relevance, result.mask.shape))

@@ -71,7 +71,7 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
             per_image.append({"image": sample.image.name, **counts.scores()})
             probability = result.probability
         else:
-            probability = classify(classifier, image)
+            probability = classify(classifier, image, config)
         if sample.label is not None:
             labels.append(sample.label)
             probabilities.append(probability)
@@ -103,7 +103,7 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
 
     Returns
     -------
-    list of dict, one per combination: ``method``, ``rules``, ``baseline``,
+    list of dict, one per combination: ``method``, ``mode``, ``rules``, ``baseline``,
     ``threshold``, ``post``, ``iou``, ``precision``, ``recall``, ``f1``, ``ap``
     (from the threshold's score maps), ``seconds_per_image`` (explanation only),
     ``n_images``, and ``sampler`` (a :class:`ScoreSampler` for the PR curve).
@@ -137,7 +137,7 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     rows = []
     for (base_id, threshold, post), cell in cells.items():
         base = cell["base"]
-        rows.append({"method": base.method, "rules": base.rules if base.method == "lrp" else None,
+        rows.append({"method": base.method, "mode": base.mode, "rules": base.rules if base.method == "lrp" else None,
                      "baseline": base.baseline if base.method in BASELINE_METHODS else None, "threshold": threshold,
                      "post": post, **cell["confusion"].scores(), "ap": _nan_to_none(average_precision(cell["sampler"])),
                      "seconds_per_image": seconds[base_id] / max(1, images), "n_images": images,

@@ -4,36 +4,53 @@ One result object (:class:`SegmentationResult`) is shared by the app, the CLI
 and the tests. The work is split in two stages so a change of threshold or
 post-processing never recomputes the (expensive) explanation:
 
-1. :func:`explain` classifies the photo and, only when the crack probability
+1. :func:`explain` classifies the photo and, only where the crack probability
    reaches the gate (Seibold et al. explain only images classified as
    defective), computes the relevance map at the photo's resolution;
 2. :func:`segment_explanation` thresholds it, cleans the mask and measures it.
 
 :func:`segment` runs both.
+
+Two ways to feed a photo to the classifier (``PipelineConfig.mode``):
+
+``tiled`` (default)
+    overlapping tiles at the model's input size, at the photo's native
+    resolution (or ``tile_scale`` times it): every tile is classified, only the
+    tiles that reach the gate are explained, and their maps are blended into one
+    full-resolution map (:mod:`cracklib.tiling`). The photo's crack probability
+    is its highest tile probability. Cracks one pixel wide survive.
+``resize``
+    the whole photo resized to the model's input, as the whole-image training
+    examples were; cheap, and right for photos close to the input size.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .attribution import AttributionSettings, attribute
+from .attribution import AttributionSettings, attribute, model_lock
 from .baselines import DamageFree, baselines_path
 from .models import CRACK_CLASS, ModelCard, load_model
 from .postprocess import postprocess
-from .preprocess import resize_map, to_input
+from .preprocess import resize_map, to_input, to_pixels
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
+from .tiling import TileBlender, TileGrid, pad_to_tile, tile_grid, tile_probability_map
 
-__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "PipelineConfig", "Classifier", "Explanation", "SegmentationResult",
-           "load_classifier", "classify", "explain", "threshold_explanation", "segment_explanation", "segment"]
+__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "PipelineConfig", "Classifier", "Explanation",
+           "SegmentationResult", "load_classifier", "classify", "explain", "threshold_explanation",
+           "segment_explanation", "segment"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
+#: How a photo reaches the classifier (see the module docstring).
+MODES = ("tiled", "resize")
 
 
 @dataclass(frozen=True)
@@ -55,10 +72,26 @@ class PipelineConfig:
     mm_per_px: float | None = None
     #: Components smaller than this are not counted as cracks.
     min_crack_area: int = 10
+    #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
+    mode: str = "tiled"
+    #: Overlap between neighbouring tiles, as a fraction of the tile side.
+    tile_overlap: float = 0.25
+    #: Resize factor applied to the photo before tiling (1 = native resolution).
+    tile_scale: float = 1.0
+    #: Tiles per forward/backward pass.
+    batch_size: int = 16
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
+        if not 0 <= self.tile_overlap < 1:
+            raise ValueError(f"tile overlap must be in [0, 1), got {self.tile_overlap}")
+        if not 0 < self.tile_scale <= 4:
+            raise ValueError(f"tile scale must be in (0, 4], got {self.tile_scale}")
 
     def explanation_key(self) -> tuple:
         """The settings that change the explanation (the rest only change the mask)."""
-        return (self.method, self.rules, self.baseline)
+        return (self.method, self.rules, self.baseline, self.gate, self.mode, self.tile_overlap, self.tile_scale)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,17 +113,46 @@ class Classifier:
 
 @dataclass
 class Explanation:
-    """Stage 1: the crack probability and, when gated in, the relevance map (H×W)."""
+    """Stage 1: the crack probability and, when gated in, the relevance map (H×W).
+
+    In tiled mode also the tile grid (in the coordinates of the photo scaled by
+    ``tile_scale``), every tile's crack probability, and the support: the pixels
+    covered by an explained tile (the relevance is 0 elsewhere).
+    """
 
     probability: float
     relevance: np.ndarray | None
     image_shape: tuple[int, int]
     config: PipelineConfig
     timings: dict[str, float] = field(default_factory=dict)
+    grid: TileGrid | None = None
+    tile_probabilities: np.ndarray | None = None
+    support: np.ndarray | None = None
 
     @property
     def explained(self) -> bool:
         return self.relevance is not None
+
+    @property
+    def n_tiles(self) -> int:
+        return 1 if self.grid is None else len(self.grid)
+
+    @property
+    def n_explained(self) -> int:
+        if self.tile_probabilities is None:
+            return int(self.explained)
+        return int(np.sum(self.tile_probabilities >= self.config.gate))
+
+    def tile_probability_map(self, *, step: int = 1) -> np.ndarray:
+        """Crack probability per pixel (the highest of the tiles covering it), subsampled by ``step``."""
+        if self.grid is None:
+            return np.full((-(-self.image_shape[0] // step), -(-self.image_shape[1] // step)),
+                           self.probability, np.float32)
+        scaled = tile_probability_map(self.grid, self.tile_probabilities, step=step)
+        height, width = (-(-side // step) for side in self.image_shape)
+        if scaled.shape == (height, width):
+            return scaled
+        return resize_map(scaled, (height, width))
 
 
 @dataclass
@@ -106,11 +168,16 @@ class SegmentationResult:
     config: PipelineConfig
     timings: dict[str, float]
 
+    n_tiles: int = 1
+    n_explained: int = 0
+
     def summary(self) -> dict:
         """The numbers, JSON-ready (no arrays)."""
         return {
             "crack_probability": self.probability,
             "explained": self.explained,
+            "tiles": self.n_tiles,
+            "tiles_explained": self.n_explained,
             "height": int(self.mask.shape[0]),
             "width": int(self.mask.shape[1]),
             "severity": self.severity.to_dict(),
@@ -133,37 +200,125 @@ def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def classify(classifier: Classifier, image: np.ndarray) -> float:
-    """Crack probability of one photo (H×W×3 uint8)."""
-    output = classifier.model(_inputs(classifier, image))
-    return float(torch.softmax(output, dim=1)[0, CRACK_CLASS])
+def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
+    with model_lock(classifier.model):
+        output = classifier.model(inputs)
+    return torch.softmax(output.float(), dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
-def explain(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> Explanation:
-    """Stage 1: probability, then relevance at the photo's size if the gate lets it through.
+def _settings(classifier: Classifier, config: PipelineConfig) -> AttributionSettings:
+    return AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
+                               baseline=config.baseline, damage_free=classifier.damage_free)
 
-    The photo is resized to the model's input size; the relevance is resized back.
+
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1:
+        return image
+    shape = tuple(max(1, int(round(side * scale))) for side in image.shape[:2])
+    pixels = to_pixels(image, shape)[0].permute(1, 2, 0).numpy()
+    return np.round(pixels * 255).astype(np.uint8)
+
+
+def _tile_inputs(classifier: Classifier, image: np.ndarray, grid: TileGrid, indices) -> torch.Tensor:
+    tiles = np.stack([image[grid.window(int(i))] for i in indices])
+    return to_input(tiles, classifier.card.normalization, None, classifier.device)
+
+
+def _batches(indices, size: int):
+    indices = list(indices)
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def classify(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> float:
+    """Crack probability of one photo (H×W×3 uint8): the highest tile probability in tiled mode."""
+    if config.mode == "resize":
+        return float(_probabilities(classifier, _inputs(classifier, image))[0])
+    work = pad_to_tile(_scaled(image, config.tile_scale), classifier.card.input_size)
+    grid = tile_grid(work.shape[:2], size=classifier.card.input_size, overlap=config.tile_overlap)
+    return float(max(_probabilities(classifier, _tile_inputs(classifier, work, grid, batch)).max()
+                     for batch in _batches(range(len(grid)), config.batch_size)))
+
+
+def explain(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
+            progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """Stage 1: probability, then relevance at the photo's size where the gate lets it through.
+
+    ``progress(done, total)`` is called as tiles are classified and explained
+    (the total grows to its final value once the gate has picked the tiles).
     """
+    if config.mode == "resize":
+        return _explain_resized(classifier, image, config)
+    return _explain_tiled(classifier, image, config, progress)
+
+
+def _explain_resized(classifier: Classifier, image: np.ndarray, config: PipelineConfig) -> Explanation:
+    """The whole photo resized to the model input; the relevance resized back."""
     shape = tuple(image.shape[:2])
     timings = {}
     start = time.perf_counter()
-    probability = classify(classifier, image)
+    inputs = _inputs(classifier, image)
+    probability = float(_probabilities(classifier, inputs)[0])
     timings["classify"] = time.perf_counter() - start
     if probability < config.gate:
         return Explanation(probability, None, shape, config, timings)
     start = time.perf_counter()
-    settings = AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
-                                   baseline=config.baseline, damage_free=classifier.damage_free)
-    relevance = attribute(classifier.model, _inputs(classifier, image), config.method, settings)[0]
+    relevance = attribute(classifier.model, inputs, config.method, _settings(classifier, config))[0]
     timings["attribute"] = time.perf_counter() - start
     return Explanation(probability, resize_map(relevance, shape), shape, config, timings)
+
+
+def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress) -> Explanation:
+    """Tiles at the model input size: classify all in batches, explain the gated ones, blend."""
+    shape = tuple(image.shape[:2])
+    size = classifier.card.input_size
+    timings = {}
+    start = time.perf_counter()
+    scaled = _scaled(image, config.tile_scale)
+    work = pad_to_tile(scaled, size)
+    grid = tile_grid(work.shape[:2], size=size, overlap=config.tile_overlap)
+    probabilities = np.zeros(len(grid), np.float32)
+    done, total = 0, 2 * len(grid)
+    for batch in _batches(range(len(grid)), config.batch_size):
+        probabilities[batch] = _probabilities(classifier, _tile_inputs(classifier, work, grid, batch))
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    timings["classify"] = time.perf_counter() - start
+    gated = np.flatnonzero(probabilities >= config.gate)
+    total = done + len(gated)
+    explanation = Explanation(float(probabilities.max()), None, shape, config, timings, grid, probabilities)
+    if not len(gated):
+        if progress:
+            progress(done, total)
+        return explanation
+    start = time.perf_counter()
+    blender = TileBlender(work.shape[:2], size)
+    settings = _settings(classifier, config)
+    for batch in _batches(gated, config.batch_size):
+        maps = attribute(classifier.model, _tile_inputs(classifier, work, grid, batch), config.method, settings)
+        for index, values in zip(batch, maps):
+            blender.add(grid.origin(int(index)), values)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    support = blender.support[:scaled.shape[0], :scaled.shape[1]]
+    relevance = blender.result()[:scaled.shape[0], :scaled.shape[1]]
+    del blender
+    if relevance.shape != shape:  # back from tile_scale to the photo's pixels
+        relevance = resize_map(relevance, shape)
+        support = resize_map(support.astype(np.float32), shape) > 0.5
+    timings["attribute"] = time.perf_counter() - start
+    explanation.relevance, explanation.support = relevance, support
+    return explanation
 
 
 def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
     """The thresholded relevance map; a zero score and an empty mask when the gate kept it unexplained."""
     if not explanation.explained:
         return Thresholded(np.zeros(explanation.image_shape), np.zeros(explanation.image_shape, bool), 1.0)
-    return apply_threshold(explanation.relevance, threshold)
+    support = explanation.support
+    return apply_threshold(explanation.relevance, threshold, support=None if support is None or support.all() else support)
 
 
 def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None) -> SegmentationResult:
@@ -172,9 +327,9 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     ``config`` may change the threshold, post-processing, scale and count
     settings of the explanation's own config; its explanation settings are ignored.
     """
-    method, rules, baseline = explanation.config.explanation_key()
-    config = replace(config or explanation.config, method=method, rules=rules, baseline=baseline,
-                     gate=explanation.config.gate)
+    own = explanation.config
+    config = replace(config or own, method=own.method, rules=own.rules, baseline=own.baseline, gate=own.gate,
+                     mode=own.mode, tile_overlap=own.tile_overlap, tile_scale=own.tile_scale)
     timings = dict(explanation.timings)
     start = time.perf_counter()
     thresholded = threshold_explanation(explanation, config.threshold)
@@ -186,9 +341,11 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     severity = measure_severity(mask, min_area=config.min_crack_area, mm_per_px=config.mm_per_px)
     timings["severity"] = time.perf_counter() - start
     return SegmentationResult(explanation.probability, explanation.explained, explanation.relevance,
-                              thresholded.score, mask, severity, config, timings)
+                              thresholded.score, mask, severity, config, timings,
+                              n_tiles=explanation.n_tiles, n_explained=explanation.n_explained)
 
 
-def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> SegmentationResult:
+def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
+            progress: Callable[[int, int], None] | None = None) -> SegmentationResult:
     """The whole pipeline on one photo (H×W×3 uint8)."""
-    return segment_explanation(explain(classifier, image, config), config)
+    return segment_explanation(explain(classifier, image, config, progress=progress), config)

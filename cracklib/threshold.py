@@ -4,6 +4,11 @@ Every thresholder takes a 2-D relevance map (crack evidence positive) and return
 a :class:`Thresholded`: a score map in [0, 1] (for precision-recall curves) and
 a boolean mask. They are registered by name in :data:`THRESHOLDS`.
 
+``support`` (optional, boolean like the map) says where the map holds an
+explanation: a tiled photo explains only the tiles the classifier gated in, and
+the rest of its map is zeros that would otherwise dominate every statistic. The
+cut is then found from the supported pixels only, and nothing outside them is crack.
+
 References
 ----------
 Seibold, C. et al., "From Explanations to Segmentation: Using Explainable AI for
@@ -26,6 +31,8 @@ __all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "
 
 #: Pixels used to fit a mixture; more only costs time (the fit is per image).
 _MAX_FIT_PIXELS = 20_000
+#: Pixels per call when evaluating a fitted mixture on a whole map.
+_PREDICT_CHUNK = 2_000_000
 
 
 @dataclass
@@ -45,11 +52,17 @@ def _positive_scaled(relevance: np.ndarray) -> np.ndarray:
     return positive / top if top > 0 else positive
 
 
-def _cut(score: np.ndarray, threshold: float) -> Thresholded:
+def _cut(score: np.ndarray, threshold: float, support: np.ndarray | None = None) -> Thresholded:
+    if support is not None:
+        score[~support] = 0.0
     return Thresholded(score=score, mask=score > threshold, threshold=float(threshold))
 
 
-def simple_threshold(relevance: np.ndarray) -> Thresholded:
+def _supported(values: np.ndarray, support: np.ndarray | None) -> np.ndarray:
+    return values if support is None else values[support]
+
+
+def simple_threshold(relevance: np.ndarray, *, support: np.ndarray | None = None) -> Thresholded:
     """Iterative intermeans (isodata) on the positive relevance (Seibold et al.'s "Simple").
 
     The cut is where it equals the mean of the two class means, found by
@@ -58,26 +71,28 @@ def simple_threshold(relevance: np.ndarray) -> Thresholded:
     score = _positive_scaled(relevance)
     if score.max() <= 0:
         return _cut(score, 1.0)
-    return _cut(score, threshold_isodata(score))
+    return _cut(score, threshold_isodata(_supported(score, support)), support)
 
 
-def otsu_threshold(relevance: np.ndarray) -> Thresholded:
+def otsu_threshold(relevance: np.ndarray, *, support: np.ndarray | None = None) -> Thresholded:
     """Otsu's between-class-variance cut on the positive relevance."""
     score = _positive_scaled(relevance)
     if score.max() <= 0:
         return _cut(score, 1.0)
-    return _cut(score, threshold_otsu(score))
+    return _cut(score, threshold_otsu(_supported(score, support)), support)
 
 
-def percentile_threshold(relevance: np.ndarray, *, percentile: float = 95.0) -> Thresholded:
+def percentile_threshold(relevance: np.ndarray, *, percentile: float = 95.0,
+                         support: np.ndarray | None = None) -> Thresholded:
     """Keep the pixels above the given percentile of the positive relevance."""
     score = _positive_scaled(relevance)
-    return _cut(score, np.percentile(score, percentile) if score.max() > 0 else 1.0)
+    cut = np.percentile(_supported(score, support), percentile) if score.max() > 0 else 1.0
+    return _cut(score, cut, support)
 
 
-def fixed_threshold(relevance: np.ndarray, *, value: float = 0.25) -> Thresholded:
+def fixed_threshold(relevance: np.ndarray, *, value: float = 0.25, support: np.ndarray | None = None) -> Thresholded:
     """Keep pixels above ``value`` times the map's maximum positive relevance."""
-    return _cut(_positive_scaled(relevance), value)
+    return _cut(_positive_scaled(relevance), value, support)
 
 
 def _fit_sample(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +103,7 @@ def _fit_sample(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def gaussian_mixture_threshold(relevance: np.ndarray, *, n_components: int = 3, filter_size: int = 5,
-                               seed: int = 0) -> Thresholded:
+                               seed: int = 0, support: np.ndarray | None = None) -> Thresholded:
     """Seibold et al.'s GMM threshold.
 
     A ``filter_size``² mean filter, a ``n_components`` Gaussian mixture with
@@ -97,22 +112,30 @@ def gaussian_mixture_threshold(relevance: np.ndarray, *, n_components: int = 3, 
     posterior exceeds 0.5. The score map is that posterior.
     """
     smoothed = ndimage.uniform_filter(np.asarray(relevance, dtype=np.float64), filter_size)
-    if np.ptp(smoothed) <= 0:
+    fitted = _supported(smoothed, support)
+    if fitted.size == 0 or np.ptp(fitted) <= 0:
         return _cut(np.zeros_like(smoothed), 0.5)
-    spread = smoothed.std()
-    values = (smoothed - smoothed.mean()) / spread  # scale-free fit
-    sample = _fit_sample(values, np.random.default_rng(seed))
+    center, spread = fitted.mean(), fitted.std()
+    sample = _fit_sample((fitted - center) / spread, np.random.default_rng(seed))  # scale-free fit
     n = min(n_components, len(np.unique(sample)))
     gmm = GaussianMixture(n_components=n, init_params="kmeans", random_state=seed, reg_covar=1e-6)
     gmm.fit(sample.reshape(-1, 1))
-    crack = int(np.argmax(gmm.predict_proba([[values.max()]])[0]))
-    posterior = gmm.predict_proba(values.reshape(-1, 1))[:, crack].reshape(values.shape)
+    crack = int(np.argmax(gmm.predict_proba([[(fitted.max() - center) / spread]])[0]))
     # A broad crack component also wins the far-low tail (strongly negative
     # relevance); evidence is monotone, so nothing below another component's
     # centre is crack.
     others = np.delete(gmm.means_[:, 0], crack)
-    if others.size:
-        posterior[values < others.max()] = 0.0
+    floor = others.max() if others.size else -np.inf
+    posterior = np.zeros_like(smoothed)
+    flat_posterior, flat_values = posterior.reshape(-1), smoothed.reshape(-1)
+    indices = np.flatnonzero(support) if support is not None else None
+    total = flat_values.size if indices is None else indices.size
+    for start in range(0, total, _PREDICT_CHUNK):  # chunks bound the memory on 48 MP maps
+        where = slice(start, start + _PREDICT_CHUNK) if indices is None else indices[start:start + _PREDICT_CHUNK]
+        values = (flat_values[where] - center) / spread
+        chunk = gmm.predict_proba(values.reshape(-1, 1))[:, crack]
+        chunk[values < floor] = 0.0
+        flat_posterior[where] = chunk
     return _cut(posterior, 0.5)
 
 
@@ -131,7 +154,7 @@ def _beta_moments(x: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
 
 def beta_mixture_threshold(relevance: np.ndarray, *, filter_size: int = 5, drop_fraction: float = 0.5,
                            background_interval: float = 0.9, iterations: int = 50,
-                           tolerance: float = 1e-5) -> Thresholded:
+                           tolerance: float = 1e-5, support: np.ndarray | None = None) -> Thresholded:
     """Seibold et al.'s two-component beta mixture (BMM) threshold.
 
     Steps, as in the paper: a ``filter_size``² mean filter; negatives to zero; the
@@ -151,8 +174,11 @@ def beta_mixture_threshold(relevance: np.ndarray, *, filter_size: int = 5, drop_
     """
     smoothed = np.clip(ndimage.uniform_filter(np.asarray(relevance, dtype=np.float64), filter_size), 0, None)
     score = np.zeros_like(smoothed)
-    cut = np.quantile(smoothed, drop_fraction)
-    kept = smoothed > cut
+    fitted = _supported(smoothed, support)
+    if fitted.size == 0:
+        return _cut(score, 0.5)
+    cut = np.quantile(fitted, drop_fraction)
+    kept = smoothed > cut if support is None else (smoothed > cut) & support
     if kept.sum() < 10 or smoothed.max() <= cut:
         return _cut(score, 0.5)
     values = smoothed[kept]
@@ -197,11 +223,16 @@ THRESHOLDS: dict[str, Callable[..., Thresholded]] = {
 }
 
 
-def apply_threshold(relevance: np.ndarray, name: str = "simple", **options) -> Thresholded:
-    """Threshold ``relevance`` with the thresholder registered as ``name``."""
+def apply_threshold(relevance: np.ndarray, name: str = "simple", *, support: np.ndarray | None = None,
+                    **options) -> Thresholded:
+    """Threshold ``relevance`` with the thresholder registered as ``name``, fitted on ``support`` if given."""
     if name not in THRESHOLDS:
         raise ValueError(f"unknown threshold {name!r}; choose from {', '.join(THRESHOLDS)}")
     relevance = np.asarray(relevance)
     if relevance.ndim != 2:
         raise ValueError(f"relevance must be a 2-D map, got shape {relevance.shape}")
-    return THRESHOLDS[name](relevance, **options)
+    if support is not None:
+        support = np.asarray(support, bool)
+        if support.shape != relevance.shape:
+            raise ValueError(f"support {support.shape} does not match the relevance map {relevance.shape}")
+    return THRESHOLDS[name](relevance, support=support, **options)

@@ -1,0 +1,104 @@
+"""Tiled explanation of a 24 MP photo: seconds per megapixel and peak memory, gated vs every tile.
+
+    .venv/bin/python benchmarks/tiling.py [--weights weights/default.pt] [--data-root ../shared/data]
+        [--method lrp] [--rules montavon]
+
+The photo is assembled from 4×3 real NHA12D pavement photos (1920×1080 each,
+5760×4320 = 24.9 MP) when ``../shared/data/nha12d`` is there, else from synthetic
+crack images of the same size. Each variant runs in its own process so its peak
+resident memory (``ru_maxrss``) is its own. Prints a table and, last, one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+VARIANTS = {"gated": 0.5, "every tile": 0.0}
+
+
+def assemble_photo(data_root: Path, *, rows: int = 3, cols: int = 4):
+    """A 24.9 MP uint8 photo: NHA12D photos side by side (or synthetic ones without the data)."""
+    import numpy as np
+
+    from cracklib.imageio import read_image
+    from cracklib.synthetic import crack_image
+
+    paths = sorted((data_root / "nha12d" / "images").glob("*.jpg"))[: rows * cols]
+    if len(paths) == rows * cols:
+        tiles, source = [read_image(path) for path in paths], f"{rows * cols} NHA12D photos"
+    else:
+        tiles = [crack_image((1080, 1920), crack=i % 3 == 0, rng=i)[0] for i in range(rows * cols)]
+        source = f"{rows * cols} synthetic 1920x1080 images"
+    grid = [np.concatenate(tiles[r * cols:(r + 1) * cols], axis=1) for r in range(rows)]
+    return np.concatenate(grid, axis=0), source
+
+
+def worker(args) -> None:
+    """One variant in this process; prints one JSON line."""
+    import torch
+
+    from cracklib.pipeline import PipelineConfig, load_classifier, segment
+
+    torch.set_num_threads(args.threads)
+    photo, source = assemble_photo(Path(args.data_root))
+    classifier = load_classifier(args.weights)
+    config = PipelineConfig(method=args.method, rules=args.rules, gate=args.gate)
+    start = time.perf_counter()
+    result = segment(classifier, photo, config)
+    seconds = time.perf_counter() - start
+    megapixels = photo.shape[0] * photo.shape[1] / 1e6
+    print(json.dumps({"source": source, "megapixels": round(megapixels, 2), "gate": args.gate,
+                      "seconds": round(seconds, 2), "seconds_per_mp": round(seconds / megapixels, 3),
+                      "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
+                      "tiles": result.n_tiles, "tiles_explained": result.n_explained,
+                      "share_explained": round(result.n_explained / result.n_tiles, 4),
+                      "timings_s": {k: round(v, 2) for k, v in result.timings.items()},
+                      "crack_area_px": result.severity.area_px}))
+
+
+def main() -> None:
+    from cracklib.pipeline import DEFAULT_WEIGHTS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--method", default="lrp")
+    parser.add_argument("--rules", default="montavon")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gate", type=float, default=None, help=argparse.SUPPRESS)  # worker only
+    args = parser.parse_args()
+    if args.gate is not None:
+        return worker(args)
+    results = {}
+    for name, gate in VARIANTS.items():
+        command = [sys.executable, __file__, "--weights", args.weights, "--data-root", args.data_root,
+                   "--method", args.method, "--rules", args.rules, "--threads", str(args.threads),
+                   "--gate", str(gate)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results[name] = json.loads(output.strip().splitlines()[-1])
+    first = next(iter(results.values()))
+    print(f"{first['source']}: {first['megapixels']} MP, {first['tiles']} tiles of "
+          f"{Path(args.weights).name}, {args.method} ({args.rules}), {args.threads} threads")
+    print(f"{'variant':<12} {'s/MP':>7} {'total s':>8} {'peak GB':>8} {'explained':>10}")
+    for name, row in results.items():
+        print(f"{name:<12} {row['seconds_per_mp']:>7.2f} {row['seconds']:>8.1f} {row['peak_rss_gb']:>8.2f} "
+              f"{row['share_explained']:>9.1%}")
+    gated, every = results["gated"], results["every tile"]
+    print(json.dumps({"megapixels": first["megapixels"], "tiles": first["tiles"],
+                      "gated_seconds_per_mp": gated["seconds_per_mp"],
+                      "every_tile_seconds_per_mp": every["seconds_per_mp"],
+                      "gated_peak_rss_gb": gated["peak_rss_gb"], "every_tile_peak_rss_gb": every["peak_rss_gb"],
+                      "share_explained": gated["share_explained"],
+                      "speedup": round(every["seconds"] / gated["seconds"], 2)}))
+
+
+if __name__ == "__main__":
+    main()
