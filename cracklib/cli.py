@@ -1,4 +1,4 @@
-"""Command line: ``python -m cracklib segment|evaluate|train``.
+"""Command line: ``python -m cracklib segment|evaluate|growth|train``.
 
 Other tools depend on the command names, options and JSON keys: keep them stable.
 Every user error prints one line on stderr and exits with code 2.
@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--groups", default=None, help="comma-separated groups")
     _pipeline_options(ev, allow_none=True)
 
+    gr = commands.add_parser("growth", help="segment a time series of one surface; report what grew")
+    gr.add_argument("frames", nargs="+", help="two or more photos of one surface, in time order")
+    gr.add_argument("--align", action=argparse.BooleanOptionalAction, default=True,
+                    help="register every frame onto the first (phase correlation) and crop to the shared region")
+    gr.add_argument("--rotation", action="store_true", help="also undo rotations of up to 10 degrees")
+    gr.add_argument("--shared-threshold", action="store_true", help="one threshold for the whole series")
+    gr.add_argument("--keep-previous", action="store_true",
+                    help="a crack does not heal: each mask includes the previous one")
+    gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
+    gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    _pipeline_options(gr)
+
     tr = commands.add_parser("train", help="train a classifier on image labels")
     source = tr.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", nargs="+", help="data folders in the ../shared/data layout")
@@ -144,6 +156,44 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _growth(args) -> int:
+    from .growth import monitor_growth
+    from .imageio import read_image
+    from .pipeline import load_classifier
+    from .render import growth_overlay
+
+    images = [read_image(name) for name in args.frames]  # an unreadable frame stops the series
+    classifier = load_classifier(args.weights)
+    bar = _progress(len(images), "growth")
+    report = monitor_growth(classifier, images, _config(args), names=[str(name) for name in args.frames],
+                            align=args.align, rotation=args.rotation, shared_threshold=args.shared_threshold,
+                            keep_previous=args.keep_previous, progress=lambda done, total: _advance(bar, done, total))
+    bar.close()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        previous = None
+        for index, frame in enumerate(report.frames):
+            stem = f"{index + 1:02d}_{Path(frame.name).stem}"
+            write_png(out / f"{stem}_mask.png", frame.result.mask)
+            before = previous if previous is not None else frame.result.mask
+            write_png(out / f"{stem}_growth.png", growth_overlay(frame.image, before, frame.result.mask))
+            previous = frame.result.mask
+        (out / "growth.json").write_text(json.dumps(report.to_dict(), indent=2))
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(f"{'frame':<32} {'prob':>5} {'area px':>8} {'length':>7} {'max w':>6} {'cracks':>6} {'shift':>12}")
+        for frame in report.to_dict()["frames"]:
+            shift = "{:+.1f},{:+.1f}".format(*frame["shift_px"])
+            print(f"{Path(frame['image']).name[:32]:<32} {frame['crack_probability']:>5.2f} {frame['area_px']:>8} "
+                  f"{frame['length_px']:>7.0f} {frame['max_width_px']:>6.1f} {frame['n_cracks']:>6} {shift:>12}")
+        for step in report.steps:
+            print(f"step {step['from'] + 1}->{step['to'] + 1}: area {step['delta_area_px']:+d} px, "
+                  f"length {step['delta_length_px']:+.0f} px, new crack {step['new_crack_px']} px")
+    return 0
+
+
 def _train(args) -> int:
     from .training_data import train_and_save
 
@@ -159,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
-        return {"segment": _segment, "evaluate": _evaluate, "train": _train}[args.command](args)
+        return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

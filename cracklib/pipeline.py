@@ -321,18 +321,22 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
     return apply_threshold(explanation.relevance, threshold, support=None if support is None or support.all() else support)
 
 
-def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None) -> SegmentationResult:
+def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None, *,
+                        thresholded: Thresholded | None = None) -> SegmentationResult:
     """Stage 2: threshold, post-process and measure (cheap; no model needed).
 
     ``config`` may change the threshold, post-processing, scale and count
     settings of the explanation's own config; its explanation settings are ignored.
+    ``thresholded`` replaces the threshold step (e.g. one threshold shared by a
+    growth series).
     """
     own = explanation.config
     config = replace(config or own, method=own.method, rules=own.rules, baseline=own.baseline, gate=own.gate,
                      mode=own.mode, tile_overlap=own.tile_overlap, tile_scale=own.tile_scale)
     timings = dict(explanation.timings)
     start = time.perf_counter()
-    thresholded = threshold_explanation(explanation, config.threshold)
+    if thresholded is None:
+        thresholded = threshold_explanation(explanation, config.threshold)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     mask = postprocess(thresholded.mask, config.post, scale=config.post_scale)

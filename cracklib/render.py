@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["heatmap_rgb", "mask_overlay"]
+__all__ = ["heatmap_rgb", "mask_overlay", "growth_overlay", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
+
+#: Crack that was already there, and crack that is new, in growth pictures.
+OLD_CRACK_COLOR = (255, 170, 0)
+NEW_CRACK_COLOR = (220, 0, 220)
 
 _RED = np.array([1.0, 0.0, 0.0])
 _BLUE = np.array([0.0, 0.0, 1.0])
@@ -35,3 +39,9 @@ def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alph
     for region, paint in layers:
         out[region] = (1 - alpha) * out[region] + alpha * np.asarray(paint, np.float32)
     return np.round(out).astype(np.uint8)
+
+
+def growth_overlay(image: np.ndarray, before: np.ndarray, after: np.ndarray, *, alpha: float = 0.7) -> np.ndarray:
+    """``image`` with the crack present ``before`` in orange and the crack new in ``after`` in magenta."""
+    out = mask_overlay(image, before & after, color=OLD_CRACK_COLOR, alpha=alpha)
+    return mask_overlay(out, after & ~before, color=NEW_CRACK_COLOR, alpha=alpha)

@@ -8,12 +8,14 @@ real data in ``../shared/data``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "bundled_samples", "write_bundled_samples"]
+__all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "growth_series", "bundled_samples",
+           "write_bundled_samples"]
 
 TEXTURES = ("concrete", "brick")
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -98,19 +100,27 @@ def crack_mask(shape: tuple[int, int], *, rng=None, max_width: float = 4.0, bran
         branch = _walk((r, c), a + rng.choice([-1, 1]) * rng.uniform(0.5, 1.2), int(rng.integers(20, (h + w) // 3)),
                        rng, shape)
         paths.append((branch, max(1.0, max_width * 0.6)))
-    rows, cols = np.mgrid[0:h, 0:w]
     for points, top_width in paths:
-        n = len(points)
-        # Width wanders along the crack and tapers towards its end.
-        wobble = 0.5 + 0.5 * ndimage.gaussian_filter1d(rng.random(max(n, 1)), 6) / 0.5
-        for i, (r, c, _) in enumerate(points):
-            width = max(1.0, top_width * min(1.0, wobble[i]) * (1 - 0.6 * i / max(n, 1)))
-            radius = width / 2
-            r0, r1 = int(max(0, r - radius - 1)), int(min(h, r + radius + 2))
-            c0, c1 = int(max(0, c - radius - 1)), int(min(w, c + radius + 2))
-            window = (rows[r0:r1, c0:c1] - r) ** 2 + (cols[r0:r1, c0:c1] - c) ** 2 <= max(radius, 0.75) ** 2
-            mask[r0:r1, c0:c1] |= window
+        _paint_path(mask, points, top_width, _wobble(len(points), rng))
     return mask
+
+
+def _wobble(n: int, rng) -> np.ndarray:
+    """Width factor along a crack: wanders slowly, in about [0.5, 1.5] (capped at 1 when painting)."""
+    return 0.5 + 0.5 * ndimage.gaussian_filter1d(rng.random(max(n, 1)), 6) / 0.5
+
+
+def _paint_path(mask: np.ndarray, points, top_width: float, wobble: np.ndarray, *, count: int | None = None) -> None:
+    """Paint discs along the first ``count`` of ``points``; width tapers towards the path's full end."""
+    h, w = mask.shape
+    n = len(points)
+    for i, (r, c, _) in enumerate(points[:count]):
+        width = max(1.0, top_width * min(1.0, wobble[i]) * (1 - 0.6 * i / max(n, 1)))
+        radius = width / 2
+        r0, r1 = int(max(0, r - radius - 1)), int(min(h, r + radius + 2))
+        c0, c1 = int(max(0, c - radius - 1)), int(min(w, c + radius + 2))
+        rows, cols = np.ogrid[r0:r1, c0:c1]
+        mask[r0:r1, c0:c1] |= (rows - r) ** 2 + (cols - c) ** 2 <= max(radius, 0.75) ** 2
 
 
 def paint_crack(image: np.ndarray, mask: np.ndarray, *, rng=None) -> np.ndarray:
@@ -135,6 +145,67 @@ def crack_image(shape: tuple[int, int] = (256, 256), *, kind: str = "concrete", 
     background = surface(shape, kind=kind, rng=rng)
     mask = crack_mask(shape, rng=rng, max_width=max_width) if crack else np.zeros(shape, dtype=bool)
     return paint_crack(background, mask, rng=rng), mask
+
+
+@dataclass
+class GrowthSeries:
+    """Frames of one surface whose crack grows, with the truth for every frame."""
+
+    frames: list[np.ndarray]
+    masks: list[np.ndarray]
+    #: Per frame, the (row, col) shift that registers it onto the first frame
+    #: (``skimage.registration.phase_cross_correlation``'s convention).
+    shifts: list[tuple[int, int]]
+
+    @property
+    def areas(self) -> list[int]:
+        return [int(mask.sum()) for mask in self.masks]
+
+
+def growth_series(shape: tuple[int, int] = (384, 512), steps: int = 5, *, kind: str = "concrete", rng=None,
+                  max_shift: int = 0, exposure: float = 0.0, start_length: float = 0.35,
+                  start_width: float = 1.5, max_width: float = 6.0) -> GrowthSeries:
+    """A crack that grows frame by frame on one crack-free surface (as Forest et al. simulated growth).
+
+    The crack is one random walk: frame k paints its first part (from
+    ``start_length`` of it up to all of it) with a top width rising from
+    ``start_width`` to ``max_width``, so every frame's crack contains the previous
+    one and the true area rises. Frames after the first are shifted by up to
+    ``max_shift`` pixels and their exposure scaled by up to ±``exposure``.
+
+    Returns
+    -------
+    GrowthSeries
+        uint8 frames of ``shape``, their masks, and the known registration shifts.
+    """
+    rng = np.random.default_rng(rng)
+    margin = max_shift
+    canvas_shape = (shape[0] + 2 * margin, shape[1] + 2 * margin)
+    background = surface(canvas_shape, kind=kind, rng=rng)
+    h, w = canvas_shape
+    path = []
+    for _ in range(20):  # a walk that crosses most of the surface
+        start = (rng.uniform(0.3, 0.7) * h, float(margin))
+        path = _walk(start, rng.normal(0, 0.3), 2 * (h + w), rng, canvas_shape)
+        if len(path) >= w // 2:
+            break
+    wobble = _wobble(len(path), rng)
+    darkness_seed = int(rng.integers(2**31))
+    frames, masks, shifts = [], [], []
+    for k in range(steps):
+        grown = k / max(1, steps - 1)
+        mask = np.zeros(canvas_shape, bool)
+        count = int(round(len(path) * (start_length + (1 - start_length) * grown)))
+        _paint_path(mask, path, start_width + (max_width - start_width) * grown, wobble, count=count)
+        painted = paint_crack(background, mask, rng=darkness_seed).astype(np.float32)
+        if k and exposure:
+            painted *= 1 + rng.uniform(-exposure, exposure)
+        offset = (margin, margin) if k == 0 else tuple(int(v) for v in margin + rng.integers(-max_shift, max_shift + 1, 2))
+        window = (slice(offset[0], offset[0] + shape[0]), slice(offset[1], offset[1] + shape[1]))
+        frames.append(np.clip(np.round(painted[window]), 0, 255).astype(np.uint8))
+        masks.append(mask[window])
+        shifts.append((offset[0] - margin, offset[1] - margin))
+    return GrowthSeries(frames, masks, shifts)
 
 
 def bundled_samples() -> list[tuple[Path, Path]]:

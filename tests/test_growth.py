@@ -1,0 +1,125 @@
+"""Growth monitoring: alignment with known shifts and rotations, growth on a synthetic series, errors, CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from skimage.transform import rotate
+
+from cracklib.growth import align_series, monitor_growth
+from cracklib.imageio import CrackInputError, write_png
+from cracklib.pipeline import PipelineConfig, load_classifier
+from cracklib.synthetic import crack_image, growth_series
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def series():
+    return growth_series((256, 320), steps=5, rng=3, max_shift=12, exposure=0.1)
+
+
+def test_synthetic_series_grows_and_knows_its_shifts(series):
+    areas = series.areas
+    assert all(a < b for a, b in zip(areas, areas[1:]))
+    assert series.shifts[0] == (0, 0) and any(shift != (0, 0) for shift in series.shifts[1:])
+
+
+def test_alignment_finds_the_known_shifts_within_one_pixel(series):
+    aligned, alignments = align_series(series.frames)
+    for alignment, truth in zip(alignments, series.shifts):
+        assert np.abs(np.subtract(alignment.shift, truth)).max() <= 1
+    assert len({frame.shape for frame in aligned}) == 1
+    # the aligned frames show the same surface: the exposure changed, the correlation stays high
+    assert min(a.correlation for a in alignments) > 0.9
+
+
+def test_alignment_undoes_a_small_rotation():
+    image, _ = crack_image((300, 400), rng=5)
+    turned = np.round(rotate(image, 3.0, preserve_range=True, mode="edge")).astype(np.uint8)
+    _, alignments = align_series([image, turned], rotation=True)
+    assert alignments[1].rotation_deg == pytest.approx(-3.0, abs=0.2)
+    _, plain = align_series([image, turned])
+    assert plain[1].correlation < alignments[1].correlation
+
+
+def test_frames_of_slightly_different_size_are_cropped_alike():
+    image, _ = crack_image((200, 260), rng=6)
+    aligned, alignments = align_series([image, image[6:, 4:]])
+    assert aligned[0].shape == aligned[1].shape and (aligned[0] == aligned[1]).all()
+
+
+@pytest.mark.parametrize("frames, words", [
+    (lambda: [np.zeros((64, 64, 3), np.uint8)], "two or more frames"),
+    (lambda: [np.zeros((64, 64, 3), np.uint8), np.zeros((200, 64, 3), np.uint8)], "cannot be aligned"),
+])
+def test_bad_series_give_clear_errors(tiny_classifier, frames, words):
+    with pytest.raises(CrackInputError, match=words):
+        monitor_growth(tiny_classifier, frames())
+
+
+def test_unaligned_frames_must_have_one_size(tiny_classifier):
+    with pytest.raises(CrackInputError, match="differ in size"):
+        monitor_growth(tiny_classifier, [np.zeros((64, 64, 3), np.uint8), np.zeros((60, 64, 3), np.uint8)],
+                       align=False)
+
+
+def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, series):
+    report = monitor_growth(tiny_classifier, series.frames, PipelineConfig(gate=0.0, threshold="simple"),
+                            keep_previous=True)
+    masks = [frame.result.mask for frame in report.frames]
+    assert all((a & ~b).sum() == 0 for a, b in zip(masks, masks[1:]))
+    data = report.to_dict()
+    areas = [frame["area_px"] for frame in data["frames"]]
+    assert [step["delta_area_px"] for step in data["steps"]] == list(np.diff(areas))
+    assert data["cumulative"][-1]["delta_area_px"] == areas[-1] - areas[0]
+    assert all(step["vanished_crack_px"] == 0 for step in data["steps"])
+
+
+def test_shared_threshold_on_identical_frames_gives_identical_masks(tiny_classifier, series):
+    frame = series.frames[2]
+    report = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig(gate=0.0, threshold="otsu"),
+                            shared_threshold=True)
+    single = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig(gate=0.0, threshold="otsu"))
+    assert (report.frames[0].result.mask == single.frames[0].result.mask).all()
+    assert report.steps[0]["new_crack_px"] == 0 and report.steps[0]["delta_area_px"] == 0
+
+
+def test_predicted_area_rises_with_the_true_area():
+    """Integration, shipped default weights (tiled, gmm). Measured on this series: Spearman rho 1.0."""
+    grown = growth_series((384, 512), steps=6, rng=3, max_shift=12, exposure=0.1)
+    report = monitor_growth(load_classifier(device="cpu"), grown.frames, PipelineConfig())
+    predicted = [frame.result.severity.area_px for frame in report.frames]
+    assert spearmanr(predicted, grown.areas)[0] >= 0.9
+
+
+def test_growth_cli_json_and_files(tmp_path, series):
+    paths = []
+    for index, frame in enumerate(series.frames[:3]):
+        paths.append(tmp_path / f"t{index}.png")
+        write_png(paths[-1], frame)
+    done = subprocess.run([sys.executable, "-m", "cracklib", "growth", *map(str, paths), "--json", "--out",
+                           str(tmp_path / "out"), "--weights", str(ROOT / "weights" / "synthetic_demo.pt")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [frame["image"] for frame in report["frames"]] == list(map(str, paths))
+    keys = {"image", "crack_probability", "area_px", "length_px", "max_width_px", "mean_width_px", "n_cracks",
+            "shift_px"}
+    assert all(keys <= set(frame) for frame in report["frames"]) and len(report["steps"]) == 2
+    assert np.abs(np.subtract(report["frames"][1]["shift_px"], series.shifts[1])).max() <= 1
+    assert (tmp_path / "out" / "03_t2_growth.png").exists() and (tmp_path / "out" / "01_t0_mask.png").exists()
+
+
+def test_growth_cli_errors_are_one_line(tmp_path):
+    write_png(tmp_path / "a.png", np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / "b.png").write_bytes(b"not an image")
+    for args, words in [(["growth", str(tmp_path / "a.png")], "two or more"),
+                        (["growth", str(tmp_path / "a.png"), str(tmp_path / "b.png")], "b.png")]:
+        done = subprocess.run([sys.executable, "-m", "cracklib", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
