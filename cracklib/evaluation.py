@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,13 +18,15 @@ from sklearn.metrics import roc_auc_score
 
 from .datasets import Sample, crack_pixels
 from .imageio import read_image
-from .metrics import Confusion, ScoreSampler, average_precision, confusion
+from .metrics import Confusion, ScoreSampler, average_precision, confusion, pr_curve
 from .attribution import BASELINE_METHODS
-from .pipeline import Classifier, PipelineConfig, classify, explain, segment_explanation, threshold_explanation
+from .pipeline import (Classifier, PipelineConfig, SegmentationResult, classify, explain, segment_explanation,
+                       threshold_explanation)
 from .postprocess import postprocess
 from .training import balanced_accuracy
 
-__all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores"]
+__all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
+           "MethodRun", "method_label", "method_choices", "config_for_label"]
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -143,3 +146,80 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
                      "seconds_per_image": seconds[base_id] / max(1, images), "n_images": images,
                      "sampler": cell["sampler"]})
     return rows
+
+
+def score_result(result: SegmentationResult, truth: np.ndarray) -> dict:
+    """One photo against its ground truth: IoU, precision, recall, F1, AP and the PR curve.
+
+    The curve is the threshold's score map swept over all cuts; the operating
+    point is the mask actually produced (after post-processing).
+
+    Returns
+    -------
+    dict with ``iou``, ``precision``, ``recall``, ``f1``, ``ap`` (None without
+    crack pixels in ``truth``), ``curve_precision``, ``curve_recall`` (arrays).
+    """
+    scores = confusion(result.mask, truth).scores()
+    if truth.any():
+        precision, recall, _ = pr_curve(result.score, truth)
+        scores.update(ap=_nan_to_none(average_precision(result.score, truth)),
+                      curve_precision=precision, curve_recall=recall)
+    else:
+        scores.update(ap=None, curve_precision=np.zeros(0), curve_recall=np.zeros(0))
+    return scores
+
+
+@dataclass
+class MethodRun:
+    """One method's result on one photo, for side-by-side comparison."""
+
+    label: str
+    config: PipelineConfig
+    result: SegmentationResult
+    #: Explanation time (classification + attribution).
+    seconds: float
+    scores: dict | None = None
+
+
+def method_label(config: PipelineConfig) -> str:
+    """A short name for an explanation setting: ``lrp (montavon)``, ``deeplift (damage_free_mean)``."""
+    if config.method == "lrp":
+        return f"lrp ({config.rules})"
+    if config.method in BASELINE_METHODS:
+        return f"{config.method} ({config.baseline})"
+    return config.method
+
+
+def method_choices() -> list[str]:
+    """Every explanation a user can pick, as labels: one per LRP rule set, then the other methods."""
+    from .attribution import METHODS
+    from .composites import RULE_SETS
+
+    return [f"lrp ({rules})" for rules in RULE_SETS] + [method for method in METHODS if method != "lrp"]
+
+
+def config_for_label(label: str, base: PipelineConfig = PipelineConfig()) -> PipelineConfig:
+    """``base`` with the method (and LRP rule set) named by a :func:`method_choices` label."""
+    from dataclasses import replace
+
+    method, _, rules = label.partition(" (")
+    if method == "lrp" and rules:
+        return replace(base, method="lrp", rules=rules.rstrip(")"))
+    return replace(base, method=method)
+
+
+def compare_methods(classifier: Classifier, image: np.ndarray, configs: list[PipelineConfig], *,
+                    truth: np.ndarray | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[MethodRun]:
+    """Run the pipeline once per setting on one photo; time each and score it against ``truth`` if given."""
+    runs = []
+    for index, config in enumerate(configs, 1):
+        start = time.perf_counter()
+        explanation = explain(classifier, image, config)
+        seconds = time.perf_counter() - start
+        result = segment_explanation(explanation, config)
+        runs.append(MethodRun(method_label(config), config, result, seconds,
+                              score_result(result, truth) if truth is not None else None))
+        if progress:
+            progress(index, len(configs))
+    return runs

@@ -30,9 +30,9 @@ def _name(source) -> str:
     return getattr(source, "name", "<bytes>")
 
 
-def _open(source) -> Image.Image:
+def _open(source, name: str | None = None) -> Image.Image:
     """Open ``source`` (path, bytes or file-like) with PIL, fully decoded."""
-    name = _name(source)
+    name = name or _name(source)
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -86,7 +86,7 @@ def to_rgb_uint8(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
-def read_image(source) -> np.ndarray:
+def read_image(source, *, name: str | None = None) -> np.ndarray:
     """Read an image file as an H×W×3 uint8 array.
 
     Parameters
@@ -99,10 +99,10 @@ def read_image(source) -> np.ndarray:
     CrackInputError
         Missing, empty, truncated, non-image or over-large file.
     """
-    return to_rgb_uint8(_open(source))
+    return to_rgb_uint8(_open(source, name))
 
 
-def read_mask(source, *, shape: tuple[int, int] | None = None) -> np.ndarray:
+def read_mask(source, *, shape: tuple[int, int] | None = None, name: str | None = None) -> np.ndarray:
     """Read a ground-truth mask as a boolean H×W array.
 
     Masks stored as 0/1 or 0/255 both work: a pixel is crack when it is above
@@ -115,12 +115,12 @@ def read_mask(source, *, shape: tuple[int, int] | None = None) -> np.ndarray:
         Expected (height, width): a mask of another size is an error, since
         resizing a few-pixel-wide crack mask silently changes the metrics.
     """
-    image = _open(source)
+    image = _open(source, name)
     gray = np.asarray(image.convert("L") if image.mode not in ("I", "I;16", "F", "1") else image)
     mask = gray > (127 if gray.max() > 1 else 0)
     if shape is not None and mask.shape != tuple(shape):
         raise CrackInputError(
-            f"{_name(source)}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+            f"{name or _name(source)}: mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
             f"{shape[1]}x{shape[0]}")
     return mask
 

@@ -89,9 +89,11 @@ class PipelineConfig:
         if not 0 < self.tile_scale <= 4:
             raise ValueError(f"tile scale must be in (0, 4], got {self.tile_scale}")
 
-    def explanation_key(self) -> tuple:
-        """The settings that change the explanation (the rest only change the mask)."""
-        return (self.method, self.rules, self.baseline, self.gate, self.mode, self.tile_overlap, self.tile_scale)
+    def explanation_settings(self) -> "PipelineConfig":
+        """Only the settings that change the explanation, the rest at their defaults (a cache key)."""
+        return PipelineConfig(method=self.method, rules=self.rules, baseline=self.baseline, gate=self.gate,
+                              mode=self.mode, tile_overlap=self.tile_overlap, tile_scale=self.tile_scale,
+                              batch_size=self.batch_size)
 
     def to_dict(self) -> dict:
         return asdict(self)

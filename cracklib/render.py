@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["heatmap_rgb", "mask_overlay", "growth_overlay", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
+__all__ = ["heatmap_rgb", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
 
 #: Crack that was already there, and crack that is new, in growth pictures.
 OLD_CRACK_COLOR = (255, 170, 0)
@@ -45,3 +45,23 @@ def growth_overlay(image: np.ndarray, before: np.ndarray, after: np.ndarray, *, 
     """``image`` with the crack present ``before`` in orange and the crack new in ``after`` in magenta."""
     out = mask_overlay(image, before & after, color=OLD_CRACK_COLOR, alpha=alpha)
     return mask_overlay(out, after & ~before, color=NEW_CRACK_COLOR, alpha=alpha)
+
+
+def preview(array: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy small enough to show: longest side at most ``max_side``, by an integer factor.
+
+    Photos (uint8) are averaged, maps (float) averaged per block, masks (bool)
+    keep a pixel where any pixel of its block is set, so one-pixel cracks stay
+    visible. Arrays already small enough come back unchanged.
+    """
+    from skimage.measure import block_reduce
+
+    array = np.asarray(array)
+    factor = -(-max(array.shape[:2]) // max_side)
+    if factor <= 1:
+        return array
+    block = (factor, factor) + (1,) * (array.ndim - 2)
+    if array.dtype == bool:
+        return block_reduce(array, block, np.max)
+    reduced = block_reduce(array.astype(np.float32), block, np.mean)
+    return np.round(reduced).astype(array.dtype) if array.dtype == np.uint8 else reduced

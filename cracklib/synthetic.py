@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "growth_series", "bundled_samples",
-           "write_bundled_samples"]
+           "write_bundled_samples", "write_sample_dataset"]
 
 TEXTURES = ("concrete", "brick")
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -212,6 +212,28 @@ def bundled_samples() -> list[tuple[Path, Path]]:
     """The (image, mask) pairs shipped in ``cracklib/samples/``, sorted by name."""
     return [(p, p.with_name(p.stem + "_mask.png")) for p in sorted(SAMPLES_DIR.glob("*.png"))
             if not p.stem.endswith("_mask")]
+
+
+def write_sample_dataset(folder: Path) -> Path:
+    """The bundled samples as a data folder in the ``../shared/data`` layout (split ``test``)."""
+    import csv
+    import shutil
+
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(exist_ok=True)
+    rows = []
+    for image, mask in bundled_samples():
+        shutil.copyfile(image, folder / "images" / image.name)
+        shutil.copyfile(mask, folder / "masks" / image.name)
+        label = int("clean" not in image.stem)
+        rows.append({"image": f"images/{image.name}", "mask": f"masks/{image.name}", "label": label,
+                     "split": "test", "group": "crack" if label else "clean"})
+    with open(folder / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
 
 
 def write_bundled_samples(folder: Path = SAMPLES_DIR) -> list[Path]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from .baselines import DamageFree, baselines_path
-from .datasets import Sample, crack_pixels, read_dataset
+from .datasets import Sample, assign_splits, crack_pixels, read_dataset
 from .evaluation import classifier_scores
 from .imageio import read_image
 from .models import ModelCard, Normalization, save_model
@@ -91,9 +92,15 @@ def _bar(total, description, log):
 def train_and_save(*, data: list[str] | None = None, synthetic: int | None = None, arch: str = "vgg11_128",
                    width: float = 0.25, size: int = 128, epochs: int = 20, batch_size: int = 32,
                    lr: float = 2e-3, seed: int = 0, half: bool = False, out: str | Path,
-                   log=sys.stderr) -> ModelCard:
+                   log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
+                   on_batch: Callable[[int, int], None] | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
-    then write the weights, the model card and the damage-free baselines."""
+    then write the weights, the model card and the damage-free baselines.
+
+    Folders without splits (e.g. ``crack/`` and ``no_crack/`` sub-folders) are
+    split 80/20 into train and val with ``seed``. ``on_epoch`` and ``on_batch``
+    report progress (the app's live chart); ``log`` gets the same as text.
+    """
     start = time.perf_counter()
     normalization = Normalization()
     sources: dict = {}
@@ -106,15 +113,18 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     else:
         parts = {"train": [], "val": []}
         for folder in data or []:
+            every = read_dataset(folder)
+            if not any(sample.split for sample in every):
+                every = assign_splits(every, seed=seed)
             for split in ("train", "val"):
-                samples = read_dataset(folder, split=split)
+                samples = [sample for sample in every if sample.split == split]
                 bar = _bar(len(samples), f"{Path(folder).name}/{split}", log)
                 x, y = examples_from_samples(samples, size, seed=seed, progress=lambda *_: bar.update())
                 bar.close()
                 parts[split].append((x, y))
                 sources.setdefault(Path(folder).name, {})[split] = {"examples": int(len(y)),
                                                                     "crack": int(y.sum())}
-            test = [s for s in read_dataset(folder) if s.split == "test" and s.label is not None]
+            test = [s for s in every if s.split == "test" and s.label is not None]
             if test:
                 test_sets[Path(folder).name] = examples_from_samples(test, size, patches=False)
         x_train = np.concatenate([x for x, _ in parts["train"]])
@@ -128,12 +138,16 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     def batch_progress(done, total):
         steps.n = done
         steps.refresh()
+        if on_batch:
+            on_batch(done, total)
 
     def epoch_progress(stats: EpochStats):
         steps.set_description(f"epoch {stats.epoch + 1}")
         print(f"epoch {stats.epoch}: loss {stats.train_loss:.4f} acc {stats.train_accuracy:.3f} "
               f"val loss {stats.val_loss if stats.val_loss is None else round(stats.val_loss, 4)} "
               f"val bacc {stats.val_balanced_accuracy} ({stats.seconds:.0f} s)", file=log)
+        if on_epoch:
+            on_epoch(stats)
 
     model, history = train_classifier(x_train, y_train, x_val, y_val, config=config, normalization=normalization,
                                       progress=epoch_progress, batch_progress=batch_progress)

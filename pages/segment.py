@@ -1,50 +1,93 @@
-"""Segment page: photos in, crack masks and severity out."""
+"""Segment page: photos in (and optional ground truth), crack masks, severity and downloads out."""
 
-import plotly.express as px
 import streamlit as st
 
 import studio
+from cracklib.archive import zip_bytes
+from cracklib.datasets import match_masks
+from cracklib.evaluation import score_result
+from cracklib.export import result_files, result_row, table_csv
 from cracklib.imageio import CrackInputError
-from cracklib.pipeline import DEFAULT_WEIGHTS, segment_explanation
-from cracklib.render import heatmap_rgb, mask_overlay
+from cracklib.pipeline import segment_explanation
+from cracklib.render import mask_overlay, preview
 from cracklib.synthetic import bundled_samples
 
+SCORE_LABELS = {"iou": "IoU", "precision": "Precision", "recall": "Recall", "f1": "F1", "ap": "AP"}
+
 st.title("Segment cracks")
-config = studio.sidebar_config()
-uploads = st.file_uploader("Photos (jpg, png, tif, bmp)", type=["jpg", "jpeg", "png", "tif", "tiff", "bmp"],
+weights, config = studio.sidebar_config()
+uploads = st.file_uploader("Photos (jpg, png, tif, bmp; any size)", type=studio.IMAGE_TYPES,
                            accept_multiple_files=True)
+mask_uploads = st.file_uploader("Ground-truth masks (optional; matched by file name, e.g. photo_mask.png)",
+                                type=studio.IMAGE_TYPES, accept_multiple_files=True)
 if uploads:
     files = [(upload.name, upload.getvalue()) for upload in uploads]
+    masks = {upload.name: upload.getvalue() for upload in mask_uploads or []}
 else:
-    sample = bundled_samples()[2]  # a concrete crack
-    st.info(f"No upload yet: showing the bundled sample **{sample[0].name}**.")
-    files = [(sample[0].name, sample[0].read_bytes())]
+    image_path, mask_path = bundled_samples()[2]  # a concrete crack, with its exact mask
+    st.info(f"No upload yet: showing the bundled sample **{image_path.name}** with its ground truth.")
+    files = [(image_path.name, image_path.read_bytes())]
+    masks = {mask_path.name: mask_path.read_bytes()}
+pairs = match_masks([name for name, _ in files], list(masks))
+for name in sorted(set(masks) - set(pairs.values())):
+    st.warning(f"{name}: no photo with a matching name; this mask is not used.")
 
+downloads, rows = {}, []
 for name, data in files:
     st.subheader(name)
     try:
-        with st.spinner(f"Explaining {name}…"):
-            image, explanation = studio.cached_explanation(data, str(DEFAULT_WEIGHTS), config.method,
-                                                           config.rules, config.baseline, config.gate)
+        image, explanation = studio.explanation(name, data, weights, config)
     except CrackInputError as error:
         st.error(str(error))
         continue
     result = segment_explanation(explanation, config)
+    truth = studio.read_truth(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
+    scores = score_result(result, truth) if truth is not None else None
     severity = result.severity
-    cols = st.columns(5)
+    cols = st.columns(6)
     cols[0].metric("Crack probability", f"{result.probability:.3f}")
     cols[1].metric("Area (px)", f"{severity.area_px:,}")
     cols[2].metric("Cracks", severity.n_cracks)
     cols[3].metric("Length (px)", f"{severity.length_px:.0f}")
     cols[4].metric("Max / mean width (px)", f"{severity.max_width_px:.1f} / {severity.mean_width_px:.1f}")
-    left, middle, right = st.columns(3)
-    left.image(image, caption="Photo", width="stretch")
-    if result.relevance is not None:
-        heat = px.imshow(result.relevance, color_continuous_scale="RdBu_r",
-                         zmin=-abs(result.relevance).max(), zmax=abs(result.relevance).max())
-        heat.update_layout(margin=dict(l=0, r=0, t=0, b=0), coloraxis_colorbar=dict(title="relevance"))
-        middle.plotly_chart(heat, width="stretch")
-    else:
-        middle.image(heatmap_rgb(None, image.shape[:2]), caption="Not explained (below the gate)",
-                     width="stretch")
-    right.image(mask_overlay(image, result.mask), caption="Crack mask", width="stretch")
+    cols[5].metric("Tiles explained", f"{result.n_explained} / {result.n_tiles}")
+    if severity.mm_per_px:
+        st.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
+                   f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
+    left, right = st.columns(2)
+    left.plotly_chart(studio.heatmap_figure(image, result.relevance), width="stretch", key=f"heat_{name}")
+    if not result.explained:
+        left.caption("Not explained: every tile's crack probability is below the gate.")
+    picture = preview(image, studio.DISPLAY_SIDE)
+    right.image(mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
+                             truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE)),
+                caption="Crack mask (red)" + ("; missed ground truth in green" if truth is not None else ""),
+                width="stretch")
+    if explanation.grid is not None and explanation.n_tiles > 1:
+        with st.expander("Where the classifier sees cracks (tile probabilities)"):
+            step = max(1, -(-max(image.shape[:2]) // 400))
+            st.plotly_chart(studio.probability_figure(explanation.tile_probability_map(step=step)),
+                            width="stretch", key=f"tiles_{name}")
+    if scores is not None:
+        score_cols = st.columns(5)
+        for col, (key, label) in zip(score_cols, SCORE_LABELS.items()):
+            col.metric(label, "–" if scores[key] is None else f"{scores[key]:.3f}")
+        st.plotly_chart(studio.pr_figure([(f"{config.threshold} score", scores["curve_precision"],
+                                           scores["curve_recall"], (scores["recall"], scores["precision"]))]),
+                        width="stretch", key=f"pr_{name}")
+    files_for_image = result_files(name, image, result, scores)
+    downloads.update(files_for_image)
+    rows.append(result_row(name, result, scores))
+    buttons = st.columns(len(files_for_image))
+    for col, (file_name, content) in zip(buttons, files_for_image.items()):
+        col.download_button(file_name.rsplit("_", 1)[-1] if "_" in file_name else file_name, content,
+                            file_name=file_name, key=f"download_{file_name}")
+
+if rows:
+    st.divider()
+    st.subheader("All photos")
+    st.dataframe(rows, width="stretch")
+    left, right = st.columns(2)
+    left.download_button("Numbers (CSV)", table_csv(rows), file_name="cracks.csv", mime="text/csv")
+    right.download_button("Everything (zip)", zip_bytes({**downloads, "cracks.csv": table_csv(rows).encode()}),
+                          file_name="cracks.zip", mime="application/zip")

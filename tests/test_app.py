@@ -1,37 +1,220 @@
-"""The Streamlit app through streamlit.testing.v1.AppTest."""
+"""Every page of the Streamlit studio through streamlit.testing.v1.AppTest."""
+import io
+import threading
+import zipfile
 from pathlib import Path
 
+import numpy as np
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import studio
+from cracklib.export import png_bytes
+from cracklib.synthetic import bundled_samples, growth_series
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 300
+
+
+def _open(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
 
 
 def _metrics(at):
     return {m.label: m.value for m in at.metric}
 
 
-def test_first_open_shows_a_bundled_sample_with_its_result():
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    assert not at.exception
+def _sidebar(at, label):
+    return next(s for s in at.sidebar.selectbox if s.label == label)
+
+
+def _bundled(index=2):
+    image, mask = bundled_samples()[index]
+    return image.name, image.read_bytes(), mask.read_bytes()
+
+
+# Segment
+
+def test_segment_first_open_shows_the_sample_with_its_ground_truth_scores():
+    at = _open()
     assert "bundled sample" in at.info[0].value
     metrics = _metrics(at)
     assert float(metrics["Crack probability"]) > 0.5
     assert int(metrics["Area (px)"].replace(",", "")) > 0
+    assert 0 < float(metrics["F1"]) <= 1 and "IoU" in metrics
+    labels = [button.label for button in at.get("download_button")]
+    assert "Everything (zip)" in labels and "Numbers (CSV)" in labels
 
 
-def test_threshold_change_changes_the_numbers():
-    at = AppTest.from_file(APP, default_timeout=120).run()
+def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkeypatch):
+    calls = []
+    original = studio.explain
+    monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
+    st.cache_data.clear()
+    at = _open()
     before = _metrics(at)["Area (px)"]
-    threshold = next(s for s in at.sidebar.selectbox if s.label == "Threshold")
-    threshold.set_value("percentile").run()
+    _sidebar(at, "Threshold").set_value("percentile").run()
     assert not at.exception
     assert _metrics(at)["Area (px)"] != before
+    _sidebar(at, "Post-processing").set_value("paper").run()
+    assert len(calls) == 1  # one explanation; threshold and post-processing reuse it
+    _sidebar(at, "LRP rule set").set_value("seibold").run()
+    assert len(calls) == 2
 
 
-def test_post_processing_change_changes_the_area():
-    at = AppTest.from_file(APP, default_timeout=120).run()
-    before = _metrics(at)["Area (px)"]
-    next(s for s in at.sidebar.selectbox if s.label == "Post-processing").set_value("paper").run()
+def test_segment_uploads_with_a_bad_file_and_a_mismatched_mask():
+    name, image, mask = _bundled(2)
+    other, other_image, _ = _bundled(0)
+    at = _open()
+    at.file_uploader[0].set_value([(name, image, "image/png"), ("broken.png", b"not an image", "image/png"),
+                                   (other, other_image, "image/png")])
+    small_mask = png_bytes(np.zeros((10, 10), bool))
+    at.file_uploader[1].set_value([(name.replace(".png", "_mask.png"), mask, "image/png"),
+                                   (other.replace(".png", "_mask.png"), small_mask, "image/png")])
+    at.run()
     assert not at.exception
-    assert _metrics(at)["Area (px)"] != before
+    errors = [error.value for error in at.error]
+    assert any("broken.png" in e and "not an image" in e for e in errors)
+    assert any("mask is 10x10" in e for e in errors)
+    assert len([m for m in at.metric if m.label == "Crack probability"]) == 2  # both good photos processed
+    assert len([m for m in at.metric if m.label == "F1"]) == 1  # the good mask scored, the bad one not
+
+
+# Compare
+
+def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
+    at = _open("compare")
+    assert "bundled sample" in at.info[0].value
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["lrp (montavon)", "lrp (epsilon_gamma_box)", "deeplift (damage_free_mean)",
+                                     "grad_cam"]
+    assert (table["seconds"] > 0).all() and table["f1"].between(0, 1).all()
+    at.multiselect[0].set_value(["lrp (seibold)", "saliency"]).run()
+    assert list(at.dataframe[0].value["method"]) == ["lrp (seibold)", "saliency"]
+
+
+def test_compare_bad_upload_gives_one_error():
+    at = _open("compare")
+    at.file_uploader[0].set_value(("empty.png", b"", "image/png")).run()
+    assert not at.exception and len(at.error) == 1 and "empty.png" in at.error[0].value
+
+
+# Growth
+
+def test_growth_first_open_shows_the_synthetic_series_growing():
+    at = _open("growth")
+    frames = at.dataframe[0].value
+    assert len(frames) == 5 and frames["area_px"].iloc[-1] > frames["area_px"].iloc[0]
+    assert len(at.dataframe[1].value) == 4  # steps
+
+
+def test_growth_upload_skips_an_unreadable_frame_and_keeps_the_rest():
+    series = growth_series((200, 260), steps=3, rng=4, max_shift=5)
+    at = _open("growth")
+    at.file_uploader[0].set_value([(f"f{i}.png", png_bytes(frame), "image/png") for i, frame in enumerate(series.frames)]
+                                  + [("f9.png", b"\x89PNG truncated", "image/png")]).run()
+    assert not at.exception
+    assert any("f9.png" in error.value for error in at.error)
+    assert list(at.dataframe[0].value["image"]) == ["f0.png", "f1.png", "f2.png"]
+
+
+def test_growth_single_frame_is_an_error():
+    at = _open("growth")
+    at.file_uploader[0].set_value(("one.png", png_bytes(growth_series(steps=2, rng=1).frames[0]), "image/png")).run()
+    assert not at.exception and "two or more" in at.error[0].value
+
+
+# Evaluate
+
+def test_evaluate_runs_on_the_bundled_samples_with_a_table_and_csv():
+    at = _open("evaluate")
+    at.multiselect[0].set_value(["lrp (montavon)"])
+    at.multiselect[1].set_value(["simple", "gmm"])
+    at.multiselect[2].set_value(["none"])
+    at.button[0].click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["threshold"]) == {"simple", "gmm"} and table["n_images"].iloc[0] == 3
+    assert "Table (CSV)" in [button.label for button in at.get("download_button")]
+
+
+def _zip(entries):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_evaluate_refuses_a_zip_with_paths_outside_its_folder():
+    at = _open("evaluate")
+    at.radio[0].set_value("zip upload").run()
+    at.file_uploader[0].set_value(("evil.zip", _zip({"../evil.png": b"x"}), "application/zip")).run()
+    assert not at.exception and "outside its folder" in at.error[0].value
+
+
+# Train
+
+def test_train_a_tiny_model_and_use_it_on_the_other_pages():
+    at = _open("train")
+    at.number_input[0].set_value(40)  # synthetic images
+    at.number_input[1].set_value(1)  # epochs
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert "Trained my_model.pt" in at.success[0].value
+    assert len(at.dataframe[0].value) == 1
+    next(b for b in at.button if b.label == "Use this model in the other pages").click().run()
+    assert any(path.endswith("my_model.pt") for path in at.session_state["trained_weights"])
+    at.switch_page("pages/segment.py").run()
+    assert not at.exception
+    assert _sidebar(at, "Model").value == "my_model (trained here)"
+
+
+def test_train_refuses_a_zip_of_one_class():
+    image = png_bytes(np.zeros((64, 64, 3), np.uint8))
+    at = _open("train")
+    at.radio[0].set_value("zip upload").run()
+    at.file_uploader[0].set_value(("one.zip", _zip({f"data/crack/{i}.png": image for i in range(6)}),
+                                   "application/zip")).run()
+    at.button[0].click().run()
+    assert not at.exception and "both classes" in at.error[0].value
+
+
+# About
+
+def test_about_shows_the_model_card_and_the_papers():
+    at = _open("about")
+    assert any("Seibold" in markdown.value for markdown in at.markdown)
+    assert any("From classification to segmentation" in markdown.value for markdown in at.markdown)
+    assert at.json  # training data and test metrics of the card
+
+
+# Concurrency
+
+def test_concurrent_sessions_with_different_rules_get_their_own_results():
+    """Sessions share one cached model; zennit changes it in place while explaining. Each session must get
+    what it would get alone."""
+    rules = ["montavon", "seibold", "epsilon_plus_flat", "forest"]
+
+    def area(rule, out, index):
+        at = _open()
+        _sidebar(at, "LRP rule set").set_value(rule).run()
+        out[index] = _metrics(at)["Area (px)"]
+
+    alone = [None] * len(rules)
+    for index, rule in enumerate(rules):
+        st.cache_data.clear()
+        area(rule, alone, index)
+    st.cache_data.clear()
+    together = [None] * len(rules)
+    threads = [threading.Thread(target=area, args=(rule, together, index)) for index, rule in enumerate(rules)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert together == alone
+    assert len(set(alone)) > 1  # the rule sets do give different masks

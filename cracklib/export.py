@@ -1,0 +1,61 @@
+"""Files for the user to keep: PNGs, JSON and CSV of one result, or a zip for many.
+
+The app's download buttons and the CLI write the same files.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+from .pipeline import SegmentationResult
+from .render import heatmap_rgb, mask_overlay
+
+__all__ = ["png_bytes", "result_row", "result_files", "table_csv"]
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """A uint8 (or boolean → 0/255) array as PNG bytes."""
+    array = np.asarray(array)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def result_row(name: str, result: SegmentationResult, scores: dict | None = None) -> dict:
+    """One flat row of numbers for a table: probability, tiles, severity and (with truth) the scores."""
+    row = {"image": name, "crack_probability": round(result.probability, 4), "explained": result.explained,
+           "tiles": result.n_tiles, "tiles_explained": result.n_explained}
+    row.update({key: value for key, value in result.severity.to_dict().items() if value is not None})
+    if scores:
+        row.update({key: scores[key] for key in ("iou", "precision", "recall", "f1", "ap") if key in scores})
+    return row
+
+
+def result_files(name: str, image: np.ndarray, result: SegmentationResult, scores: dict | None = None) -> dict[str, bytes]:
+    """``NAME_mask.png``, ``NAME_heatmap.png``, ``NAME_overlay.png`` and ``NAME.json`` for one photo."""
+    stem = name.rsplit(".", 1)[0]
+    summary = {"image": name, **result.summary()}
+    if scores:
+        summary["scores"] = {key: value for key, value in scores.items() if np.isscalar(value)}
+    return {
+        f"{stem}_mask.png": png_bytes(result.mask),
+        f"{stem}_heatmap.png": png_bytes(heatmap_rgb(result.relevance, result.mask.shape)),
+        f"{stem}_overlay.png": png_bytes(mask_overlay(image, result.mask)),
+        f"{stem}.json": json.dumps(summary, indent=2).encode(),
+    }
+
+
+def table_csv(rows: list[dict]) -> str:
+    """Rows of numbers as CSV text (the union of their keys as columns, in first-seen order)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

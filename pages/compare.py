@@ -1,0 +1,55 @@
+"""Compare page: one photo, several explanation methods side by side, with their cost and PR curves."""
+
+import streamlit as st
+
+import studio
+from cracklib.evaluation import config_for_label, method_choices
+from cracklib.imageio import CrackInputError, read_image
+from cracklib.render import mask_overlay, preview
+from cracklib.synthetic import bundled_samples
+
+st.title("Compare methods")
+weights, config = studio.sidebar_config(method=False)
+chosen = st.multiselect("Methods", method_choices(),
+                        default=["lrp (montavon)", "lrp (epsilon_gamma_box)", "deeplift", "grad_cam"])
+upload = st.file_uploader("Photo", type=studio.IMAGE_TYPES)
+mask_upload = st.file_uploader("Ground-truth mask (optional)", type=studio.IMAGE_TYPES)
+if upload is None:
+    image_path, mask_path = bundled_samples()[2]
+    st.info(f"No upload yet: comparing on the bundled sample **{image_path.name}** with its ground truth.")
+    name, data, mask_name, mask_data = image_path.name, image_path.read_bytes(), mask_path.name, mask_path.read_bytes()
+else:
+    name, data = upload.name, upload.getvalue()
+    mask_name, mask_data = (mask_upload.name, mask_upload.getvalue()) if mask_upload else (None, None)
+
+configs = [config_for_label(label, config) for label in chosen]
+
+try:
+    image = read_image(data, name=name)
+except CrackInputError as error:
+    st.error(str(error))
+    st.stop()
+truth = studio.read_truth(mask_data, mask_name, image.shape[:2]) if mask_data else None
+if not configs:
+    st.warning("Pick at least one method.")
+    st.stop()
+runs = studio.comparison(data, weights, tuple(configs), truth)
+st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
+           f"threshold {config.threshold}, post-processing {config.post}.")
+columns = st.columns(min(4, len(runs)))
+for index, run in enumerate(runs):
+    column = columns[index % len(columns)]
+    column.markdown(f"**{run.label}** · {run.seconds:.2f} s")
+    column.plotly_chart(studio.heatmap_figure(image, run.result.relevance), width="stretch",
+                        key=f"heat_{run.label}")
+    column.image(mask_overlay(preview(image, studio.DISPLAY_SIDE), preview(run.result.mask, studio.DISPLAY_SIDE)),
+                 caption=f"area {run.result.severity.area_px:,} px"
+                 + (f" · F1 {run.scores['f1']:.3f}" if run.scores else ""), width="stretch")
+table = [{"method": run.label, "seconds": round(run.seconds, 3), "area_px": run.result.severity.area_px,
+          **({k: run.scores[k] for k in ("iou", "precision", "recall", "f1", "ap")} if run.scores else {})}
+         for run in runs]
+st.dataframe(table, width="stretch")
+if truth is not None and truth.any():
+    st.plotly_chart(studio.pr_figure([(run.label, run.scores["curve_precision"], run.scores["curve_recall"],
+                                       (run.scores["recall"], run.scores["precision"])) for run in runs]),
+                    width="stretch")

@@ -1,0 +1,75 @@
+"""Evaluate page: a data folder (path or zip), methods × thresholds, metrics table and PR curves."""
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+import studio
+from cracklib.datasets import read_dataset
+from cracklib.evaluation import config_for_label, evaluate_grid, method_choices
+from cracklib.export import table_csv
+from cracklib.imageio import CrackInputError
+from cracklib.metrics import pr_curve
+from cracklib.postprocess import POSTPROCESSING
+from cracklib.synthetic import write_sample_dataset
+from cracklib.threshold import THRESHOLDS
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+st.title("Evaluate on a data set")
+weights, config = studio.sidebar_config(method=False)
+st.caption("A folder in the `../shared/data` layout (`images/`, `masks/`, `manifest.csv`), or `crack/` and "
+           "`no_crack/` sub-folders. Segmentation is scored on the images whose mask holds crack pixels.")
+source = st.radio("Data", ["bundled samples", "folder on the server", "zip upload"], horizontal=True)
+folder = None
+if source == "bundled samples":
+    folder = write_sample_dataset(Path(tempfile.gettempdir()) / "cracklib_samples")
+elif source == "folder on the server":
+    known = sorted(str(path) for path in SHARED.iterdir() if path.is_dir()) if SHARED.is_dir() else []
+    typed = st.text_input("Path", value=known[0] if known else "", help="known: " + ", ".join(known))
+    folder = Path(typed) if typed else None
+else:
+    upload = st.file_uploader("Zip of a data folder", type=["zip"])
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            folder = studio.unpacked_zip(data, upload.name)
+        except CrackInputError as error:
+            st.error(str(error))
+left, middle, right, last = st.columns(4)
+split = left.selectbox("Split", ["test", "val", "train", "all"])
+methods = middle.multiselect("Methods", method_choices(), default=["lrp (montavon)", "deeplift"])
+thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple", "gmm"])
+posts = last.multiselect("Post-processing", list(POSTPROCESSING), default=["none", "paper"])
+limit = st.number_input("At most this many images (0 = all)", min_value=0, value=20)
+
+if st.button("Run", type="primary", disabled=folder is None or not (methods and thresholds and posts)):
+    try:
+        samples = read_dataset(folder, split=None if split == "all" else split)
+        samples = samples[:limit] if limit else samples
+        bar = st.progress(0.0, text="Evaluating…")
+        rows = evaluate_grid(studio.classifier(weights), samples,
+                             [config_for_label(label, config) for label in methods], thresholds, posts,
+                             progress=lambda done, total: bar.progress(done / total, text=f"Image {done} of {total}"))
+        bar.empty()
+        st.session_state["evaluation"] = {"folder": str(folder), "rows": rows}
+    except CrackInputError as error:
+        st.error(str(error))
+
+evaluation = st.session_state.get("evaluation")
+if evaluation and evaluation["rows"]:
+    rows = evaluation["rows"]
+    st.subheader(f"{evaluation['folder']}: {rows[0]['n_images']} images with cracks")
+    table = [{key: value for key, value in row.items() if key != "sampler"} for row in rows]
+    st.dataframe(table, width="stretch")
+    st.download_button("Table (CSV)", table_csv(table), file_name="evaluation.csv", mime="text/csv")
+    curves = []
+    for row in rows:
+        if row["post"] == rows[0]["post"]:  # post-processing does not change the score maps
+            precision, recall, _ = pr_curve(row["sampler"])
+            label = f"{row['method']} {row['rules'] or row['baseline'] or ''} {row['threshold']}".replace("  ", " ")
+            curves.append((label, precision, recall, (row["recall"], row["precision"])))
+    st.plotly_chart(studio.pr_figure(curves), width="stretch")
+elif evaluation is not None:
+    st.warning("No image in that selection has crack pixels in its mask: nothing to score.")
