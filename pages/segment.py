@@ -79,8 +79,9 @@ for name, data in files:
     downloads.update(files_for_image)
     rows.append(result_row(name, result, scores))
     buttons = st.columns(len(files_for_image))
+    stem = name.rsplit(".", 1)[0]
     for col, (file_name, content) in zip(buttons, files_for_image.items()):
-        col.download_button(file_name.rsplit("_", 1)[-1] if "_" in file_name else file_name, content,
+        col.download_button(file_name[len(stem):].lstrip("_.").replace(".", " ").upper(), content,
                             file_name=file_name, key=f"download_{file_name}")
 
 if rows:
