@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cracklib.archive import data_root, extract_zip
-from cracklib.attribution import BASELINE_METHODS, METHODS
+from cracklib.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
 from cracklib.evaluation import MethodRun, compare_methods
@@ -122,7 +122,10 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
                            help="tiled: native-resolution tiles, any photo size; resize: whole photo to the model input")
             overlap = st.slider("Tile overlap", 0.0, 0.75, DEFAULTS.tile_overlap, 0.05)
             tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, DEFAULTS.tile_scale, 0.25)
-    return weights, PipelineConfig(method=choice, rules=rules, baseline=baseline, threshold=threshold, post=post,
+            backend = _select("LRP backend", list(LRP_BACKENDS), DEFAULTS.lrp_backend,
+                              help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
+    return weights, PipelineConfig(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
+                                   threshold=threshold, post=post,
                                    gate=gate, mm_per_px=scale or None, mode=mode, tile_overlap=overlap,
                                    tile_scale=tile_scale)
 

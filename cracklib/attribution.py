@@ -4,8 +4,9 @@ Every method takes the model and a batch of network inputs (N, 3, H, W) and
 returns a relevance map per input at input resolution, channels summed:
 (N, H, W), positive where the evidence speaks for a crack.
 
-- ``lrp``: layer-wise relevance propagation with zennit and a named rule set
-  (:mod:`cracklib.composites`);
+- ``lrp``: layer-wise relevance propagation with a named rule set
+  (:mod:`cracklib.composites`), by cracklib's fast engine (:mod:`cracklib.lrp`,
+  the default) or by zennit (``lrp_backend="zennit"``, the reference);
 - ``integrated_gradients``, ``deeplift``, ``input_x_gradient``,
   ``gradient_shap``, ``deeplift_shap``: captum, with a baseline
   (:mod:`cracklib.baselines`);
@@ -32,9 +33,13 @@ from torch import nn
 
 from .baselines import DamageFree, baseline_distribution, baseline_for
 from .composites import rule_set_composite
+from .lrp import lrp_relevance, supports
 from .models import CRACK_CLASS, Normalization
 
-__all__ = ["METHODS", "BASELINE_METHODS", "AttributionSettings", "attribute", "model_lock"]
+__all__ = ["METHODS", "BASELINE_METHODS", "LRP_BACKENDS", "AttributionSettings", "attribute", "model_lock"]
+
+#: Who computes LRP: cracklib's engine or zennit.
+LRP_BACKENDS = ("fast", "zennit")
 
 
 @dataclass
@@ -43,6 +48,8 @@ class AttributionSettings:
 
     normalization: Normalization = field(default_factory=Normalization)
     rules: str = "seibold"
+    #: "fast" (cracklib.lrp; zennit for models it does not support) or "zennit".
+    lrp_backend: str = "fast"
     baseline: str = "zeros"
     damage_free: DamageFree | None = None
     #: Integration steps of Integrated Gradients.
@@ -65,6 +72,10 @@ def model_lock(model: nn.Module) -> threading.RLock:
 
 
 def _lrp(model, inputs, settings):
+    if settings.lrp_backend not in LRP_BACKENDS:
+        raise ValueError(f"unknown LRP backend {settings.lrp_backend!r}; choose from {', '.join(LRP_BACKENDS)}")
+    if settings.lrp_backend == "fast" and supports(model):
+        return lrp_relevance(model, inputs, settings.rules, settings.normalization)
     composite = rule_set_composite(settings.rules, model, settings.normalization)
     with composite.context(model) as modified:
         output = modified(inputs)

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from .attribution import METHODS
+from .attribution import LRP_BACKENDS, METHODS
 from .baselines import BASELINES
 from .composites import RULE_SETS
 from .imageio import CrackInputError, write_png
@@ -33,6 +33,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     methods = list(METHODS) + (["none"] if allow_none else [])
     parser.add_argument("--method", default=DEFAULTS.method, choices=methods, help="attribution method")
     parser.add_argument("--rules", default=DEFAULTS.rules, choices=list(RULE_SETS), help="LRP rule set")
+    parser.add_argument("--lrp-backend", default=DEFAULTS.lrp_backend, choices=list(LRP_BACKENDS),
+                        help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
     parser.add_argument("--baseline", default=DEFAULTS.baseline, choices=list(BASELINES))
     parser.add_argument("--threshold", default=DEFAULTS.threshold, choices=list(THRESHOLDS))
     parser.add_argument("--post", default=DEFAULTS.post, choices=list(POSTPROCESSING))
@@ -50,6 +52,7 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 
 def _config(args) -> PipelineConfig:
     return PipelineConfig(method=args.method if args.method != "none" else DEFAULTS.method, rules=args.rules,
+                          lrp_backend=args.lrp_backend,
                           baseline=args.baseline, threshold=args.threshold, post=args.post,
                           post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px, mode=args.mode,
                           tile_overlap=args.tile_overlap, tile_scale=args.tile_scale)

@@ -31,62 +31,101 @@ Automation in Construction, 2024.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from torch import nn
 from zennit.composites import (EpsilonAlpha2Beta1, EpsilonGammaBox, EpsilonPlusFlat, NameLayerMapComposite,
                                layer_map_base)
 from zennit.core import Composite, Stabilizer
-from zennit.rules import AlphaBeta, Epsilon, Gamma, ZBox
+from zennit.rules import AlphaBeta, Epsilon, Flat, Gamma, ZBox, ZPlus
 
 from .models import Normalization, conv_layer_names
 
-__all__ = ["RULE_SETS", "rule_set_composite", "rule_map", "named_rules_composite"]
+__all__ = ["RULE_SETS", "RuleSpec", "rule_specs", "rule_set_composite", "rule_map", "named_rules_composite"]
 
 GAMMA = 0.25
 EPSILON_STD = 0.25
 
 
-def _std_epsilon():
-    return Epsilon(epsilon=Stabilizer(epsilon=EPSILON_STD, norm_scale=True))
+@dataclass(frozen=True)
+class RuleSpec:
+    """One layer's LRP rule, as data: the single description both backends read.
+
+    ``kind`` is one of ``zbox``, ``flat``, ``gamma``, ``alpha_beta``, ``z_plus``,
+    ``epsilon``. ``epsilon`` is the ε rule's stabiliser, scaled by the RMS of the
+    layer's output when ``norm_scale``; ``stabilizer`` is the other rules'.
+    """
+
+    kind: str
+    gamma: float = GAMMA
+    alpha: float = 2.0
+    beta: float = 1.0
+    epsilon: float = 1e-6
+    norm_scale: bool = False
+    stabilizer: float = 1e-6
+
+    def to_zennit(self, normalization: Normalization):
+        """The equivalent zennit rule."""
+        if self.kind == "zbox":
+            low, high = normalization.bounds()
+            return ZBox(low=low, high=high, stabilizer=self.stabilizer)
+        if self.kind == "flat":
+            return Flat(stabilizer=self.stabilizer)
+        if self.kind == "gamma":
+            return Gamma(gamma=self.gamma, stabilizer=self.stabilizer)
+        if self.kind == "alpha_beta":
+            return AlphaBeta(alpha=self.alpha, beta=self.beta, stabilizer=self.stabilizer)
+        if self.kind == "z_plus":
+            return ZPlus(stabilizer=self.stabilizer)
+        if self.kind == "epsilon":
+            return Epsilon(epsilon=Stabilizer(epsilon=self.epsilon, norm_scale=True) if self.norm_scale
+                           else self.epsilon)
+        raise ValueError(f"unknown rule kind {self.kind!r}")
 
 
-def _zbox(normalization: Normalization):
-    low, high = normalization.bounds()
-    return ZBox(low=low, high=high)
+_STD_EPSILON = RuleSpec("epsilon", epsilon=EPSILON_STD, norm_scale=True)
+
+
+def rule_specs(rule_set: str, layers: list[str]) -> dict[str, RuleSpec]:
+    """The rule of every layer (paper names ``conv1_1`` …, ``fc1`` …) in a named rule set."""
+    convs = [name for name in layers if name.startswith("conv")]
+    fcs = [name for name in layers if name.startswith("fc")]
+    gamma, alpha_beta, lrp_0 = RuleSpec("gamma"), RuleSpec("alpha_beta"), RuleSpec("epsilon")
+    rules: dict[str, RuleSpec] = {}
+    if rule_set == "seibold":
+        rules.update({name: gamma for name in convs})
+        rules.update({"conv2_1": alpha_beta, "conv3_1": alpha_beta})
+        rules.update({name: _STD_EPSILON for name in fcs})
+    elif rule_set == "montavon":
+        rules.update({name: gamma if int(name[4]) <= 3 else _STD_EPSILON for name in convs})
+        rules.update({name: lrp_0 for name in fcs})  # LRP-0, kept finite
+    elif rule_set == "forest":
+        rules.update({name: gamma for name in convs})
+        rules.update({name: alpha_beta for name in convs[1:3]})
+        rules.update({name: lrp_0 for name in fcs})
+    elif rule_set in ("epsilon_gamma_box", "epsilon_gamma_box_by_name"):
+        rules.update({name: gamma for name in convs})
+        rules.update({name: lrp_0 for name in fcs})
+    elif rule_set == "epsilon_plus_flat":
+        rules.update({name: RuleSpec("z_plus") for name in convs})
+        rules.update({name: lrp_0 for name in fcs})
+        rules[convs[0]] = RuleSpec("flat")
+        return rules
+    elif rule_set == "epsilon_alpha2_beta1":
+        rules.update({name: alpha_beta for name in convs})
+        rules.update({name: lrp_0 for name in fcs})
+        return rules
+    else:
+        raise ValueError(f"unknown LRP rule set {rule_set!r}")
+    if convs:
+        rules[convs[0]] = RuleSpec("zbox")
+    return rules
 
 
 def rule_map(rule_set: str, layers: list[str], normalization: Normalization) -> dict[str, object]:
-    """Rule per paper layer name (``conv1_1`` …, ``fc1`` …) for the hand-made rule sets."""
-    convs = [name for name in layers if name.startswith("conv")]
-    fcs = [name for name in layers if name.startswith("fc")]
-    rules: dict[str, object] = {}
-    if rule_set == "seibold":
-        for name in convs:
-            rules[name] = Gamma(gamma=GAMMA)
-        rules.update({"conv2_1": AlphaBeta(alpha=2, beta=1), "conv3_1": AlphaBeta(alpha=2, beta=1)})
-        rules.update({name: _std_epsilon() for name in fcs})
-    elif rule_set == "montavon":
-        for name in convs:
-            block = int(name[4])
-            rules[name] = Gamma(gamma=GAMMA) if block <= 3 else _std_epsilon()
-        rules.update({name: Epsilon(epsilon=1e-6) for name in fcs})  # LRP-0, kept finite
-    elif rule_set == "forest":
-        for name in convs:
-            rules[name] = Gamma(gamma=GAMMA)
-        for name in convs[1:3]:
-            rules[name] = AlphaBeta(alpha=2, beta=1)
-        rules.update({name: Epsilon(epsilon=1e-6) for name in fcs})
-    elif rule_set == "epsilon_gamma_box_by_name":
-        # zennit's EpsilonGammaBox written as a name map; the tests compare the
-        # two to check this module's name-map machinery.
-        rules.update({name: Gamma(gamma=GAMMA) for name in convs})
-        rules.update({name: Epsilon(epsilon=1e-6) for name in fcs})
-    else:
-        raise ValueError(f"unknown rule set {rule_set!r}")
-    if convs:
-        rules[convs[0]] = _zbox(normalization)
-    return rules
+    """zennit rule per paper layer name for a rule set (built from :func:`rule_specs`)."""
+    return {name: spec.to_zennit(normalization) for name, spec in rule_specs(rule_set, layers).items()}
 
 
 def named_rules_composite(model: nn.Module, rules: dict[str, object]) -> Composite:

@@ -61,6 +61,8 @@ class PipelineConfig:
     # LRP montavon + gmm + no post-processing, mean F1 0.259, tied with DeepLift + gmm + paper (0.2595).
     method: str = "lrp"
     rules: str = "montavon"
+    #: Who computes LRP: "fast" (cracklib.lrp) or "zennit" (the reference); the same relevance.
+    lrp_backend: str = "fast"
     baseline: str = "damage_free_mean"
     threshold: str = "gmm"
     post: str = "none"
@@ -91,7 +93,8 @@ class PipelineConfig:
 
     def explanation_settings(self) -> "PipelineConfig":
         """Only the settings that change the explanation, the rest at their defaults (a cache key)."""
-        return PipelineConfig(method=self.method, rules=self.rules, baseline=self.baseline, gate=self.gate,
+        return PipelineConfig(method=self.method, rules=self.rules, lrp_backend=self.lrp_backend,
+                              baseline=self.baseline, gate=self.gate,
                               mode=self.mode, tile_overlap=self.tile_overlap, tile_scale=self.tile_scale,
                               batch_size=self.batch_size)
 
@@ -210,6 +213,7 @@ def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
 
 def _settings(classifier: Classifier, config: PipelineConfig) -> AttributionSettings:
     return AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
+                               lrp_backend=config.lrp_backend,
                                baseline=config.baseline, damage_free=classifier.damage_free)
 
 
@@ -333,7 +337,8 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     growth series).
     """
     own = explanation.config
-    config = replace(config or own, method=own.method, rules=own.rules, baseline=own.baseline, gate=own.gate,
+    config = replace(config or own, method=own.method, rules=own.rules, lrp_backend=own.lrp_backend,
+                     baseline=own.baseline, gate=own.gate,
                      mode=own.mode, tile_overlap=own.tile_overlap, tile_scale=own.tile_scale)
     timings = dict(explanation.timings)
     start = time.perf_counter()
