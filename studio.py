@@ -119,7 +119,8 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
             mode = _select("Mode", list(MODES), DEFAULTS.mode,
-                           help="tiled: native-resolution tiles, any photo size; resize: whole photo to the model input")
+                           help="tiled: native-resolution tiles, any photo size; "
+                                "resize: the whole photo to the model input")
             overlap = st.slider("Tile overlap", 0.0, 0.75, DEFAULTS.tile_overlap, 0.05)
             tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, DEFAULTS.tile_scale, 0.25)
             backend = _select("LRP backend", list(LRP_BACKENDS), DEFAULTS.lrp_backend,

@@ -95,7 +95,8 @@ def main() -> None:
     for label, model, size, rule_sets, repeats in plans:
         for rule_set in rule_sets:
             for batch in (1, 8):
-                row = {"model": label, "rules": rule_set, "batch": batch, **measure(model, size, batch, rule_set, repeats)}
+                row = {"model": label, "rules": rule_set, "batch": batch,
+                       **measure(model, size, batch, rule_set, repeats)}
                 rows.append(row)
                 ms = row["ms_per_image"]
                 print(f"{label:<34} {rule_set:<21} {batch:>5} {ms['gradient']:>8.1f} {ms['zennit']:>9.1f} "

@@ -87,10 +87,12 @@ def main() -> None:
     first = next(iter(results.values()))
     print(f"{first['source']}: {first['megapixels']} MP, {first['tiles']} tiles of "
           f"{Path(args.weights).name}, {args.method} ({args.rules}), {args.threads} threads")
-    print(f"{'variant':<12} {'s/MP':>7} {'total s':>8} {'peak GB':>8} {'explained':>10}")
+    stages = list(first["timings_s"])
+    print(f"{'variant':<12} {'s/MP':>7} {'total s':>8} {'peak GB':>8} {'explained':>10}  "
+          + " ".join(f"{stage:>11}" for stage in stages))
     for name, row in results.items():
         print(f"{name:<12} {row['seconds_per_mp']:>7.2f} {row['seconds']:>8.1f} {row['peak_rss_gb']:>8.2f} "
-              f"{row['share_explained']:>9.1%}")
+              f"{row['share_explained']:>9.1%}  " + " ".join(f"{row['timings_s'][stage]:>10.1f}s" for stage in stages))
     gated, every = results["gated"], results["every tile"]
     print(json.dumps({"megapixels": first["megapixels"], "tiles": first["tiles"],
                       "gated_seconds_per_mp": gated["seconds_per_mp"],

@@ -89,7 +89,8 @@ def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[s
         known = {s.group for s in samples}
         unknown = [g for g in groups if g not in known]
         if unknown:
-            raise CrackInputError(f"{folder}: no group {', '.join(unknown)} (groups: {', '.join(sorted(map(str, known)))})")
+            names = ", ".join(sorted(map(str, known)))
+            raise CrackInputError(f"{folder}: no group {', '.join(unknown)} (groups: {names})")
         samples = [s for s in samples if s.group in groups]
     if not samples:
         raise CrackInputError(f"{folder}: no images" + (f" in split {split!r}" if split else ""))

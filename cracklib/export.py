@@ -37,7 +37,8 @@ def result_row(name: str, result: SegmentationResult, scores: dict | None = None
     return row
 
 
-def result_files(name: str, image: np.ndarray, result: SegmentationResult, scores: dict | None = None) -> dict[str, bytes]:
+def result_files(name: str, image: np.ndarray, result: SegmentationResult,
+                 scores: dict | None = None) -> dict[str, bytes]:
     """``NAME_mask.png``, ``NAME_heatmap.png``, ``NAME_overlay.png`` and ``NAME.json`` for one photo."""
     stem = name.rsplit(".", 1)[0]
     summary = {"image": name, **result.summary()}

@@ -191,7 +191,7 @@ def _rms(values: torch.Tensor) -> torch.Tensor:
 
 
 def _gamma(step: _Step, relevance, w_pos, w_neg) -> torch.Tensor:
-    """γ rule: outputs > 0 share their relevance by ``w + γw⁺`` (on x⁺) and ``w + γw⁻`` (on x⁻); outputs < 0 the reverse."""
+    """γ rule: outputs > 0 share relevance by ``w + γw⁺`` on x⁺ and ``w + γw⁻`` on x⁻; outputs < 0 the reverse."""
     rule, x, y, bias = step.rule, step.input, step.output, step.module.bias
     gamma, stab, weight = rule.gamma, rule.stabilizer, step.module.weight
     up, down = weight + gamma * w_pos, weight + gamma * w_neg

@@ -242,8 +242,20 @@ def classify(classifier: Classifier, image: np.ndarray, config: PipelineConfig =
         return float(_probabilities(classifier, _inputs(classifier, image))[0])
     work = pad_to_tile(_scaled(image, config.tile_scale), classifier.card.input_size)
     grid = tile_grid(work.shape[:2], size=classifier.card.input_size, overlap=config.tile_overlap)
-    return float(max(_probabilities(classifier, _tile_inputs(classifier, work, grid, batch)).max()
-                     for batch in _batches(range(len(grid)), config.batch_size)))
+    return float(_tile_probabilities(classifier, work, grid, config.batch_size).max())
+
+
+def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, batch_size: int,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each."""
+    probabilities = np.zeros(len(grid), np.float32)
+    done = 0
+    for batch in _batches(range(len(grid)), batch_size):
+        probabilities[batch] = _probabilities(classifier, _tile_inputs(classifier, work, grid, batch))
+        done += len(batch)
+        if progress:
+            progress(done, 2 * len(grid))
+    return probabilities
 
 
 def explain(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
@@ -283,13 +295,8 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineCo
     scaled = _scaled(image, config.tile_scale)
     work = pad_to_tile(scaled, size)
     grid = tile_grid(work.shape[:2], size=size, overlap=config.tile_overlap)
-    probabilities = np.zeros(len(grid), np.float32)
-    done, total = 0, 2 * len(grid)
-    for batch in _batches(range(len(grid)), config.batch_size):
-        probabilities[batch] = _probabilities(classifier, _tile_inputs(classifier, work, grid, batch))
-        done += len(batch)
-        if progress:
-            progress(done, total)
+    probabilities = _tile_probabilities(classifier, work, grid, config.batch_size, progress)
+    done = len(grid)
     timings["classify"] = time.perf_counter() - start
     gated = np.flatnonzero(probabilities >= config.gate)
     total = done + len(gated)
@@ -324,7 +331,9 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
     if not explanation.explained:
         return Thresholded(np.zeros(explanation.image_shape), np.zeros(explanation.image_shape, bool), 1.0)
     support = explanation.support
-    return apply_threshold(explanation.relevance, threshold, support=None if support is None or support.all() else support)
+    if support is not None and support.all():
+        support = None  # every pixel explained: the plain (faster) fit
+    return apply_threshold(explanation.relevance, threshold, support=support)
 
 
 def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None, *,

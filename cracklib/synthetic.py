@@ -200,7 +200,8 @@ def growth_series(shape: tuple[int, int] = (384, 512), steps: int = 5, *, kind: 
         painted = paint_crack(background, mask, rng=darkness_seed).astype(np.float32)
         if k and exposure:
             painted *= 1 + rng.uniform(-exposure, exposure)
-        offset = (margin, margin) if k == 0 else tuple(int(v) for v in margin + rng.integers(-max_shift, max_shift + 1, 2))
+        jitter = rng.integers(-max_shift, max_shift + 1, 2) if k else np.zeros(2, int)
+        offset = tuple(int(v) for v in margin + jitter)
         window = (slice(offset[0], offset[0] + shape[0]), slice(offset[1], offset[1] + shape[1]))
         frames.append(np.clip(np.round(painted[window]), 0, 255).astype(np.uint8))
         masks.append(mask[window])

@@ -115,8 +115,8 @@ def test_growth_first_open_shows_the_synthetic_series_growing():
 def test_growth_upload_skips_an_unreadable_frame_and_keeps_the_rest():
     series = growth_series((200, 260), steps=3, rng=4, max_shift=5)
     at = _open("growth")
-    at.file_uploader[0].set_value([(f"f{i}.png", png_bytes(frame), "image/png") for i, frame in enumerate(series.frames)]
-                                  + [("f9.png", b"\x89PNG truncated", "image/png")]).run()
+    frames = [(f"f{i}.png", png_bytes(frame), "image/png") for i, frame in enumerate(series.frames)]
+    at.file_uploader[0].set_value(frames + [("f9.png", b"\x89PNG truncated", "image/png")]).run()
     assert not at.exception
     assert any("f9.png" in error.value for error in at.error)
     assert list(at.dataframe[0].value["image"]) == ["f0.png", "f1.png", "f2.png"]

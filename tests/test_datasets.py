@@ -1,0 +1,36 @@
+"""Data folder layouts, split assignment and mask matching by file name."""
+import numpy as np
+import pytest
+
+from cracklib.datasets import assign_splits, match_masks, read_dataset
+from cracklib.imageio import write_png
+
+
+def test_crack_and_no_crack_folders_give_labels(tmp_path):
+    for folder, count in (("crack", 3), ("no_crack", 2)):
+        (tmp_path / folder).mkdir()
+        for i in range(count):
+            write_png(tmp_path / folder / f"{i}.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "crack" / "notes.txt").write_text("not an image")
+    samples = read_dataset(tmp_path)
+    assert sorted(s.label for s in samples) == [0, 0, 1, 1, 1]
+    assert all(s.mask is None and s.split is None for s in samples)
+
+
+def test_assign_splits_is_stratified_and_fixed(tmp_path):
+    from cracklib.datasets import Sample
+    samples = [Sample(tmp_path / f"{i}.png", None, int(i < 10)) for i in range(20)]
+    first, again = assign_splits(samples, seed=3), assign_splits(samples, seed=3)
+    assert [s.split for s in first] == [s.split for s in again]
+    for label in (0, 1):
+        assert sum(s.split == "val" for s in first if s.label == label) == 2
+
+
+def test_masks_are_matched_by_name():
+    pairs = match_masks(["wall.jpg", "road.png", "tile.png"], ["wall_mask.png", "ROAD.png", "other_gt.png"])
+    assert pairs == {"wall.jpg": "wall_mask.png", "road.png": "ROAD.png"}
+
+
+def test_unknown_group_names_the_known_ones(data_folder):
+    with pytest.raises(ValueError, match="groups: crack, free"):
+        read_dataset(data_folder, groups=["nope"])

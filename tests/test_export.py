@@ -1,0 +1,43 @@
+"""Result files and tables for downloads, and display previews."""
+import csv
+import io
+import json
+
+import numpy as np
+
+from cracklib.export import png_bytes, result_files, result_row, table_csv
+from cracklib.imageio import read_image, read_mask
+from cracklib.pipeline import PipelineConfig, segment
+from cracklib.render import preview
+
+
+def test_result_files_and_row(tiny_classifier, rng):
+    image = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    result = segment(tiny_classifier, image, PipelineConfig(gate=0.0, threshold="otsu"))
+    files = result_files("wall.jpg", image, result, {"iou": 0.5, "curve_recall": np.zeros(3)})
+    assert set(files) == {"wall_mask.png", "wall_heatmap.png", "wall_overlay.png", "wall.json"}
+    assert (read_mask(files["wall_mask.png"]) == result.mask).all()
+    assert read_image(files["wall_overlay.png"]).shape == image.shape
+    summary = json.loads(files["wall.json"])
+    assert summary["image"] == "wall.jpg" and summary["scores"] == {"iou": 0.5}
+    row = result_row("wall.jpg", result, {"iou": 0.5, "f1": 0.6})
+    assert row["area_px"] == result.severity.area_px and row["f1"] == 0.6
+
+
+def test_table_csv_takes_the_union_of_columns():
+    text = table_csv([{"a": 1}, {"a": 2, "b": 3}])
+    assert list(csv.DictReader(io.StringIO(text))) == [{"a": "1", "b": ""}, {"a": "2", "b": "3"}]
+
+
+def test_png_bytes_of_a_mask_is_0_255():
+    mask = np.eye(4, dtype=bool)
+    assert (read_mask(png_bytes(mask)) == mask).all()
+
+
+def test_preview_keeps_one_pixel_cracks_and_leaves_small_arrays():
+    mask = np.zeros((1000, 800), bool)
+    mask[:, 401] = True  # one pixel wide
+    small = preview(mask, 250)
+    assert small.shape == (250, 200) and small[:, 100].all()
+    photo = np.full((1000, 800, 3), 100, np.uint8)
+    assert preview(photo, 250).dtype == np.uint8 and preview(photo, 2000) is photo
