@@ -61,6 +61,8 @@ class _Step:
     non_negative: bool = False
     #: The output goes through a ReLU before anything uses it.
     rectified: bool = False
+    #: That ReLU's output (rectified steps only).
+    activated: torch.Tensor | None = None
     indices: torch.Tensor | None = None
 
 
@@ -111,6 +113,8 @@ def _forward(model: nn.Module, inputs: torch.Tensor, rules: dict[str, RuleSpec])
                 raise ValueError(f"no LRP rule for layer {name}")
         if isinstance(module, nn.ReLU):
             non_negative = True
+            if steps and steps[-1].rectified:
+                steps[-1].activated = x
         elif isinstance(module, (nn.Conv2d, nn.Linear)):
             non_negative = False
         steps.append(step)
@@ -145,7 +149,7 @@ def _conv_rule(step: _Step, relevance: torch.Tensor, normalization: Normalizatio
             # A ReLU zeroed the relevance wherever y <= 0, so only y > 0 needs zennit's
             # y + ε·sign(y); clamping first keeps every denominator positive.
             epsilon = rule.epsilon * (_rms(y) if rule.norm_scale else 1.0)
-            return x * _conv_back(step, relevance / (y.clamp(min=0) + epsilon), weight)
+            return x * _conv_back(step, relevance / (step.activated + epsilon), weight)
         return x * _conv_back(step, relevance / _stabilize(y, rule.epsilon, rule.norm_scale), weight)
     if rule.kind == "zbox":
         return _zbox(step, relevance, normalization)
@@ -172,17 +176,16 @@ def _conv_rule(step: _Step, relevance: torch.Tensor, normalization: Normalizatio
 def _zbox(step: _Step, relevance: torch.Tensor, normalization: Normalization) -> torch.Tensor:
     """z^B rule for the input layer: the pixel range [low, high] bounds the contributions."""
     x, y, weight, bias = step.input, step.output, step.module.weight, step.module.bias
-    low, high = (bound.to(x).expand_as(x) for bound in normalization.bounds())
-    w_pos, w_neg = weight.clamp(min=0), weight.clamp(max=0)
-    # conv(low, w⁺) + conv(high, w⁻) as one convolution over both, and the three
-    # transposed convolutions as one with stacked weights.
-    bounds = _conv(step, torch.cat([low, high], 1), torch.cat([w_pos, w_neg], 1),
-                   None if bias is None else bias.clamp(min=0) + bias.clamp(max=0))
+    low, high = (bound.to(x).view(1, -1, 1, 1) for bound in normalization.bounds())
+    # The bounds are constant per channel, so conv(low, w⁺) + conv(high, w⁻) is one
+    # convolution of a ones image with w_b = low·w⁺ + high·w⁻, and low·convᵀ(s, w⁺) +
+    # high·convᵀ(s, w⁻) is one transposed convolution with w_b.
+    bounded = low * weight.clamp(min=0) + high * weight.clamp(max=0)
+    bounds = _conv(step, torch.ones_like(x[:1]), bounded, None)
+    if bias is not None:  # b − b⁺ − b⁻ = 0: the bias leaves the denominator
+        bounds = bounds + bias.view(1, -1, 1, 1)
     s = relevance / _stabilize(y - bounds, step.rule.stabilizer)
-    channels = x.shape[1]
-    back = conv2d_input((x.shape[0], 3 * channels, *x.shape[2:]), torch.cat([weight, w_pos, w_neg], 1), s,
-                        step.module.stride, step.module.padding, step.module.dilation)
-    return x * back[:, :channels] - low * back[:, channels:2 * channels] - high * back[:, 2 * channels:]
+    return x * _conv_back(step, s, weight) - _conv_back(step, s, bounded)
 
 
 def _rms(values: torch.Tensor) -> torch.Tensor:
@@ -201,8 +204,10 @@ def _gamma(step: _Step, relevance, w_pos, w_neg) -> torch.Tensor:
         if step.rectified:
             # A ReLU zeroed the relevance of every output <= 0, so only outputs > 0 count,
             # where z = conv(x, w + γw⁺) + b + γb⁺ >= y > 0; clamping keeps the rest finite.
-            z = _conv(step, x, up, None if bias is None else bias + gamma * bias.clamp(min=0))
-            return x * _conv_back(step, relevance / z.clamp_(min=0).add_(stab), up)
+            # + ε enters through the bias; the clamp (to ε) only touches outputs without relevance.
+            shifted = torch.full_like(y[0, :, 0, 0], stab) if bias is None else bias + gamma * bias.clamp(min=0) + stab
+            z = _conv(step, x, up, shifted)
+            return x * _conv_back(step, relevance / z.clamp_(min=stab), up)
         q = _conv(step, x, w_pos, _positive(bias))
         s = relevance * (y > 0) / _stabilize(y + gamma * q, stab)
         out = x * _conv_back(step, s, up)
