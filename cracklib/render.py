@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["heatmap_rgb", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
+__all__ = ["heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
 
 #: Crack that was already there, and crack that is new, in growth pictures.
 OLD_CRACK_COLOR = (255, 170, 0)
@@ -27,6 +27,16 @@ def heatmap_rgb(relevance: np.ndarray | None, shape: tuple[int, int] | None = No
     value = np.clip(relevance / top, -1, 1)[..., None]
     rgb = np.where(value >= 0, 1 + value * (_RED - 1), 1 - value * (_BLUE - 1))
     return np.round(rgb * 255).astype(np.uint8)
+
+
+def heatmap_overlay(image: np.ndarray, relevance: np.ndarray | None, *, strength: float = 0.85) -> np.ndarray:
+    """``image`` tinted by the relevance: red for a crack, blue against, as strong as the relevance."""
+    if relevance is None:
+        return image
+    top = float(np.abs(relevance).max()) or 1.0
+    weight = strength * np.clip(np.abs(relevance) / top, 0, 1)[..., None]
+    color = np.where((relevance >= 0)[..., None], _RED, _BLUE) * 255
+    return np.round((1 - weight) * image + weight * color).astype(np.uint8)
 
 
 def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alpha: float = 0.6,

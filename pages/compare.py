@@ -5,7 +5,7 @@ import streamlit as st
 import studio
 from cracklib.evaluation import config_for_label, method_choices
 from cracklib.imageio import CrackInputError, read_image
-from cracklib.render import mask_overlay, preview
+from cracklib.render import heatmap_overlay, mask_overlay, preview
 from cracklib.synthetic import bundled_samples
 
 st.title("Compare methods")
@@ -37,12 +37,14 @@ runs = studio.comparison(data, weights, tuple(configs), truth)
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
            f"threshold {config.threshold}, post-processing {config.post}.")
 columns = st.columns(min(4, len(runs)))
+picture = preview(image, studio.DISPLAY_SIDE)
 for index, run in enumerate(runs):
     column = columns[index % len(columns)]
     column.markdown(f"**{run.label}** · {run.seconds:.2f} s")
-    column.plotly_chart(studio.heatmap_figure(image, run.result.relevance), width="stretch",
-                        key=f"heat_{run.label}")
-    column.image(mask_overlay(preview(image, studio.DISPLAY_SIDE), preview(run.result.mask, studio.DISPLAY_SIDE)),
+    column.image(heatmap_overlay(picture, preview(run.result.relevance, studio.DISPLAY_SIDE)
+                                 if run.result.relevance is not None else None),
+                 caption="relevance (red: for a crack, blue: against)", width="stretch")
+    column.image(mask_overlay(picture, preview(run.result.mask, studio.DISPLAY_SIDE)),
                  caption=f"area {run.result.severity.area_px:,} px"
                  + (f" · F1 {run.scores['f1']:.3f}" if run.scores else ""), width="stretch")
 table = [{"method": run.label, "seconds": round(run.seconds, 3), "area_px": run.result.severity.area_px,

@@ -65,6 +65,12 @@ trained = st.session_state.get("trained")
 if trained:
     path = Path(trained["path"])
     st.success(f"Trained {path.name}: {len(trained['history'])} epochs.")
+    scored = [h for h in trained["history"] if h["val_loss"] is not None]
+    if scored:  # the kept checkpoint is the epoch with the lowest validation loss
+        best = min(scored, key=lambda h: h["val_loss"])
+        left, right = st.columns(2)
+        left.metric("Validation balanced accuracy (kept epoch)", f"{best['val_balanced_accuracy']:.3f}")
+        right.metric("Validation loss (kept epoch)", f"{best['val_loss']:.4f}")
     if trained["history"]:
         st.dataframe(trained["history"], width="stretch")
     with st.expander("Model card"):

@@ -167,6 +167,7 @@ def test_train_a_tiny_model_and_use_it_on_the_other_pages():
     assert not at.exception, at.exception
     assert "Trained my_model.pt" in at.success[0].value
     assert len(at.dataframe[0].value) == 1
+    assert 0 <= float(_metrics(at)["Validation balanced accuracy (kept epoch)"]) <= 1
     next(b for b in at.button if b.label == "Use this model in the other pages").click().run()
     assert any(path.endswith("my_model.pt") for path in at.session_state["trained_weights"])
     at.switch_page("pages/segment.py").run()

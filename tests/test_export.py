@@ -41,3 +41,13 @@ def test_preview_keeps_one_pixel_cracks_and_leaves_small_arrays():
     assert small.shape == (250, 200) and small[:, 100].all()
     photo = np.full((1000, 800, 3), 100, np.uint8)
     assert preview(photo, 250).dtype == np.uint8 and preview(photo, 2000) is photo
+
+
+def test_heatmap_overlay_tints_only_where_there_is_relevance():
+    from cracklib.render import heatmap_overlay
+
+    photo = np.full((2, 3, 3), 100, np.uint8)
+    relevance = np.array([[0.0, 1.0, -1.0], [0.0, 0.5, 0.0]])
+    tinted = heatmap_overlay(photo, relevance)
+    assert (tinted[0, 0] == 100).all() and tinted[0, 1, 0] > 200 and tinted[0, 2, 2] > 200
+    assert 100 < tinted[1, 1, 0] < tinted[0, 1, 0] and heatmap_overlay(photo, None) is photo
