@@ -26,7 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cracklib.composites import RULE_SETS, rule_set_composite  # noqa: E402
+from cracklib.attribution import zennit_lrp  # noqa: E402
+from cracklib.composites import RULE_SETS  # noqa: E402
 from cracklib.lrp import lrp_relevance  # noqa: E402
 from cracklib.models import CRACK_CLASS, Normalization, build_model  # noqa: E402
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier  # noqa: E402
@@ -41,13 +42,7 @@ def gradient(model, x, rule_set):
 
 
 def zennit(model, x, rule_set):
-    x = x.clone().requires_grad_(True)
-    with rule_set_composite(rule_set, model, NORM).context(model) as modified:
-        output = modified(x)
-        start = torch.zeros_like(output)
-        start[:, CRACK_CLASS] = output[:, CRACK_CLASS]
-        (relevance,) = torch.autograd.grad(output, x, start)
-    return relevance
+    return zennit_lrp(model, x, rule_set, NORM)
 
 
 def ours(model, x, rule_set):

@@ -36,7 +36,8 @@ from .composites import rule_set_composite
 from .lrp import lrp_relevance, supports
 from .models import CRACK_CLASS, Normalization
 
-__all__ = ["METHODS", "BASELINE_METHODS", "LRP_BACKENDS", "AttributionSettings", "attribute", "model_lock"]
+__all__ = ["METHODS", "BASELINE_METHODS", "LRP_BACKENDS", "AttributionSettings", "attribute", "model_lock",
+           "zennit_lrp"]
 
 #: Who computes LRP: cracklib's engine or zennit.
 LRP_BACKENDS = ("fast", "zennit")
@@ -76,13 +77,23 @@ def _lrp(model, inputs, settings):
         raise ValueError(f"unknown LRP backend {settings.lrp_backend!r}; choose from {', '.join(LRP_BACKENDS)}")
     if settings.lrp_backend == "fast" and supports(model):
         return lrp_relevance(model, inputs, settings.rules, settings.normalization)
-    composite = rule_set_composite(settings.rules, model, settings.normalization)
-    with composite.context(model) as modified:
+    return zennit_lrp(model, inputs, settings.rules, settings.normalization)
+
+
+def zennit_lrp(model: nn.Module, inputs: torch.Tensor, rule_set: str, normalization: Normalization, *,
+               target: int = CRACK_CLASS) -> torch.Tensor:
+    """LRP relevance (N, C, H, W) of ``target`` with zennit's composite of ``rule_set``: the reference.
+
+    Starts from the target's logit itself, so relevance sums to the logit where
+    the rules conserve it. The composite's hooks are removed on return, even
+    after an error (zennit's context manager); callers sharing the model hold
+    :func:`model_lock`.
+    """
+    inputs = inputs.detach().clone().requires_grad_(True)
+    with torch.enable_grad(), rule_set_composite(rule_set, model, normalization).context(model) as modified:
         output = modified(inputs)
-        # Start from the crack logit itself, so relevance sums to the logit
-        # where the rules conserve it.
         start = torch.zeros_like(output)
-        start[:, CRACK_CLASS] = output[:, CRACK_CLASS]
+        start[:, target] = output[:, target]
         (relevance,) = torch.autograd.grad(output, inputs, start)
     return relevance
 

@@ -5,23 +5,17 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.attribution import AttributionSettings, attribute
-from cracklib.composites import RULE_SETS, rule_set_composite
+from cracklib.attribution import AttributionSettings, attribute, zennit_lrp
+from cracklib.composites import RULE_SETS
 from cracklib.lrp import lrp_relevance, supports
-from cracklib.models import CRACK_CLASS, Normalization, build_model
+from cracklib.models import Normalization, build_model
 from cracklib.pipeline import load_classifier
 
 NORM = Normalization()
 
 
 def _zennit(model, x, rule_set):
-    x = x.clone().requires_grad_(True)
-    with rule_set_composite(rule_set, model, NORM).context(model) as modified:
-        output = modified(x)
-        start = torch.zeros_like(output)
-        start[:, CRACK_CLASS] = output[:, CRACK_CLASS]
-        (relevance,) = torch.autograd.grad(output, x, start)
-    return relevance
+    return zennit_lrp(model, x, rule_set, NORM)
 
 
 def _random(arch):
