@@ -136,10 +136,6 @@ def _positive(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.clamp(min=0)
 
 
-def _negative(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.clamp(max=0)
-
-
 def _conv_rule(step: _Step, relevance: torch.Tensor, normalization: Normalization) -> torch.Tensor:
     rule, x, y = step.rule, step.input, step.output
     weight, bias = step.module.weight, step.module.bias
@@ -147,7 +143,7 @@ def _conv_rule(step: _Step, relevance: torch.Tensor, normalization: Normalizatio
     if rule.kind == "epsilon":
         if step.rectified:
             # A ReLU zeroed the relevance wherever y <= 0, so only y > 0 needs zennit's
-            # y + ε·sign(y); clamping first keeps every denominator positive.
+            # y + ε·sign(y); that ReLU's output max(y, 0) + ε gives it with positive denominators.
             epsilon = rule.epsilon * (_rms(y) if rule.norm_scale else 1.0)
             return x * _conv_back(step, relevance / (step.activated + epsilon), weight)
         return x * _conv_back(step, relevance / _stabilize(y, rule.epsilon, rule.norm_scale), weight)
