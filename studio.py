@@ -179,9 +179,10 @@ def pr_figure(curves: list[tuple[str, np.ndarray, np.ndarray, tuple[float, float
     return figure
 
 
-def probability_figure(probability: np.ndarray) -> go.Figure:
-    """The tile-probability map: where the classifier sees cracks."""
-    figure = go.Figure(go.Heatmap(z=probability, colorscale="Reds", zmin=0, zmax=1,
+def probability_figure(explanation: Explanation, *, side: int = 400) -> go.Figure:
+    """The tile-probability map (about ``side`` pixels across): where the classifier sees cracks."""
+    step = max(1, -(-max(explanation.image_shape) // side))
+    figure = go.Figure(go.Heatmap(z=explanation.tile_probability_map(step=step), colorscale="Reds", zmin=0, zmax=1,
                                   colorbar=dict(title="crack probability"),
                                   hovertemplate="probability %{z:.2f}<extra></extra>"))
     figure.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=300, yaxis=dict(autorange="reversed", visible=False),

@@ -65,8 +65,7 @@ for name, data in files:
                 width="stretch")
     if explanation.grid is not None and explanation.n_tiles > 1:
         with st.expander("Where the classifier sees cracks (tile probabilities)"):
-            step = max(1, -(-max(image.shape[:2]) // 400))
-            st.plotly_chart(studio.probability_figure(explanation.tile_probability_map(step=step)),
+            st.plotly_chart(studio.probability_figure(explanation),
                             width="stretch", key=f"tiles_{name}")
     if scores is not None:
         score_cols = st.columns(5)

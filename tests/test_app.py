@@ -46,6 +46,7 @@ def test_segment_first_open_shows_the_sample_with_its_ground_truth_scores():
     assert float(metrics["Crack probability"]) > 0.5
     assert int(metrics["Area (px)"].replace(",", "")) > 0
     assert 0 < float(metrics["F1"]) <= 1 and "IoU" in metrics
+    assert len(at.get("plotly_chart")) == 3  # heatmap, tile probabilities, PR curve
     labels = [button.label for button in at.get("download_button")]
     assert "Everything (zip)" in labels and "Numbers (CSV)" in labels
 
