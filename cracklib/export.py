@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -14,7 +15,7 @@ from PIL import Image
 from .pipeline import SegmentationResult
 from .render import heatmap_rgb, mask_overlay
 
-__all__ = ["png_bytes", "result_row", "result_files", "table_csv"]
+__all__ = ["png_bytes", "result_row", "result_file_makers", "result_files", "table_csv"]
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -37,19 +38,30 @@ def result_row(name: str, result: SegmentationResult, scores: dict | None = None
     return row
 
 
+def result_file_makers(name: str, image: np.ndarray, result: SegmentationResult,
+                       scores: dict | None = None) -> dict[str, Callable[[], bytes]]:
+    """File name → a function that makes it: ``NAME_mask.png``, ``NAME_heatmap.png``, ``NAME_overlay.png``,
+    ``NAME.json``. Making a PNG of a 48 MP photo takes seconds, so the app only makes the ones asked for."""
+    stem = name.rsplit(".", 1)[0]
+
+    def numbers() -> bytes:
+        summary = {"image": name, **result.summary()}
+        if scores:
+            summary["scores"] = {key: value for key, value in scores.items() if np.isscalar(value)}
+        return json.dumps(summary, indent=2).encode()
+
+    return {
+        f"{stem}_mask.png": lambda: png_bytes(result.mask),
+        f"{stem}_heatmap.png": lambda: png_bytes(heatmap_rgb(result.relevance, result.mask.shape)),
+        f"{stem}_overlay.png": lambda: png_bytes(mask_overlay(image, result.mask)),
+        f"{stem}.json": numbers,
+    }
+
+
 def result_files(name: str, image: np.ndarray, result: SegmentationResult,
                  scores: dict | None = None) -> dict[str, bytes]:
-    """``NAME_mask.png``, ``NAME_heatmap.png``, ``NAME_overlay.png`` and ``NAME.json`` for one photo."""
-    stem = name.rsplit(".", 1)[0]
-    summary = {"image": name, **result.summary()}
-    if scores:
-        summary["scores"] = {key: value for key, value in scores.items() if np.isscalar(value)}
-    return {
-        f"{stem}_mask.png": png_bytes(result.mask),
-        f"{stem}_heatmap.png": png_bytes(heatmap_rgb(result.relevance, result.mask.shape)),
-        f"{stem}_overlay.png": png_bytes(mask_overlay(image, result.mask)),
-        f"{stem}.json": json.dumps(summary, indent=2).encode(),
-    }
+    """The files of :func:`result_file_makers`, made."""
+    return {file_name: make() for file_name, make in result_file_makers(name, image, result, scores).items()}
 
 
 def table_csv(rows: list[dict]) -> str:

@@ -6,7 +6,7 @@ import studio
 from cracklib.archive import zip_bytes
 from cracklib.datasets import match_masks
 from cracklib.evaluation import score_result
-from cracklib.export import result_files, result_row, table_csv
+from cracklib.export import result_file_makers, result_row, table_csv
 from cracklib.imageio import CrackInputError
 from cracklib.pipeline import segment_explanation
 from cracklib.render import mask_overlay, preview
@@ -74,13 +74,13 @@ for name, data in files:
         st.plotly_chart(studio.pr_figure([(f"{config.threshold} score", scores["curve_precision"],
                                            scores["curve_recall"], (scores["recall"], scores["precision"]))]),
                         width="stretch", key=f"pr_{name}")
-    files_for_image = result_files(name, image, result, scores)
-    downloads.update(files_for_image)
+    makers = result_file_makers(name, image, result, scores)
+    downloads.update(makers)
     rows.append(result_row(name, result, scores))
-    buttons = st.columns(len(files_for_image))
+    buttons = st.columns(len(makers))
     stem = name.rsplit(".", 1)[0]
-    for col, (file_name, content) in zip(buttons, files_for_image.items()):
-        col.download_button(file_name[len(stem):].lstrip("_.").replace(".", " ").upper(), content,
+    for col, (file_name, make) in zip(buttons, makers.items()):  # files are made when clicked
+        col.download_button(file_name[len(stem):].lstrip("_.").replace(".", " ").upper(), make,
                             file_name=file_name, key=f"download_{file_name}")
 
 if rows:
@@ -89,5 +89,6 @@ if rows:
     st.dataframe(rows, width="stretch")
     left, right = st.columns(2)
     left.download_button("Numbers (CSV)", table_csv(rows), file_name="cracks.csv", mime="text/csv")
-    right.download_button("Everything (zip)", zip_bytes({**downloads, "cracks.csv": table_csv(rows).encode()}),
+    everything = {**downloads, "cracks.csv": lambda: table_csv(rows).encode()}
+    right.download_button("Everything (zip)", lambda: zip_bytes({file: make() for file, make in everything.items()}),
                           file_name="cracks.zip", mime="application/zip")
