@@ -7,6 +7,7 @@ figures only draw arrays that cracklib computed.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 import json
 import tempfile
 from dataclasses import dataclass
@@ -37,6 +38,20 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
 DISPLAY_SIDE = 1600
 
 
+@contextmanager
+def progress_bar(task: str, unit: str):
+    """A ``st.progress`` bar for ``progress(done, total)`` callbacks, removed when the work ends."""
+    bar = st.progress(0.0, text=f"{task}…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(1, total)), text=f"{task}: {unit} {done} of {total}")
+
+    try:
+        yield progress
+    finally:
+        bar.empty()
+
+
 @st.cache_resource(show_spinner="Loading the classifier…")
 def classifier(weights: str = str(DEFAULT_WEIGHTS)) -> Classifier:
     """One model per weights file for all sessions, on CUDA when there is one.
@@ -58,14 +73,8 @@ def cached_explanation(image_bytes: bytes, weights: str, config: PipelineConfig,
     it computes (created here: Streamlit replays a cached function's elements).
     """
     image = read_image(image_bytes, name=name)
-    bar = st.progress(0.0, text=f"Explaining {name}…")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(min(1.0, done / max(1, total)), text=f"Explaining {name}: tile {done} of {total}")
-
-    result = explain(classifier(weights), image, config, progress=progress)
-    bar.empty()
-    return image, result
+    with progress_bar(f"Explaining {name}", "tile") as progress:
+        return image, explain(classifier(weights), image, config, progress=progress)
 
 
 def explanation(name: str, image_bytes: bytes, weights: str, config: PipelineConfig):
@@ -77,12 +86,9 @@ def explanation(name: str, image_bytes: bytes, weights: str, config: PipelineCon
 def comparison(image_bytes: bytes, weights: str, configs: tuple[PipelineConfig, ...],
                truth: np.ndarray | None) -> list[MethodRun]:
     """:func:`cracklib.evaluation.compare_methods`, cached on the photo, weights, settings and truth."""
-    bar = st.progress(0.0, text="Explaining…")
-    runs = compare_methods(classifier(weights), read_image(image_bytes), list(configs), truth=truth,
-                           progress=lambda done, total: bar.progress(done / total,
-                                                                     text=f"Explained {done} of {total} methods"))
-    bar.empty()
-    return runs
+    with progress_bar("Explaining", "method") as progress:
+        return compare_methods(classifier(weights), read_image(image_bytes), list(configs), truth=truth,
+                               progress=progress)
 
 
 def weights_options() -> dict[str, str]:
@@ -215,13 +221,9 @@ def growth_report(frames: tuple[tuple[str, bytes], ...], weights: str, config: P
             skipped.append((name, str(error)))
     if len(images) < 2 and skipped:
         raise CrackInputError(f"{skipped[0][1]} (growth needs two or more readable frames)")
-    bar = st.progress(0.0, text="Explaining the frames…")
-    report = monitor_growth(classifier(weights), images, config, names=names,
-                            progress=lambda done, total: bar.progress(done / total,
-                                                                      text=f"Explained {done} of {total} frames"),
-                            **options)
-    bar.empty()
-    return GrowthRun(report, skipped)
+    with progress_bar("Explaining the frames", "frame") as progress:
+        return GrowthRun(monitor_growth(classifier(weights), images, config, names=names, progress=progress,
+                                        **options), skipped)
 
 
 @st.cache_data(show_spinner=False)

@@ -112,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _segment(args) -> int:
+    from .export import result_files
     from .imageio import read_image
     from .pipeline import load_classifier, segment
-    from .render import heatmap_rgb
 
     config = _config(args)
     classifier = load_classifier(args.weights)
@@ -133,10 +133,8 @@ def _segment(args) -> int:
         tiles = _progress(0, Path(name).name)
         result = segment(classifier, image, config, progress=lambda done, total: _advance(tiles, done, total))
         tiles.close()
-        stem = Path(name).stem
-        write_png(out / f"{stem}_mask.png", result.mask)
-        write_png(out / f"{stem}_heatmap.png", heatmap_rgb(result.relevance, result.mask.shape))
-        (out / f"{stem}.json").write_text(json.dumps({"image": str(name), **result.summary()}, indent=2))
+        for file_name, content in result_files(Path(name).name, image, result).items():  # as the app's downloads
+            (out / file_name).write_bytes(content)
         bar.update()
     bar.close()
     return 2 if failures else 0
@@ -175,23 +173,23 @@ def _growth(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        previous = None
         for index, frame in enumerate(report.frames):
             stem = f"{index + 1:02d}_{Path(frame.name).stem}"
             write_png(out / f"{stem}_mask.png", frame.result.mask)
-            before = previous if previous is not None else frame.result.mask
-            write_png(out / f"{stem}_growth.png", growth_overlay(frame.image, before, frame.result.mask))
-            previous = frame.result.mask
-        (out / "growth.json").write_text(json.dumps(report.to_dict(), indent=2))
+            write_png(out / f"{stem}_growth.png",
+                      growth_overlay(frame.image, report.previous_mask(index), frame.result.mask))
+    data = report.to_dict()
+    if args.out:
+        (Path(args.out) / "growth.json").write_text(json.dumps(data, indent=2))
     if args.json:
-        print(json.dumps(report.to_dict()))
+        print(json.dumps(data))
     else:
         print(f"{'frame':<32} {'prob':>5} {'area px':>8} {'length':>7} {'max w':>6} {'cracks':>6} {'shift':>12}")
-        for frame in report.to_dict()["frames"]:
+        for frame in data["frames"]:
             shift = "{:+.1f},{:+.1f}".format(*frame["shift_px"])
             print(f"{Path(frame['image']).name[:32]:<32} {frame['crack_probability']:>5.2f} {frame['area_px']:>8} "
                   f"{frame['length_px']:>7.0f} {frame['max_width_px']:>6.1f} {frame['n_cracks']:>6} {shift:>12}")
-        for step in report.steps:
+        for step in data["steps"]:
             print(f"step {step['from'] + 1}->{step['to'] + 1}: area {step['delta_area_px']:+d} px, "
                   f"length {step['delta_length_px']:+.0f} px, new crack {step['new_crack_px']} px")
     return 0

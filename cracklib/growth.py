@@ -193,14 +193,9 @@ class GrowthReport:
     #: Options the report was made with (align, rotation, shared_threshold, keep_previous).
     options: dict
 
-    def new_since_previous(self, index: int) -> np.ndarray:
-        """Crack pixels of frame ``index`` that frame ``index - 1`` did not have."""
-        previous = self.frames[index - 1].result.mask if index else np.zeros_like(self.frames[0].result.mask)
-        return self.frames[index].result.mask & ~previous
-
-    def new_since_first(self, index: int) -> np.ndarray:
-        """Crack pixels of frame ``index`` that the first frame did not have."""
-        return self.frames[index].result.mask & ~self.frames[0].result.mask
+    def previous_mask(self, index: int) -> np.ndarray:
+        """The mask frame ``index`` grew from: the previous frame's (the first frame's own for the first)."""
+        return self.frames[max(0, index - 1)].result.mask
 
     @property
     def steps(self) -> list[dict]:

@@ -51,6 +51,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
 #: How a photo reaches the classifier (see the module docstring).
 MODES = ("tiled", "resize")
+#: The PipelineConfig fields that change the explanation; the others only change the mask.
+EXPLANATION_FIELDS = ("method", "rules", "lrp_backend", "baseline", "gate", "mode", "tile_overlap", "tile_scale",
+                      "batch_size")
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,7 @@ class PipelineConfig:
 
     def explanation_settings(self) -> "PipelineConfig":
         """Only the settings that change the explanation, the rest at their defaults (a cache key)."""
-        return PipelineConfig(method=self.method, rules=self.rules, lrp_backend=self.lrp_backend,
-                              baseline=self.baseline, gate=self.gate,
-                              mode=self.mode, tile_overlap=self.tile_overlap, tile_scale=self.tile_scale,
-                              batch_size=self.batch_size)
+        return PipelineConfig(**{name: getattr(self, name) for name in EXPLANATION_FIELDS})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -330,10 +330,7 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
     """The thresholded relevance map; a zero score and an empty mask when the gate kept it unexplained."""
     if not explanation.explained:
         return Thresholded(np.zeros(explanation.image_shape), np.zeros(explanation.image_shape, bool), 1.0)
-    support = explanation.support
-    if support is not None and support.all():
-        support = None  # every pixel explained: the plain (faster) fit
-    return apply_threshold(explanation.relevance, threshold, support=support)
+    return apply_threshold(explanation.relevance, threshold, support=explanation.support)
 
 
 def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None, *,
@@ -346,9 +343,7 @@ def segment_explanation(explanation: Explanation, config: PipelineConfig | None 
     growth series).
     """
     own = explanation.config
-    config = replace(config or own, method=own.method, rules=own.rules, lrp_backend=own.lrp_backend,
-                     baseline=own.baseline, gate=own.gate,
-                     mode=own.mode, tile_overlap=own.tile_overlap, tile_scale=own.tile_scale)
+    config = replace(config or own, **{name: getattr(own, name) for name in EXPLANATION_FIELDS})
     timings = dict(explanation.timings)
     start = time.perf_counter()
     if thresholded is None:

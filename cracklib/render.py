@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR", "OLD_CRACK_COLOR"]
+__all__ = ["heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR",
+           "OLD_CRACK_COLOR"]
 
 #: Crack that was already there, and crack that is new, in growth pictures.
 OLD_CRACK_COLOR = (255, 170, 0)

@@ -235,4 +235,6 @@ def apply_threshold(relevance: np.ndarray, name: str = "simple", *, support: np.
         support = np.asarray(support, bool)
         if support.shape != relevance.shape:
             raise ValueError(f"support {support.shape} does not match the relevance map {relevance.shape}")
+        if support.all():
+            support = None  # every pixel explained: the plain (faster) fit
     return THRESHOLDS[name](relevance, support=support, **options)

@@ -48,11 +48,10 @@ if st.button("Run", type="primary", disabled=folder is None or not (methods and 
     try:
         samples = read_dataset(folder, split=None if split == "all" else split)
         samples = samples[:limit] if limit else samples
-        bar = st.progress(0.0, text="Evaluating…")
-        rows = evaluate_grid(studio.classifier(weights), samples,
-                             [config_for_label(label, config) for label in methods], thresholds, posts,
-                             progress=lambda done, total: bar.progress(done / total, text=f"Image {done} of {total}"))
-        bar.empty()
+        with studio.progress_bar("Evaluating", "image") as progress:
+            rows = evaluate_grid(studio.classifier(weights), samples,
+                                 [config_for_label(label, config) for label in methods], thresholds, posts,
+                                 progress=progress)
         st.session_state["evaluation"] = {"folder": str(folder), "rows": rows}
     except CrackInputError as error:
         st.error(str(error))

@@ -44,18 +44,15 @@ st.plotly_chart(figure, width="stretch")
 st.caption("Crack in the previous frame: orange. New crack: magenta. "
            f"(colours {OLD_CRACK_COLOR} and {NEW_CRACK_COLOR})")
 columns = st.columns(min(3, len(report.growth.frames)))
-previous = None
 for index, frame in enumerate(report.growth.frames):
-    mask = frame.result.mask
-    before = previous if previous is not None else mask
-    picture = growth_overlay(preview(frame.image, studio.DISPLAY_SIDE), preview(before, studio.DISPLAY_SIDE),
-                             preview(mask, studio.DISPLAY_SIDE))
+    picture = growth_overlay(preview(frame.image, studio.DISPLAY_SIDE),
+                             preview(report.growth.previous_mask(index), studio.DISPLAY_SIDE),
+                             preview(frame.result.mask, studio.DISPLAY_SIDE))
     row = data["frames"][index]
     columns[index % len(columns)].image(
         picture, width="stretch",
         caption=f"{frame.name}: probability {row['crack_probability']:.2f}, area {row['area_px']:,} px, "
                 f"shift {row['shift_px'][0]:+.1f}, {row['shift_px'][1]:+.1f} px")
-    previous = mask
 st.subheader("Frames")
 st.dataframe(data["frames"], width="stretch")
 st.subheader("Changes between consecutive frames")

@@ -26,6 +26,7 @@ def test_segment_bundled_samples_end_to_end(tmp_path):
     for path in images:
         stem = Path(path).stem
         assert (tmp_path / f"{stem}_mask.png").exists() and (tmp_path / f"{stem}_heatmap.png").exists()
+        assert (tmp_path / f"{stem}_overlay.png").exists()
         report = json.loads((tmp_path / f"{stem}.json").read_text())
         assert {"crack_probability", "severity", "timings_s", "config"} <= set(report)
         assert report["severity"]["mm_per_px"] == 0.5
