@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=2e-3)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--half", action="store_true", help="store the weights as float16")
+    tr.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default: cpu)")
+    tr.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
+    tr.add_argument("--hard-negatives", metavar="WEIGHTS", default=None,
+                    help="add the crack-free patches that these weights call cracked (a second round)")
+    tr.add_argument("--max-patches", type=int, default=16,
+                    help="crack and crack-free native patches per masked image, each (default 16)")
+    tr.add_argument("--cache-dir", default=None, help="folder for the decoded examples (default: the temp folder)")
     tr.add_argument("--out", required=True, help="weights file to write (NAME.pt)")
     return parser
 
@@ -196,11 +203,20 @@ def _growth(args) -> int:
 
 
 def _train(args) -> int:
-    from .training_data import train_and_save
+    import torch
 
+    from .training_data import PatchSettings, train_and_save
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise CrackInputError("--device cuda: no CUDA GPU on this machine")
+    if args.hard_negatives and not Path(args.hard_negatives).exists():
+        raise CrackInputError(f"{args.hard_negatives}: no such weights file")
+    patches = PatchSettings(max_crack=args.max_patches, max_clean=args.max_patches)
     card = train_and_save(data=args.data, synthetic=args.synthetic, arch=args.arch, width=args.width,
                           size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          seed=args.seed, half=args.half, out=args.out, log=sys.stderr)
+                          seed=args.seed, half=args.half, out=args.out, device=args.device, resume=args.resume,
+                          hard_negatives_from=args.hard_negatives, patch_settings=patches,
+                          cache_dir=args.cache_dir, log=sys.stderr)
     print(card.to_json())
     return 0
 

@@ -7,13 +7,17 @@ a few epochs, and the batch norm is folded into the convs afterwards
 (:func:`cracklib.models.fold_batch_norm`): the saved model is the papers'
 batch-norm-free VGG with the same outputs, ready for LRP.
 
-Data are in memory: uint8 patches N×S×S×3 and labels (1 = crack).
+Data are in memory: uint8 patches N×S×S×3 and labels (1 = crack), so an epoch
+decodes no image. Model and batches are ``channels_last`` (about 1.5× faster
+training on x86 CPUs; bf16 autocast was about 20× slower there and
+torch.compile gained nothing). A checkpoint written after every epoch lets a
+run stop and resume (:func:`train_classifier` with ``checkpoint=``).
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -40,6 +44,12 @@ class TrainingConfig:
     seed: int = 0
     #: Strength of the brightness/contrast jitter (0.1 = ±10 %).
     jitter: float = 0.1
+    #: "cpu" or "cuda" (results differ in the last digits between them).
+    device: str = "cpu"
+
+    def fingerprint(self) -> dict:
+        """The settings a checkpoint must share with the run that resumes it (not the device)."""
+        return {k: v for k, v in asdict(self).items() if k != "device"}
 
 
 @dataclass
@@ -85,6 +95,7 @@ def predict_probabilities(model: torch.nn.Module, images: np.ndarray, normalizat
     out = []
     for start in range(0, len(images), batch_size):
         inputs = normalization.normalize(to_pixels(images[start:start + batch_size], size).to(device))
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
         out.append(torch.softmax(model(inputs), dim=1)[:, CRACK_CLASS].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
@@ -99,12 +110,20 @@ def _evaluate(model, images, labels, normalization, weights, batch_size):
     return loss, balanced_accuracy(labels, probabilities >= 0.5)
 
 
+def _save_checkpoint(path: Path, **state) -> None:
+    # Written to a temporary name and renamed, so a run killed mid-write keeps the previous checkpoint.
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
 def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
                      val_images: np.ndarray | None = None, val_labels: np.ndarray | None = None, *,
                      config: TrainingConfig | None = None, normalization: Normalization | None = None,
                      progress: Callable[[EpochStats], None] | None = None,
-                     batch_progress: Callable[[int, int], None] | None = None):
-    """Train a crack classifier and return it batch-norm-free, in eval mode.
+                     batch_progress: Callable[[int, int], None] | None = None,
+                     checkpoint: str | Path | None = None, resume: bool = False):
+    """Train a crack classifier and return it batch-norm-free, in eval mode, on the CPU.
 
     Parameters
     ----------
@@ -114,6 +133,11 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         Called with the :class:`EpochStats` of every epoch.
     batch_progress : callable, optional
         Called with (batches done, batches per epoch) during an epoch.
+    checkpoint : path, optional
+        Written after every epoch: model, optimiser, schedule, random state,
+        history and the best state so far.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (its settings must equal ``config``'s).
 
     Returns
     -------
@@ -123,6 +147,7 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
     """
     config = config or TrainingConfig()
     normalization = normalization or Normalization()
+    device = torch.device(config.device)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     labels = np.asarray(train_labels).astype(np.int64)
@@ -132,14 +157,32 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
     # Class balancing: each class weighs as much as the other in the loss.
     class_weights = counts.sum() / (2 * counts)
     model = build_model(config.arch, width=config.width, input_size=config.input_size, batch_norm=True)
+    model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = int(np.ceil(len(labels) / config.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
                                                     total_steps=max(1, config.epochs * steps_per_epoch))
-    weight_tensor = torch.tensor(class_weights, dtype=torch.float32)
+    weight_tensor = torch.tensor(class_weights, dtype=torch.float32, device=device)
     history: list[EpochStats] = []
-    best_state, best_loss, stale = None, np.inf, 0
-    for epoch in range(1, config.epochs + 1):
+    best_state, best_loss, stale, first_epoch = None, np.inf, 0, 1
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if resume and checkpoint and checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        if saved["config"] != config.fingerprint() or saved["n_examples"] != len(labels):
+            raise ValueError(f"{checkpoint} was written by a run with other settings or data; "
+                             "delete it or drop --resume")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        if "torch_rng" in saved:  # dropout draws from the global generator
+            torch.random.set_rng_state(saved["torch_rng"])
+        history = [EpochStats(**h) for h in saved["history"]]
+        best_state, best_loss, stale = saved["best_state"], saved["best_loss"], saved["stale"]
+        first_epoch = len(history) + 1
+    for epoch in range(first_epoch, config.epochs + 1):
+        if stale >= config.patience:
+            break
         start = time.perf_counter()
         model.train()
         order = torch.randperm(len(labels), generator=generator).numpy()
@@ -147,7 +190,8 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         for step, first in enumerate(range(0, len(order), config.batch_size), 1):
             index = order[first:first + config.batch_size]
             pixels = _augment(to_pixels(train_images[index]), generator, config.jitter)
-            target = torch.from_numpy(labels[index])
+            pixels = pixels.to(device).contiguous(memory_format=torch.channels_last)
+            target = torch.from_numpy(labels[index]).to(device)
             output = model(normalization.normalize(pixels))
             loss = F.cross_entropy(output, target, weight=weight_tensor)
             optimizer.zero_grad()
@@ -165,15 +209,21 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         stats = EpochStats(epoch, total_loss / len(labels), correct / len(labels), val_loss, val_bacc,
                            time.perf_counter() - start)
         history.append(stats)
-        if progress:
-            progress(stats)
         if val_loss is None or val_loss < best_loss:
             best_loss, stale = (val_loss if val_loss is not None else np.inf), 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
-            if stale >= config.patience:
-                break
+        if checkpoint:
+            _save_checkpoint(checkpoint, config=config.fingerprint(), n_examples=len(labels),
+                             model=model.state_dict(), optimizer=optimizer.state_dict(),
+                             scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                             torch_rng=torch.random.get_rng_state(),
+                             history=[h.to_dict() for h in history], best_state=best_state,
+                             best_loss=best_loss, stale=stale)
+        if progress:
+            progress(stats)
+    model = model.cpu().to(memory_format=torch.contiguous_format)
     model.load_state_dict(best_state)
     model.eval()
     return fold_batch_norm(model), history

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from cracklib.models import Normalization
 from cracklib.training import balanced_accuracy, predict_probabilities
@@ -30,3 +31,81 @@ def test_patches_are_labelled_by_their_mask(tmp_path):
     assert y[0] == 1            # the whole image
     assert y[1:].sum() == 1     # one crack patch among the native-resolution patches
     assert len(y) >= 3
+
+
+def test_patch_windows_label_by_centre_and_keep_a_margin():
+    from cracklib.training_data import PatchSettings, _patch_windows
+
+    truth = np.zeros((64, 64), bool)
+    truth[8:24, 16] = True  # a 16-px crack in the centre of the top-left 32-px patch
+    crack, clean = _patch_windows(truth, 32, PatchSettings(stride=0.5, min_crack_pixels=12, clean_margin=4))
+    origins = sorted((w[0].start, w[1].start) for w in crack), sorted((w[0].start, w[1].start) for w in clean)
+    # Windows start every 16 px. Only (0, 0) holds ≥ 12 crack pixels in its centre; (0, 16) and (16, 0)
+    # touch the crack near their border (ambiguous: left out); the crack-free ones keep 4 px away from it.
+    assert origins[0] == [(0, 0)]
+    assert origins[1] == [(0, 32), (16, 32), (32, 0), (32, 16), (32, 32)]
+
+
+class _Brightness(torch.nn.Module):
+    """A stand-in classifier: the brighter the patch, the surer it is of a crack."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(20.0))
+
+    def forward(self, x):
+        score = (x.mean(dim=(1, 2, 3)) - 0.5) * self.scale
+        return torch.stack([-score, score], dim=1)
+
+
+def test_hard_negatives_are_the_crack_free_patches_the_model_calls_cracked(tmp_path):
+    from cracklib.training_data import hard_negatives
+
+    image = np.full((64, 128, 3), 60, np.uint8)
+    image[:, 96:] = 250           # a bright lane marking on the right, far from the crack
+    mask = np.zeros((64, 128), bool)
+    mask[10:20, 10] = True        # a dark crack on the left
+    write_png(tmp_path / "a.png", image)
+    write_png(tmp_path / "a_mask.png", mask)
+    sample = Sample(tmp_path / "a.png", tmp_path / "a_mask.png", 1)
+    found = hard_negatives(_Brightness(), Normalization(mean=(0, 0, 0), std=(1, 1, 1)), [sample], 32, per_image=8)
+    # Patches start every 16 px: those at columns 80 and 96 are at least half marking (mean > 0.5, called
+    # cracked), three rows of them; plain background (mean 0.24) is called crack-free and is not mined.
+    assert len(found) == 6
+    assert all((patch == 250).mean() >= 0.5 for patch in found)
+
+
+def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
+    from cracklib.training import TrainingConfig, train_classifier
+
+    x, y = synthetic_examples(48, 32, seed=3)
+    config = TrainingConfig(width=0.125, input_size=32, epochs=2, batch_size=16, seed=0)
+    straight, _ = train_classifier(x, y, x, y, config=config)
+
+    def stop_after_first(stats):
+        raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "run.ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, progress=stop_after_first)
+    resumed, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
+    assert [h.epoch for h in history] == [1, 2]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    other = TrainingConfig(width=0.125, input_size=32, epochs=3, batch_size=16, seed=0)
+    with pytest.raises(ValueError, match="other settings"):
+        train_classifier(x, y, x, y, config=other, checkpoint=checkpoint, resume=True)
+
+
+def test_examples_are_decoded_once_and_read_back_from_the_cache(data_folder, tmp_path):
+    import io
+
+    from cracklib.training_data import cached_examples
+
+    first_log, second_log = io.StringIO(), io.StringIO()
+    first = cached_examples([str(data_folder)], 32, cache_dir=tmp_path, log=first_log)
+    second = cached_examples([str(data_folder)], 32, cache_dir=tmp_path, log=second_log)
+    assert "read from" not in first_log.getvalue() and "read from" in second_log.getvalue()
+    for key in ("x_train", "y_train", "x_val", "y_val"):
+        np.testing.assert_array_equal(first[0][key], second[0][key])
+    assert first[1] == second[1] and list(first[2]) == list(second[2])
