@@ -13,6 +13,7 @@ from pathlib import Path
 from .attribution import LRP_BACKENDS, METHODS
 from .baselines import BASELINES
 from .composites import RULE_SETS
+from .decision import PHOTO_DECISIONS
 from .imageio import CrackInputError, write_png
 from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS, MODES, PipelineConfig
@@ -44,6 +45,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
     parser.add_argument("--mode", default=DEFAULTS.mode, choices=list(MODES),
                         help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
+    parser.add_argument("--decision", default=DEFAULTS.decision, choices=list(PHOTO_DECISIONS),
+                        help="tiled mode: how the tiles' probabilities make the photo's")
     parser.add_argument("--tile-overlap", type=float, default=DEFAULTS.tile_overlap, help="fraction of a tile")
     parser.add_argument("--tile-scale", type=float, default=DEFAULTS.tile_scale,
                         help="resize factor before tiling (1 = native resolution)")
@@ -55,7 +58,7 @@ def _config(args) -> PipelineConfig:
                           lrp_backend=args.lrp_backend,
                           baseline=args.baseline, threshold=args.threshold, post=args.post,
                           post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px, mode=args.mode,
-                          tile_overlap=args.tile_overlap, tile_scale=args.tile_scale)
+                          decision=args.decision, tile_overlap=args.tile_overlap, tile_scale=args.tile_scale)
 
 
 def _progress(total: int, description: str):

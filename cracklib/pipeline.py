@@ -18,7 +18,8 @@ Two ways to feed a photo to the classifier (``PipelineConfig.mode``):
     resolution (or ``tile_scale`` times it): every tile is classified, only the
     tiles that reach the gate are explained, and their maps are blended into one
     full-resolution map (:mod:`cracklib.tiling`). The photo's crack probability
-    is its highest tile probability. Cracks one pixel wide survive.
+    comes from its tiles' by the rule ``decision`` (:mod:`cracklib.decision`);
+    a photo below the gate is not explained at all. Cracks one pixel wide survive.
 ``resize``
     the whole photo resized to the model's input, as the whole-image training
     examples were; cheap, and right for photos close to the input size.
@@ -35,6 +36,7 @@ import torch
 
 from .attribution import AttributionSettings, attribute, model_lock
 from .baselines import DamageFree, baselines_path
+from .decision import PHOTO_DECISIONS, photo_probability
 from .models import CRACK_CLASS, ModelCard, load_model
 from .postprocess import postprocess
 from .preprocess import resize_map, to_input, to_pixels
@@ -52,8 +54,8 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
 #: How a photo reaches the classifier (see the module docstring).
 MODES = ("tiled", "resize")
 #: The PipelineConfig fields that change the explanation; the others only change the mask.
-EXPLANATION_FIELDS = ("method", "rules", "lrp_backend", "baseline", "gate", "mode", "tile_overlap", "tile_scale",
-                      "batch_size")
+EXPLANATION_FIELDS = ("method", "rules", "lrp_backend", "baseline", "gate", "mode", "decision", "tile_overlap",
+                      "tile_scale", "batch_size")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class PipelineConfig:
     min_crack_area: int = 10
     #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
     mode: str = "tiled"
+    #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).
+    decision: str = "max_tile"
     #: Overlap between neighbouring tiles, as a fraction of the tile side.
     tile_overlap: float = 0.25
     #: Resize factor applied to the photo before tiling (1 = native resolution).
@@ -91,6 +95,8 @@ class PipelineConfig:
             raise ValueError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
         if not 0 <= self.tile_overlap < 1:
             raise ValueError(f"tile overlap must be in [0, 1), got {self.tile_overlap}")
+        if self.decision not in PHOTO_DECISIONS:
+            raise ValueError(f"unknown photo decision {self.decision!r}; choose from {', '.join(PHOTO_DECISIONS)}")
         if not 0 < self.tile_scale <= 4:
             raise ValueError(f"tile scale must be in (0, 4], got {self.tile_scale}")
 
@@ -144,7 +150,7 @@ class Explanation:
 
     @property
     def n_explained(self) -> int:
-        if self.tile_probabilities is None:
+        if self.tile_probabilities is None or not self.explained:
             return int(self.explained)
         return int(np.sum(self.tile_probabilities >= self.config.gate))
 
@@ -237,12 +243,24 @@ def _batches(indices, size: int):
 
 
 def classify(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> float:
-    """Crack probability of one photo (H×W×3 uint8): the highest tile probability in tiled mode."""
+    """Crack probability of one photo (H×W×3 uint8); in tiled mode by the config's photo decision."""
     if config.mode == "resize":
-        return float(_probabilities(classifier, _inputs(classifier, image))[0])
-    work = pad_to_tile(_scaled(image, config.tile_scale), classifier.card.input_size)
+        return _whole_probability(classifier, image)
+    return _classify_tiles(classifier, image, config)[-1]
+
+
+def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
+    return float(_probabilities(classifier, _inputs(classifier, image))[0])
+
+
+def _classify_tiles(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress=None):
+    """The scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
+    scaled = _scaled(image, config.tile_scale)
+    work = pad_to_tile(scaled, classifier.card.input_size)
     grid = tile_grid(work.shape[:2], size=classifier.card.input_size, overlap=config.tile_overlap)
-    return float(_tile_probabilities(classifier, work, grid, config.batch_size).max())
+    tiles = _tile_probabilities(classifier, work, grid, config.batch_size, progress)
+    whole = _whole_probability(classifier, image) if PHOTO_DECISIONS[config.decision].needs_whole else None
+    return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=config.decision)
 
 
 def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, batch_size: int,
@@ -292,15 +310,13 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineCo
     size = classifier.card.input_size
     timings = {}
     start = time.perf_counter()
-    scaled = _scaled(image, config.tile_scale)
-    work = pad_to_tile(scaled, size)
-    grid = tile_grid(work.shape[:2], size=size, overlap=config.tile_overlap)
-    probabilities = _tile_probabilities(classifier, work, grid, config.batch_size, progress)
+    scaled, work, grid, probabilities, probability = _classify_tiles(classifier, image, config, progress)
     done = len(grid)
     timings["classify"] = time.perf_counter() - start
-    gated = np.flatnonzero(probabilities >= config.gate)
+    # A photo the decision calls crack-free is not explained, whatever its single tiles say.
+    gated = np.flatnonzero(probabilities >= config.gate) if probability >= config.gate else np.zeros(0, int)
     total = done + len(gated)
-    explanation = Explanation(float(probabilities.max()), None, shape, config, timings, grid, probabilities)
+    explanation = Explanation(probability, None, shape, config, timings, grid, probabilities)
     if not len(gated):
         if progress:
             progress(done, total)

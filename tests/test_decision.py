@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from cracklib.decision import PHOTO_DECISIONS, photo_probability
+from cracklib.pipeline import PipelineConfig, classify, explain
+
+
+def test_one_confident_tile_calls_a_photo_cracked_only_under_max_tile():
+    tiles = np.array([0.02, 0.97, 0.05, 0.01])
+    assert photo_probability(tiles, decision="max_tile") == pytest.approx(0.97)
+    assert photo_probability(tiles, decision="second_tile") == pytest.approx(0.05)
+    assert photo_probability(tiles, 0.04, decision="tile_and_whole") == pytest.approx(np.sqrt(0.97 * 0.04))
+
+
+def test_second_tile_of_a_one_tile_photo_is_that_tile():
+    assert photo_probability(np.array([0.8]), decision="second_tile") == pytest.approx(0.8)
+
+
+def test_bad_decisions_are_refused():
+    with pytest.raises(ValueError, match="unknown photo decision"):
+        photo_probability(np.array([0.5]), decision="vote")
+    with pytest.raises(ValueError, match="needs the whole photo"):
+        photo_probability(np.array([0.5]), decision="tile_and_whole")
+    with pytest.raises(ValueError, match="unknown photo decision"):
+        PipelineConfig(decision="vote")
+
+
+@pytest.mark.parametrize("decision", list(PHOTO_DECISIONS))
+def test_the_pipeline_uses_the_decision_for_the_photo_and_the_gate(tiny_classifier, decision):
+    from cracklib.synthetic import crack_image
+
+    image, _ = crack_image((160, 224), crack=True, rng=5)
+    config = PipelineConfig(decision=decision, gate=0.5)
+    explanation = explain(tiny_classifier, image, config)
+    whole = classify(tiny_classifier, image, PipelineConfig(mode="resize"))
+    expected = photo_probability(explanation.tile_probabilities, whole, decision=decision)
+    assert explanation.probability == pytest.approx(expected, abs=1e-6)
+    assert classify(tiny_classifier, image, config) == pytest.approx(expected, abs=1e-6)
+    # Below the gate nothing is explained, whatever the single tiles say.
+    assert explanation.explained == (expected >= 0.5)
+    if not explanation.explained:
+        assert explanation.n_explained == 0
