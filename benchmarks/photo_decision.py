@@ -1,0 +1,90 @@
+"""Calibrates the photo-level decision of tiled mode on the validation splits.
+
+    .venv/bin/python benchmarks/photo_decision.py [--weights weights/default.pt] [--split val]
+        [--data-root ../shared/data] [--out docs/photo_decision.md]
+
+Every photo is classified once (every tile, and the whole photo resized); each
+rule of :data:`cracklib.decision.PHOTO_DECISIONS` then makes the photo's
+probability, scored at the gate (0.5): balanced accuracy on sets with both
+classes, the true-positive rate on sets of cracked photos only. The rule with
+the best mean over the sets is printed as the choice (run on ``val``; report ``test``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cracklib.datasets import read_dataset  # noqa: E402
+from cracklib.decision import PHOTO_DECISIONS, photo_probability  # noqa: E402
+from cracklib.evaluation import classifier_scores  # noqa: E402
+from cracklib.imageio import read_image  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, _classify_tiles, classify, load_classifier  # noqa: E402
+
+SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
+
+
+def _score(labels: list[int], probabilities: list[float]) -> tuple[float, str]:
+    scores = classifier_scores(labels, probabilities)
+    if scores["balanced_accuracy"] is not None:
+        return scores["balanced_accuracy"], "bacc"
+    return (scores["tpr"], "tpr") if scores["tpr"] is not None else (scores["tnr"], "tnr")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
+    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--out", default=None, help="markdown file for the table")
+    args = parser.parse_args()
+    classifier = load_classifier(args.weights, device="cpu")
+    config = PipelineConfig()
+    rows, totals = [], {name: [] for name in PHOTO_DECISIONS}
+    for name in args.sets:
+        folder = Path(args.data_root) / name
+        if not folder.is_dir():
+            continue
+        samples = [s for s in read_dataset(folder, split=args.split) if s.label is not None]
+        labels, tiles, whole = [], [], []
+        for sample in samples:
+            image = read_image(sample.image)
+            labels.append(sample.label)
+            tiles.append(_classify_tiles(classifier, image, config)[3])
+            whole.append(classify(classifier, image, PipelineConfig(mode="resize")))
+        row = {"set": name, "n": len(samples)}
+        for decision in PHOTO_DECISIONS:
+            probabilities = [photo_probability(t, w, decision=decision) for t, w in zip(tiles, whole)]
+            value, kind = _score(labels, probabilities)
+            row[decision], row["measure"] = value, kind
+            totals[decision].append(value)
+        row["resize"] = _score(labels, whole)[0]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    means = {d: float(np.mean(v)) for d, v in totals.items()}
+    best = max(means, key=means.get)
+    lines = [f"Photo-level decision, `{args.split}` split, weights `{Path(args.weights).name}`, gate 0.5 "
+             f"(`benchmarks/photo_decision.py --split {args.split}`). Balanced accuracy (bacc) on sets with both "
+             "classes, true-positive rate (tpr) on sets of cracked photos only.", "",
+             "| set | n | measure | " + " | ".join(f"tiled, {d}" for d in PHOTO_DECISIONS) + " | resize |",
+             "|---|---|---|" + "---|" * (len(PHOTO_DECISIONS) + 1)]
+    for row in rows:
+        lines.append(f"| {row['set']} | {row['n']} | {row['measure']} | "
+                     + " | ".join(f"{row[d]:.3f}" for d in PHOTO_DECISIONS) + f" | {row['resize']:.3f} |")
+    lines.append("| **mean** | | | " + " | ".join(f"**{means[d]:.3f}**" for d in PHOTO_DECISIONS) + " | |")
+    lines += ["", f"Best mean: `{best}`."]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
