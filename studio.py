@@ -21,6 +21,7 @@ from cracklib.archive import data_root, extract_zip
 from cracklib.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
+from cracklib.decision import PHOTO_DECISIONS
 from cracklib.evaluation import MethodRun, compare_methods
 from cracklib.export import png_bytes
 from cracklib.growth import GrowthReport, monitor_growth
@@ -127,14 +128,17 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
             mode = _select("Mode", list(MODES), DEFAULTS.mode,
                            help="tiled: native-resolution tiles, any photo size; "
                                 "resize: the whole photo to the model input")
+            decision = _select("Photo decision", list(PHOTO_DECISIONS), DEFAULTS.decision,
+                               format_func=lambda name: PHOTO_DECISIONS[name].label,
+                               help="tiled mode: how the tiles' crack probabilities make the photo's")
             overlap = st.slider("Tile overlap", 0.0, 0.75, DEFAULTS.tile_overlap, 0.05)
             tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, DEFAULTS.tile_scale, 0.25)
             backend = _select("LRP backend", list(LRP_BACKENDS), DEFAULTS.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
     return weights, PipelineConfig(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
                                    threshold=threshold, post=post,
-                                   gate=gate, mm_per_px=scale or None, mode=mode, tile_overlap=overlap,
-                                   tile_scale=tile_scale)
+                                   gate=gate, mm_per_px=scale or None, mode=mode, decision=decision,
+                                   tile_overlap=overlap, tile_scale=tile_scale)
 
 
 def digest(data: bytes) -> str:

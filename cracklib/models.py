@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from torchvision.models.vgg import VGG, make_layers
 
 __all__ = [
     "ARCHITECTURES", "CRACK_CLASS", "Normalization", "ModelCard", "build_model",
-    "conv_layer_names", "default_device", "fold_batch_norm", "load_model", "save_model",
+    "checked_model_name", "conv_layer_names", "default_device", "fold_batch_norm", "load_model", "save_model",
 ]
 
 #: Index of the crack class in the classifier output.
@@ -217,6 +218,19 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def checked_model_name(name: str) -> str:
+    """``name`` if it can name a weights file safely (letters, digits, ``_``, ``-``; at most 64), else an error.
+
+    A model name typed in the app becomes a file name: a ``/`` or ``..`` in it
+    would write outside the folder meant for it.
+    """
+    from .imageio import CrackInputError
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name or ""):
+        raise CrackInputError(f"model name {name!r}: use 1-64 letters, digits, '_' or '-'")
+    return name
 
 
 def card_path(weights: str | Path) -> Path:

@@ -319,6 +319,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                             "training": "batch norm during training, folded into the convs afterwards",
                             "storage": "float16" if half else "float32"})
     save_model(model, out, card, half=half)
+    checkpoint.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     # A sample of the crack-free examples is enough for a mean image (and stays small in memory).
     clean = np.flatnonzero(y_train == 0)
     clean = np.random.default_rng(seed).choice(clean, min(len(clean), 2000), replace=False)

@@ -10,7 +10,7 @@ import streamlit as st
 import studio
 from cracklib.archive import zip_bytes
 from cracklib.imageio import CrackInputError
-from cracklib.models import ARCHITECTURES
+from cracklib.models import ARCHITECTURES, checked_model_name
 from cracklib.training_data import train_and_save
 
 st.title("Train a classifier")
@@ -35,7 +35,6 @@ epochs = cols[3].number_input("Epochs", min_value=1, max_value=200, value=4)
 name = cols[4].text_input("Name", value="my_model")
 
 if st.button("Train", type="primary", disabled=source == "zip upload" and folder is None):
-    out = Path(tempfile.mkdtemp(prefix="cracklib_trained_")) / f"{name or 'model'}.pt"
     bar = st.progress(0.0, text="Preparing the examples…")
     chart = st.empty()
     history = []
@@ -53,6 +52,7 @@ if st.button("Train", type="primary", disabled=source == "zip upload" and folder
         chart.plotly_chart(figure, width="stretch", key=f"history_{len(history)}")
 
     try:
+        out = Path(tempfile.mkdtemp(prefix="cracklib_trained_")) / f"{checked_model_name(name)}.pt"
         card = train_and_save(data=[str(folder)] if folder else None, synthetic=synthetic, arch=arch, width=width,
                               size=size, epochs=int(epochs), out=out, log=io.StringIO(),
                               on_epoch=on_epoch, on_batch=on_batch)

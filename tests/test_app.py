@@ -186,6 +186,17 @@ def test_train_refuses_a_zip_of_one_class():
     assert not at.exception and "both classes" in at.error[0].value
 
 
+def test_train_refuses_a_model_name_that_is_a_path(tmp_path):
+    at = _open("train")
+    at.number_input[0].set_value(40)
+    at.number_input[1].set_value(1)
+    at.text_input[0].set_value(f"../../../../{tmp_path}/evil").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert "model name" in at.error[0].value and not at.success
+    assert not list(tmp_path.iterdir())  # nothing written where the name pointed
+
+
 # About
 
 def test_about_shows_the_model_card_and_the_papers():
@@ -220,3 +231,47 @@ def test_concurrent_sessions_with_different_rules_get_their_own_results():
         thread.join()
     assert together == alone
     assert len(set(alone)) > 1  # the rule sets do give different masks
+
+
+# Segment on a real pavement photo (needs ../shared/data; skipped without it)
+
+NHA12D_LANES = Path(__file__).resolve().parents[2] / "shared" / "data" / "nha12d" / "images" / \
+    "asphalt_pavement_vd__APVD_17.jpg"
+
+
+def lane_markings(image: np.ndarray) -> np.ndarray:
+    """White road paint: large bright regions (gray > 200, ≥ 5,000 px), grown by 8 px."""
+    from scipy import ndimage
+    from skimage import measure, morphology
+
+    bright = image.mean(axis=2) > 200
+    labels = measure.label(bright)
+    sizes = np.bincount(labels.ravel())
+    paint = np.isin(labels, np.flatnonzero(sizes >= 5000)) & (labels > 0)
+    return ndimage.binary_dilation(paint, morphology.disk(8))
+
+
+def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch):
+    import pytest
+
+    from cracklib.imageio import read_image
+    from cracklib.pipeline import segment_explanation
+
+    if not NHA12D_LANES.exists():
+        pytest.skip("needs ../shared/data/nha12d")
+    seen = []
+    original = studio.explanation
+    monkeypatch.setattr(studio, "explanation",
+                        lambda *a, **k: seen.append((a[3] if len(a) > 3 else k["config"], original(*a, **k))) or
+                        seen[-1][1])
+    st.cache_data.clear()
+    at = _open()
+    at.file_uploader[0].set_value((NHA12D_LANES.name, NHA12D_LANES.read_bytes(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert float(_metrics(at)["Crack probability"]) >= 0.5   # the photo holds a long crack
+    config, (image, explanation) = seen[-1]
+    mask = segment_explanation(explanation, config).mask     # what the page draws and measures
+    paint = lane_markings(read_image(NHA12D_LANES))
+    assert paint.sum() > 50_000                              # the photo's two markings were found
+    assert mask.any()
+    assert (mask & paint).sum() <= 0.01 * mask.sum(), "lane markings marked as crack"

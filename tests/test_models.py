@@ -79,3 +79,15 @@ def test_every_shipped_weights_file_loads_and_matches_its_card():
         assert path.stat().st_size < 50 * 2 ** 20
         size = card.input_size
         assert model(torch.zeros(1, 3, size, size)).shape == (1, 2)
+
+
+def test_model_names_that_are_paths_are_refused():
+    import pytest
+
+    from cracklib.imageio import CrackInputError
+    from cracklib.models import checked_model_name
+
+    assert checked_model_name("tiles_v2-b") == "tiles_v2-b"
+    for bad in ("../x", "a/b", "", "x" * 65, "..", "/tmp/x", "a b"):
+        with pytest.raises(CrackInputError, match="model name"):
+            checked_model_name(bad)
