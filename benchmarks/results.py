@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cracklib.datasets import read_dataset  # noqa: E402
 from cracklib.evaluation import evaluate_grid, evaluate_samples  # noqa: E402
@@ -36,7 +37,7 @@ TILED_SETS = ["nha12d", "crackforest", "cracksc", "deepcrack", "sut_crack"]
 #: LRP rule sets of the tiled grid (the val run of this grid chose the product's defaults).
 TILED_RULES = ["montavon", "epsilon_gamma_box", "epsilon_plus_flat"]
 THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
-SECTIONS = ("classifier", "tiles", "road", "tiled")
+SECTIONS = ("models", "classifier", "tiles", "road", "tiled")
 
 
 def _resized(**options) -> PipelineConfig:
@@ -162,6 +163,8 @@ def main() -> None:
              f"{classifier.card.input_size} px input).", ""]
     summary: dict = {"weights": shown, "split": args.split}
 
+    if "models" in args.sections:
+        lines += models_section([args.weights, args.tiles_weights], summary)
     if "classifier" in args.sections:
         lines += classifier_section(classifier, root, args.split, summary)
     if "tiles" in args.sections:
@@ -174,6 +177,40 @@ def main() -> None:
     lines += ["", f"Run time: {summary['seconds']} s on this machine.", ""]
     out.write_text("\n".join(lines))
     print(json.dumps(summary))
+
+
+def models_section(weights: list[str], summary: dict) -> list[str]:
+    """The shipped models' training (from their cards) and what wider or larger models would cost."""
+    from model_cost import CANDIDATES, measure, seconds_per_megapixel
+
+    lines = ["## Models: training and cost", "",
+             "Trained with `python -m cracklib train` on 2 CPU cores (the command is in each card); validation "
+             "balanced accuracy over all validation examples (whole images and native patches) of the kept epoch.", "",
+             "| weights | architecture | examples (train / val) | epochs | wall time | val balanced accuracy |",
+             "|---|---|---|---|---|---|"]
+    for path in weights:
+        if not Path(path).exists():
+            continue
+        card = load_classifier(path, device="cpu").card
+        history = [h for h in card.notes.get("history", []) if h.get("val_loss") is not None]
+        kept = min(history, key=lambda h: h["val_loss"]) if history else {}
+        sources = card.training_data.get("sources", {})
+        counts = [sum(v.get(split, {}).get("examples", 0) + v.get(split, {}).get("hard_negatives", 0)
+                      for v in sources.values() if isinstance(v.get(split), dict)) for split in ("train", "val")]
+        lines.append(f"| `{_relative(path)}` | {card.arch}, width {card.width}, {card.input_size} px | "
+                     f"{counts[0]:,} / {counts[1]:,} | {card.notes.get('epochs_run')} | "
+                     f"{card.notes.get('wall_time_s', 0) / 60:.0f} min | {_fmt(kept.get('val_balanced_accuracy'))} |")
+    lines += ["", "What a wider or larger classifier would cost here (`benchmarks/model_cost.py`, random inputs, "
+                  "2 threads): training time per example, and seconds per megapixel of a tiled photo with every "
+                  "tile classified and one in four explained with LRP.", "",
+              "| architecture | width | input | parameters (M) | train ms/example | classify ms/tile | LRP ms/tile "
+              "| s/MP tiled |", "|---|---|---|---|---|---|---|---|"]
+    for arch, width, size in CANDIDATES:
+        row = measure(arch, width, size, repeats=2)
+        lines.append(f"| {arch} | {width} | {size} | {row['parameters_m']} | {row['train_ms_per_example']} | "
+                     f"{row['classify_ms_per_tile']} | {row['explain_ms_per_tile']} | "
+                     f"{seconds_per_megapixel(row, size, explained=4.0)} |")
+    return lines
 
 
 def classifier_section(classifier, root: Path, split: str, summary: dict) -> list[str]:

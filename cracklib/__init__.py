@@ -10,6 +10,7 @@ Modules, one concept each:
 - :mod:`~cracklib.postprocess`: morphological clean-up
 - :mod:`~cracklib.metrics`: IoU/F1, PR curves, localisation scores
 - :mod:`~cracklib.severity`: area, count, length, width, orientation
+- :mod:`~cracklib.tiling`, :mod:`~cracklib.decision`: whole photos in tiles, and the photo's probability from its tiles
 - :mod:`~cracklib.pipeline`: photo → probability → explanation → mask → severity
 - :mod:`~cracklib.evaluation`, :mod:`~cracklib.datasets`: data folders and scores
 - :mod:`~cracklib.training`, :mod:`~cracklib.training_data`: training from image labels

@@ -219,7 +219,8 @@ def _train(args) -> int:
                           size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           seed=args.seed, half=args.half, out=args.out, device=args.device, resume=args.resume,
                           hard_negatives_from=args.hard_negatives, patch_settings=patches,
-                          cache_dir=args.cache_dir, log=sys.stderr)
+                          cache_dir=args.cache_dir, command="python -m cracklib " + " ".join(args.argv),
+                          log=sys.stderr)
     print(card.to_json())
     return 0
 
@@ -227,6 +228,7 @@ def _train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train}[args.command](args)

@@ -15,7 +15,30 @@ from PIL import Image
 from .pipeline import SegmentationResult
 from .render import heatmap_rgb, mask_overlay
 
-__all__ = ["png_bytes", "result_row", "result_file_makers", "result_files", "table_csv"]
+__all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv"]
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """The names with repeats told apart: ``a.jpg``, ``a.jpg`` → ``a.jpg``, ``a (2).jpg``.
+
+    Two uploads of the same name (IMG_0001.jpg from two days) must not share
+    widgets or overwrite each other's files.
+    """
+    seen: dict[str, int] = {}
+    taken = set(names)
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] == 1:
+            out.append(name)
+            continue
+        stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+        count = seen[name]
+        while (candidate := f"{stem} ({count}){dot}{suffix}") in taken:
+            count += 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def png_bytes(array: np.ndarray) -> bytes:

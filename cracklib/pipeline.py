@@ -82,7 +82,7 @@ class PipelineConfig:
     #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
     mode: str = "tiled"
     #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).
-    decision: str = "max_tile"
+    decision: str = "tile_and_whole"
     #: Overlap between neighbouring tiles, as a fraction of the tile side.
     tile_overlap: float = 0.25
     #: Resize factor applied to the photo before tiling (1 = native resolution).

@@ -242,7 +242,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    lr: float = 2e-3, seed: int = 0, half: bool = False, out: str | Path,
                    device: str = "cpu", resume: bool = False, hard_negatives_from: str | None = None,
                    patch_settings: PatchSettings = PatchSettings(), cache_dir: str | Path | None = None,
-                   log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
+                   command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
                    on_batch: Callable[[int, int], None] | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
     then write the weights, the model card and the damage-free baselines.
@@ -312,7 +312,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                                     "hard_negatives_from": Path(hard_negatives_from).name if hard_negatives_from
                                     else None},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},
-                     notes={"epochs_run": len(history), "epochs_max": epochs, "seed": seed, "device": device,
+                     notes={"command": command, "epochs_run": len(history), "epochs_max": epochs, "seed": seed,
+                            "device": device,
                             "wall_time_s": round(time.perf_counter() - start, 1),
                             "train_seconds": round(sum(h.seconds for h in history), 1),
                             "history": [h.to_dict() for h in history],

@@ -6,7 +6,7 @@ import studio
 from cracklib.archive import zip_bytes
 from cracklib.datasets import match_masks
 from cracklib.evaluation import score_result
-from cracklib.export import result_file_makers, result_row, table_csv
+from cracklib.export import result_file_makers, result_row, table_csv, unique_names
 from cracklib.imageio import CrackInputError
 from cracklib.pipeline import segment_explanation
 from cracklib.render import mask_overlay, preview
@@ -21,7 +21,7 @@ uploads = st.file_uploader("Photos (jpg, png, tif, bmp; any size)", type=studio.
 mask_uploads = st.file_uploader("Ground-truth masks (optional; matched by file name, e.g. photo_mask.png)",
                                 type=studio.IMAGE_TYPES, accept_multiple_files=True)
 if uploads:
-    files = [(upload.name, upload.getvalue()) for upload in uploads]
+    files = list(zip(unique_names([upload.name for upload in uploads]), (upload.getvalue() for upload in uploads)))
     masks = {upload.name: upload.getvalue() for upload in mask_uploads or []}
 else:
     image_path, mask_path = bundled_samples()[2]  # a concrete crack, with its exact mask

@@ -85,6 +85,16 @@ def test_segment_uploads_with_a_bad_file_and_a_mismatched_mask():
     assert len([m for m in at.metric if m.label == "F1"]) == 1  # the good mask scored, the bad one not
 
 
+def test_segment_two_uploads_with_the_same_name_are_both_processed():
+    name, image, _ = _bundled(2)
+    other, other_image, _ = _bundled(3)
+    at = _open()
+    at.file_uploader[0].set_value([(name, image, "image/png"), (name, other_image, "image/png")]).run()
+    assert not at.exception, at.exception
+    assert len([m for m in at.metric if m.label == "Crack probability"]) == 2
+    assert [h.value for h in at.subheader][:2] == [name, name.replace(".png", " (2).png")]
+
+
 # Compare
 
 def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():

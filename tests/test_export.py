@@ -51,3 +51,12 @@ def test_heatmap_overlay_tints_only_where_there_is_relevance():
     tinted = heatmap_overlay(photo, relevance)
     assert (tinted[0, 0] == 100).all() and tinted[0, 1, 0] > 200 and tinted[0, 2, 2] > 200
     assert 100 < tinted[1, 1, 0] < tinted[0, 1, 0] and heatmap_overlay(photo, None) is photo
+
+
+def test_unique_names_tell_repeats_apart():
+    from cracklib.export import unique_names
+
+    assert unique_names(["a.jpg", "b.jpg", "a.jpg", "a.jpg"]) == ["a.jpg", "b.jpg", "a (2).jpg", "a (3).jpg"]
+    assert unique_names(["x", "x"]) == ["x", "x (2)"]
+    # A name that already exists is not produced twice.
+    assert unique_names(["a.jpg", "a (2).jpg", "a.jpg"]) == ["a.jpg", "a (2).jpg", "a (3).jpg"]
