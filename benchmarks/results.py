@@ -59,8 +59,9 @@ def explanation_settings() -> list[PipelineConfig]:
 
 
 def tiled_settings() -> list[PipelineConfig]:
-    """The default explanation, and the best road-set LRP rule set, on native-resolution tiles vs resized."""
-    return [PipelineConfig(mode=mode, method="lrp", rules=rules) for rules in TILED_RULES for mode in ("tiled", "resize")]
+    """Every rule set of the grid on native-resolution tiles; the first also resized, for comparison."""
+    return ([PipelineConfig(mode="tiled", method="lrp", rules=rules) for rules in TILED_RULES]
+            + [PipelineConfig(mode="resize", method="lrp", rules=TILED_RULES[0])])
 
 
 def _label(row: dict) -> str:
@@ -120,6 +121,8 @@ def tiled_section(classifier, root: Path, split: str, summary: dict) -> list[str
         for rules in TILED_RULES:
             for post in ("none", "paper"):
                 for mode in ("tiled", "resize"):
+                    if (rules, mode, THRESHOLDS[0], post) not in by_key:
+                        continue
                     cells = [by_key[(rules, mode, t, post)] for t in THRESHOLDS]
                     lines.append(f"| {name} ({cells[0]['n_images']}) | {rules} | {mode} | "
                                  f"{cells[0]['seconds_per_image']:.2f} | "

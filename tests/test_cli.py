@@ -38,6 +38,8 @@ def test_segment_bundled_samples_end_to_end(tmp_path):
     (["segment", "x.png", "--out", "OUT", "--method", "magic"], "invalid choice"),
     (["evaluate", "--data", "no/such/folder"], "no such data folder"),
     (["segment", "x.png", "--out", "OUT", "--gate", "2"], "--gate"),
+    (["segment", "x.png", "--out", "OUT", "--decision", "vote"], "invalid choice"),
+    (["train", "--synthetic", "8", "--out", "OUT/w.pt", "--hard-negatives", "OUT/none.pt"], "no such weights file"),
 ])
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, args, words):
     (tmp_path / "notes.txt").write_text("not a photo")
@@ -89,4 +91,6 @@ def test_train_on_synthetic_writes_weights_card_and_baselines(tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["input_size"] == 32 and len(card["sha256"]) == 64
     assert (tmp_path / "w.baselines.npz").exists()
-    assert "epoch 1" in done.stderr
+    assert "epoch 1/1" in done.stderr and "ETA" in done.stderr
+    assert card["notes"]["command"].startswith("python -m cracklib train --synthetic 40")
+    assert not (tmp_path / "w.ckpt.pt").exists()  # a finished run leaves no checkpoint behind
