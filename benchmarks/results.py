@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import numpy as np  # noqa: E402
+
 from cracklib.datasets import read_dataset  # noqa: E402
 from cracklib.evaluation import evaluate_grid, evaluate_samples  # noqa: E402
 from cracklib.metrics import pr_curve  # noqa: E402
@@ -59,10 +61,10 @@ def explanation_settings() -> list[PipelineConfig]:
     return lrp + captum
 
 
-def tiled_settings() -> list[PipelineConfig]:
-    """Every rule set of the grid on native-resolution tiles; the first also resized, for comparison."""
-    return ([PipelineConfig(mode="tiled", method="lrp", rules=rules) for rules in TILED_RULES]
-            + [PipelineConfig(mode="resize", method="lrp", rules=TILED_RULES[0])])
+def tiled_settings(rules: list[str]) -> list[PipelineConfig]:
+    """Every rule set on native-resolution tiles; the first also resized, for comparison."""
+    return ([PipelineConfig(mode="tiled", method="lrp", rules=name) for name in rules]
+            + [PipelineConfig(mode="resize", method="lrp", rules=rules[0])])
 
 
 def _label(row: dict) -> str:
@@ -96,7 +98,8 @@ def _pr_figure(rows: list[dict], title: str, path: Path) -> None:
     plt.close(figure)
 
 
-def tiled_section(classifier, root: Path, split: str, summary: dict) -> list[str]:
+def tiled_section(classifier, root: Path, split: str, summary: dict, *, rules: list[str],
+                  max_images: int | None = None) -> list[str]:
     """Whole photos at native resolution (tiled, gated per tile) against the same photos resized."""
     config = PipelineConfig()
     lines = ["", "## Whole photos at native resolution (`--mode tiled`)", "",
@@ -112,20 +115,23 @@ def tiled_section(classifier, root: Path, split: str, summary: dict) -> list[str
     for name in TILED_SETS:
         if not (root / name).is_dir():
             continue
-        rows = evaluate_grid(classifier, read_dataset(root / name, split=split), tiled_settings(), THRESHOLDS,
+        samples = read_dataset(root / name, split=split)
+        if max_images and len(samples) > max_images:  # a fixed, spread-out subset (for the val grid)
+            samples = [samples[i] for i in np.linspace(0, len(samples) - 1, max_images).round().astype(int)]
+        rows = evaluate_grid(classifier, samples, tiled_settings(rules), THRESHOLDS,
                              ["none", "paper"],
                              progress=lambda i, n: print(f"\rtiled {name} {i}/{n}", end="", file=sys.stderr))
         print(file=sys.stderr)
         by_key = {(r["rules"], r["mode"], r["threshold"], r["post"]): r for r in rows}
         for key, row in by_key.items():
             f1_by_setting.setdefault(key, []).append(row["f1"])
-        for rules in TILED_RULES:
+        for rule_set in rules:
             for post in ("none", "paper"):
                 for mode in ("tiled", "resize"):
-                    if (rules, mode, THRESHOLDS[0], post) not in by_key:
+                    if (rule_set, mode, THRESHOLDS[0], post) not in by_key:
                         continue
-                    cells = [by_key[(rules, mode, t, post)] for t in THRESHOLDS]
-                    lines.append(f"| {name} ({cells[0]['n_images']}) | {rules} | {mode} | "
+                    cells = [by_key[(rule_set, mode, t, post)] for t in THRESHOLDS]
+                    lines.append(f"| {name} ({cells[0]['n_images']}) | {rule_set} | {mode} | "
                                  f"{cells[0]['seconds_per_image']:.2f} | "
                                  + " | ".join(f"{c['f1']:.3f} / {c['iou']:.3f}" for c in cells) + f" | {post} |")
         for mode in ("tiled", "resize"):
@@ -134,11 +140,13 @@ def tiled_section(classifier, root: Path, split: str, summary: dict) -> list[str
     if f1_by_setting:
         # One setting for every kind of photo: the best mean F1 over the sets (how the defaults are chosen, on val).
         means = {key: sum(f1) / len(f1) for key, f1 in f1_by_setting.items() if key[1] == "tiled"}
-        rules, _, threshold, post = best = max(means, key=means.get)
-        summary["tiled_best_mean"] = {"rules": rules, "threshold": threshold, "post": post, "mean_f1": means[best]}
-        lines += ["", f"Best mean F1 over these sets (tiled): LRP `{rules}`, `{threshold}`, post `{post}`: "
+        best_rules, _, threshold, post = best = max(means, key=means.get)
+        summary["tiled_best_mean"] = {"rules": best_rules, "threshold": threshold, "post": post,
+                                      "mean_f1": means[best]}
+        default = means.get((config.rules, "tiled", config.threshold, config.post))
+        lines += ["", f"Best mean F1 over these sets (tiled): LRP `{best_rules}`, `{threshold}`, post `{post}`: "
                       f"{means[best]:.3f}. The default pipeline (`{config.rules}`, `{config.threshold}`, post "
-                      f"`{config.post}`): {means[(config.rules, 'tiled', config.threshold, config.post)]:.3f}."]
+                      f"`{config.post}`): {'–' if default is None else f'{default:.3f}'}."]
     return lines
 
 
@@ -152,6 +160,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "results.md"))
     parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=SECTIONS,
                         help="parts of the report to run (default: all)")
+    parser.add_argument("--rules", nargs="+", default=TILED_RULES, help="LRP rule sets of the tiled section")
+    parser.add_argument("--max-images", type=int, default=None,
+                        help="tiled section: at most this many photos per set (a spread-out subset)")
     args = parser.parse_args()
     root, out = Path(args.data_root), Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -167,21 +178,26 @@ def main() -> None:
               "classifier": lambda: classifier_section(classifier, root, args.split, summary),
               "tiles": lambda: tiles_section(root, args, out, summary),
               "road": lambda: road_section(classifier, root, args.split, out, summary),
-              "tiled": lambda: tiled_section(classifier, root, args.split, summary)}
-    blocks = _read_sections(out) if out.exists() else {}
+              "tiled": lambda: tiled_section(classifier, root, args.split, summary, rules=args.rules,
+                                             max_images=args.max_images)}
+    blocks: dict[str, str] = {}
     for name in args.sections:
         started = time.perf_counter()
         lines = makers[name]()
         seconds = round(time.perf_counter() - started, 1)
         summary[f"{name}_seconds"] = seconds
-        tiles = f" --tiles-weights {_relative(args.tiles_weights)}" if name in ("models", "tiles") else ""
-        command = (f"`.venv/bin/python benchmarks/results.py --weights {shown}{tiles} --split {args.split} "
+        extra = f" --tiles-weights {_relative(args.tiles_weights)}" if name in ("models", "tiles") else ""
+        if name == "tiled":
+            extra += " --rules " + " ".join(args.rules) + (f" --max-images {args.max_images}" if args.max_images else "")
+        command = (f"`.venv/bin/python benchmarks/results.py --weights {shown}{extra} --split {args.split} "
                    f"--sections {name}`")
         blocks[name] = "\n".join([f"<!-- section {name} -->", *lines, "",
                                    f"*Section made by {command} with model `{shown}` ({classifier.card.arch}, "
                                    f"width {classifier.card.width}, {classifier.card.input_size} px) in {seconds} s.*",
                                    f"<!-- end {name} -->"])
-        # Written after every section, so a long run keeps what it has finished.
+        # Written after every section, so a long run keeps what it has finished; the other sections are read
+        # back just before, so runs of different sections can share one file.
+        blocks = {**(_read_sections(out) if out.exists() else {}), name: blocks[name]}
         out.write_text("\n".join(header + [blocks[k] for k in SECTIONS if k in blocks]) + "\n")
     print(json.dumps(summary))
 

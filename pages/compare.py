@@ -11,7 +11,7 @@ from cracklib.synthetic import bundled_samples
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)
 chosen = st.multiselect("Methods", method_choices(),
-                        default=["lrp (montavon)", "lrp (epsilon_gamma_box)", "deeplift", "grad_cam"])
+                        default=["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam"])
 upload = st.file_uploader("Photo", type=studio.IMAGE_TYPES)
 mask_upload = st.file_uploader("Ground-truth mask (optional)", type=studio.IMAGE_TYPES)
 if upload is None:

@@ -39,7 +39,7 @@ else:
             st.error(str(error))
 left, middle, right, last = st.columns(4)
 split = left.selectbox("Split", ["test", "val", "train", "all"])
-methods = middle.multiselect("Methods", method_choices(), default=["lrp (montavon)", "deeplift"])
+methods = middle.multiselect("Methods", method_choices(), default=["lrp (epsilon_gamma_box)", "deeplift"])
 thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple", "gmm"])
 posts = last.multiselect("Post-processing", list(POSTPROCESSING), default=["none", "paper"])
 limit = st.number_input("At most this many images (0 = all)", min_value=0, value=20)
