@@ -25,7 +25,7 @@ from cracklib.datasets import read_dataset  # noqa: E402
 from cracklib.decision import PHOTO_DECISIONS, photo_probability  # noqa: E402
 from cracklib.evaluation import classifier_scores  # noqa: E402
 from cracklib.imageio import read_image  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, _classify_tiles, classify, load_classifier  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, classify_tiles, classify, load_classifier  # noqa: E402
 
 SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
 
@@ -57,7 +57,7 @@ def main() -> None:
         for sample in samples:
             image = read_image(sample.image)
             labels.append(sample.label)
-            tiles.append(_classify_tiles(classifier, image, config)[3])
+            tiles.append(classify_tiles(classifier, image, config)[3])
             whole.append(classify(classifier, image, PipelineConfig(mode="resize")))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:

@@ -247,15 +247,15 @@ def classify(classifier: Classifier, image: np.ndarray, config: PipelineConfig =
     """Crack probability of one photo (H×W×3 uint8); in tiled mode by the config's photo decision."""
     if config.mode == "resize":
         return _whole_probability(classifier, image)
-    return _classify_tiles(classifier, image, config)[-1]
+    return classify_tiles(classifier, image, config)[-1]
 
 
 def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
     return float(_probabilities(classifier, _inputs(classifier, image))[0])
 
 
-def _classify_tiles(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress=None):
-    """The scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
+def classify_tiles(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress=None):
+    """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
     scaled = _scaled(image, config.tile_scale)
     work = pad_to_tile(scaled, classifier.card.input_size)
     grid = tile_grid(work.shape[:2], size=classifier.card.input_size, overlap=config.tile_overlap)
@@ -311,7 +311,7 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineCo
     size = classifier.card.input_size
     timings = {}
     start = time.perf_counter()
-    scaled, work, grid, probabilities, probability = _classify_tiles(classifier, image, config, progress)
+    scaled, work, grid, probabilities, probability = classify_tiles(classifier, image, config, progress)
     done = len(grid)
     timings["classify"] = time.perf_counter() - start
     # A photo the decision calls crack-free is not explained, whatever its single tiles say.

@@ -57,7 +57,7 @@ for name, data in files:
     left, right = st.columns(2)
     left.plotly_chart(studio.heatmap_figure(image, result.relevance), width="stretch", key=f"heat_{name}")
     if not result.explained:
-        left.caption("Not explained: every tile's crack probability is below the gate.")
+        left.caption("Not explained: the photo's crack probability is below the gate.")
     picture = preview(image, studio.DISPLAY_SIDE)
     right.image(mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
                              truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE)),
