@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cracklib.datasets import read_dataset  # noqa: E402
-from cracklib.decision import PHOTO_DECISIONS, photo_probability  # noqa: E402
+from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative  # noqa: E402
 from cracklib.evaluation import classifier_scores  # noqa: E402
 from cracklib.imageio import read_image  # noqa: E402
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, classify_tiles, classify, load_classifier  # noqa: E402
@@ -53,15 +53,18 @@ def main() -> None:
         if not folder.is_dir():
             continue
         samples = [s for s in read_dataset(folder, split=args.split) if s.label is not None]
-        labels, tiles, whole = [], [], []
+        labels, tiles, whole, informative = [], [], [], []
         for sample in samples:
             image = read_image(sample.image)
             labels.append(sample.label)
             tiles.append(classify_tiles(classifier, image, config)[3])
             whole.append(classify(classifier, image, PipelineConfig(mode="resize")))
+            informative.append(whole_is_informative(image.shape, classifier.card.input_size))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:
-            probabilities = [photo_probability(t, w, decision=decision) for t, w in zip(tiles, whole)]
+            # As the pipeline: the resized photo counts only where a thin crack survives the resize.
+            probabilities = [photo_probability(t, w if i else None, decision=decision)
+                             for t, w, i in zip(tiles, whole, informative)]
             value, kind = _score(labels, probabilities)
             row[decision], row["measure"] = value, kind
             totals[decision].append(value)

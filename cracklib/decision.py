@@ -11,6 +11,11 @@ probability of the whole photo resized to the model input) to one number in
 [0, 1]; the photo is called cracked when that number reaches the gate, and
 only then are its gated tiles explained (Seibold et al. explain only images
 classified as defective). The per-tile map is kept for display either way.
+
+The resized photo is only a witness while a thin crack survives the resize: for
+a photo more than :data:`MAX_WHOLE_DOWNSCALE` times the model input (a 12 MP
+photo is 23× a 128-px input) a one-pixel crack is gone, and ``tile_and_whole``
+falls back to the highest tile.
 """
 from __future__ import annotations
 
@@ -19,7 +24,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["PhotoDecision", "PHOTO_DECISIONS", "photo_probability"]
+__all__ = ["MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability", "whole_is_informative"]
+
+#: The largest resize factor (photo's shorter side ÷ model input) at which the resized photo still counts.
+MAX_WHOLE_DOWNSCALE = 4.0
 
 
 @dataclass(frozen=True)
@@ -27,7 +35,7 @@ class PhotoDecision:
     """A rule from tile probabilities to the photo's crack probability."""
 
     label: str
-    #: Whether the rule needs the resized whole photo's probability (one more forward pass).
+    #: Whether the rule uses the resized whole photo's probability (one more forward pass) where it is informative.
     needs_whole: bool
     rule: Callable[[np.ndarray, float | None], float]
 
@@ -42,9 +50,14 @@ PHOTO_DECISIONS: dict[str, PhotoDecision] = {
     "second_tile": PhotoDecision("second-highest tile (two tiles agree)", False,
                                  lambda tiles, whole: _kth_highest(tiles, 2)),
     "tile_and_whole": PhotoDecision(
-        "geometric mean of the highest tile and the resized photo", True,
-        lambda tiles, whole: float(np.sqrt(tiles.max() * whole))),
+        "geometric mean of the highest tile and the resized photo (small photos)", True,
+        lambda tiles, whole: float(tiles.max() if whole is None else np.sqrt(tiles.max() * whole))),
 }
+
+
+def whole_is_informative(shape: tuple[int, int], input_size: int) -> bool:
+    """Whether a photo of ``shape`` resized to ``input_size`` still shows a thin crack (see the module notes)."""
+    return min(shape[:2]) <= MAX_WHOLE_DOWNSCALE * input_size
 
 
 def photo_probability(tile_probabilities: np.ndarray, whole_probability: float | None = None, *,
@@ -56,8 +69,9 @@ def photo_probability(tile_probabilities: np.ndarray, whole_probability: float |
     tile_probabilities : array (T,), T ≥ 1
         Crack probability of every tile.
     whole_probability : float, optional
-        Crack probability of the whole photo resized to the model input; needed
-        by the rules whose ``needs_whole`` is set.
+        Crack probability of the whole photo resized to the model input, for the
+        rules whose ``needs_whole`` is set; None where the resized photo is not
+        informative (:func:`whole_is_informative`): those rules then use the tiles alone.
     decision : str
         A key of :data:`PHOTO_DECISIONS`.
 
@@ -71,7 +85,4 @@ def photo_probability(tile_probabilities: np.ndarray, whole_probability: float |
     tiles = np.asarray(tile_probabilities, np.float64).ravel()
     if tiles.size == 0:
         raise ValueError("a photo has at least one tile")
-    chosen = PHOTO_DECISIONS[decision]
-    if chosen.needs_whole and whole_probability is None:
-        raise ValueError(f"photo decision {decision!r} needs the whole photo's probability")
-    return chosen.rule(tiles, whole_probability)
+    return PHOTO_DECISIONS[decision].rule(tiles, whole_probability)

@@ -36,7 +36,7 @@ import torch
 
 from .attribution import AttributionSettings, attribute, model_lock
 from .baselines import DamageFree, baselines_path
-from .decision import PHOTO_DECISIONS, photo_probability
+from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, ModelCard, load_model
 from .postprocess import postprocess
 from .preprocess import resize_map, to_input, to_pixels
@@ -257,10 +257,12 @@ def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
 def classify_tiles(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress=None):
     """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
     scaled = _scaled(image, config.tile_scale)
-    work = pad_to_tile(scaled, classifier.card.input_size)
-    grid = tile_grid(work.shape[:2], size=classifier.card.input_size, overlap=config.tile_overlap)
+    size = classifier.card.input_size
+    work = pad_to_tile(scaled, size)
+    grid = tile_grid(work.shape[:2], size=size, overlap=config.tile_overlap)
     tiles = _tile_probabilities(classifier, work, grid, config.batch_size, progress)
-    whole = _whole_probability(classifier, image) if PHOTO_DECISIONS[config.decision].needs_whole else None
+    wanted = PHOTO_DECISIONS[config.decision].needs_whole and whole_is_informative(image.shape, size)
+    whole = _whole_probability(classifier, image) if wanted else None
     return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=config.decision)
 
 

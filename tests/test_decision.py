@@ -16,11 +16,25 @@ def test_second_tile_of_a_one_tile_photo_is_that_tile():
     assert photo_probability(np.array([0.8]), decision="second_tile") == pytest.approx(0.8)
 
 
+def test_without_an_informative_whole_photo_tile_and_whole_is_the_highest_tile():
+    from cracklib.decision import whole_is_informative
+
+    assert photo_probability(np.array([0.3, 0.8]), None, decision="tile_and_whole") == pytest.approx(0.8)
+    assert whole_is_informative((512, 700), 128) and not whole_is_informative((513, 700), 128)
+    assert not whole_is_informative((3000, 4000), 128)  # a 12 MP photo: a thin crack is gone at 128 px
+
+
+def test_a_large_photo_is_decided_by_its_tiles_alone(tiny_classifier):
+    from cracklib.synthetic import crack_image
+
+    image, _ = crack_image((300, 320), crack=True, rng=6)  # shorter side 300 > 4 × 64
+    explanation = explain(tiny_classifier, image, PipelineConfig(decision="tile_and_whole"))
+    assert explanation.probability == pytest.approx(float(explanation.tile_probabilities.max()), abs=1e-6)
+
+
 def test_bad_decisions_are_refused():
     with pytest.raises(ValueError, match="unknown photo decision"):
         photo_probability(np.array([0.5]), decision="vote")
-    with pytest.raises(ValueError, match="needs the whole photo"):
-        photo_probability(np.array([0.5]), decision="tile_and_whole")
     with pytest.raises(ValueError, match="unknown photo decision"):
         PipelineConfig(decision="vote")
 
