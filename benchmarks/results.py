@@ -189,6 +189,8 @@ def main() -> None:
         extra = f" --tiles-weights {_relative(args.tiles_weights)}" if name in ("models", "tiles") else ""
         if name == "tiled":
             extra += " --rules " + " ".join(args.rules) + (f" --max-images {args.max_images}" if args.max_images else "")
+        if out.resolve() != (ROOT / "docs" / "results.md").resolve():
+            extra += f" --out {_relative(str(out))}"
         command = (f"`.venv/bin/python benchmarks/results.py --weights {shown}{extra} --split {args.split} "
                    f"--sections {name}`")
         blocks[name] = "\n".join([f"<!-- section {name} -->", *lines, "",
