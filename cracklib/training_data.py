@@ -272,7 +272,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                             learning_rate=lr, seed=seed, device=device)
     steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
     bar = _bar(epochs * steps_per_epoch, "training", log)
-    run_start = time.perf_counter()
+    seconds: list[float] = []  # this run's epochs (a resumed run counts only its own)
 
     def batch_progress(done, total):
         bar.update(1)
@@ -280,9 +280,10 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
             on_batch(done, total)
 
     def epoch_progress(stats: EpochStats):
-        # ETA from this run's epochs so far (a resumed run counts only its own).
-        epochs_here = stats.epoch - first_epoch + 1
-        eta = (time.perf_counter() - run_start) / epochs_here * (epochs - stats.epoch)
+        seconds.append(stats.seconds)
+        eta = sum(seconds) / len(seconds) * (epochs - stats.epoch)
+        bar.n = stats.epoch * steps_per_epoch  # also right after a resume
+        bar.refresh()
         val_loss = "-" if stats.val_loss is None else f"{stats.val_loss:.4f}"
         val_bacc = "-" if stats.val_balanced_accuracy is None else f"{stats.val_balanced_accuracy:.3f}"
         print(f"epoch {stats.epoch}/{epochs}: loss {stats.train_loss:.4f} acc {stats.train_accuracy:.3f} "
@@ -293,12 +294,6 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
 
     checkpoint = checkpoint_path(out)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    first_epoch = 1
-    if resume and checkpoint.exists():
-        import torch
-
-        first_epoch = len(torch.load(checkpoint, map_location="cpu", weights_only=False)["history"]) + 1
-        bar.update((first_epoch - 1) * steps_per_epoch)
     model, history = train_classifier(x_train, y_train, x_val, y_val, config=config, normalization=normalization,
                                       progress=epoch_progress, batch_progress=batch_progress,
                                       checkpoint=checkpoint, resume=resume)
