@@ -42,7 +42,12 @@ def _open(source, name: str | None = None) -> Image.Image:
         if path.is_dir():
             raise CrackInputError(f"{name}: is a folder, not an image")
     if hasattr(source, "seek"):
+        source.seek(0, os.SEEK_END)
+        if source.tell() == 0:  # "not an image" would send the user looking for the wrong fault
+            raise CrackInputError(f"{name}: empty file (0 bytes)")
         source.seek(0)
+    elif isinstance(source, (str, os.PathLike)) and Path(source).stat().st_size == 0:
+        raise CrackInputError(f"{name}: empty file (0 bytes)")
     previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:

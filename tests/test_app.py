@@ -111,7 +111,7 @@ def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
 def test_compare_bad_upload_gives_one_error():
     at = _open("compare")
     at.file_uploader[0].set_value(("empty.png", b"", "image/png")).run()
-    assert not at.exception and len(at.error) == 1 and "empty.png" in at.error[0].value
+    assert not at.exception and len(at.error) == 1 and "empty.png: empty file" in at.error[0].value
 
 
 # Growth

@@ -33,13 +33,19 @@ def test_rgba_is_composited_on_white():
 
 
 @pytest.mark.parametrize("data, words", [
-    (b"", "not an image"),
+    (b"", "empty file"),
     (b"hello, I am a text file", "not an image"),
 ])
 def test_non_images_are_one_line_errors(data, words):
     with pytest.raises(CrackInputError, match=words) as info:
         read_image(data)
     assert "\n" not in str(info.value)
+
+
+def test_an_empty_file_on_disk_is_called_empty(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(CrackInputError, match="empty.jpg: empty file"):
+        read_image(tmp_path / "empty.jpg")
 
 
 def test_truncated_file_is_reported(tmp_path):
