@@ -37,8 +37,9 @@ for key, title in [("area_px", "area (px)"), ("length_px", "length (px)"), ("max
     figure.add_trace(go.Scatter(x=[frame["image"] for frame in data["frames"]],
                                 y=[frame[key] for frame in data["frames"]], mode="lines+markers", name=title,
                                 yaxis="y" if key == "area_px" else "y2"))
-figure.update_layout(yaxis=dict(title="area (px)"), yaxis2=dict(title="length, width (px)", overlaying="y",
-                                                                 side="right"),
+# Both axes from zero: a 0.1 % change must not be drawn as a full-height rise.
+figure.update_layout(yaxis=dict(title="area (px)", rangemode="tozero"),
+                     yaxis2=dict(title="length, width (px)", overlaying="y", side="right", rangemode="tozero"),
                      height=320, margin=dict(l=0, r=0, t=10, b=0), legend=dict(orientation="h"))
 st.plotly_chart(figure, width="stretch")
 st.caption("Crack in the previous frame: orange. New crack: magenta. "

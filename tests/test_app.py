@@ -121,6 +121,10 @@ def test_growth_first_open_shows_the_synthetic_series_growing():
     frames = at.dataframe[0].value
     assert len(frames) == 5 and frames["area_px"].iloc[-1] > frames["area_px"].iloc[0]
     assert len(at.dataframe[1].value) == 4  # steps
+    import json
+
+    layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert layout["yaxis"]["rangemode"] == "tozero" and layout["yaxis2"]["rangemode"] == "tozero"
 
 
 def test_growth_upload_skips_an_unreadable_frame_and_keeps_the_rest():
