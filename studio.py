@@ -100,6 +100,10 @@ def weights_options() -> dict[str, str]:
     return {**default, **options, **trained}
 
 
+#: Below this validation balanced accuracy a model is flagged in the sidebar (0.5 is chance).
+UNRELIABLE_BALANCED_ACCURACY = 0.7
+
+
 def _select(label: str, options: list[str], default: str, **kwargs) -> str:
     return st.selectbox(label, options, index=options.index(default) if default in options else 0, **kwargs)
 
@@ -113,6 +117,11 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
         labels = list(options)
         default_label = next((label for label, path in options.items() if path == chosen), labels[0])
         weights = options[_select("Model", labels, default_label, key="model")]
+        kept = classifier(weights).card.kept_epoch
+        if kept and kept.get("val_balanced_accuracy") is not None and \
+                kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
+            st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "
+                       "(0.5 is chance): its masks and counts are not to be trusted.")
         choice, rules = DEFAULTS.method, DEFAULTS.rules
         if method:
             choice = _select("XAI method", list(METHODS), DEFAULTS.method)

@@ -94,6 +94,12 @@ class ModelCard:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
+    @property
+    def kept_epoch(self) -> dict | None:
+        """The training epoch whose weights were kept (lowest validation loss), or None without a history."""
+        scored = [h for h in self.notes.get("history", []) if h.get("val_loss") is not None]
+        return min(scored, key=lambda h: h["val_loss"]) if scored else None
+
     @classmethod
     def from_dict(cls, data: dict) -> "ModelCard":
         data = dict(data)

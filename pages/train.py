@@ -1,6 +1,7 @@
 """Train page: labelled images in (a zip), a classifier out, with live progress; use it in the other pages."""
 
 import io
+import json
 import tempfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import streamlit as st
 import studio
 from cracklib.archive import zip_bytes
 from cracklib.imageio import CrackInputError
-from cracklib.models import ARCHITECTURES, checked_model_name
+from cracklib.models import ARCHITECTURES, ModelCard, checked_model_name
 from cracklib.training_data import train_and_save
 
 st.title("Train a classifier")
@@ -65,9 +66,8 @@ trained = st.session_state.get("trained")
 if trained:
     path = Path(trained["path"])
     st.success(f"Trained {path.name}: {len(trained['history'])} epochs.")
-    scored = [h for h in trained["history"] if h["val_loss"] is not None]
-    if scored:  # the kept checkpoint is the epoch with the lowest validation loss
-        best = min(scored, key=lambda h: h["val_loss"])
+    best = ModelCard.from_dict(json.loads(trained["card"])).kept_epoch
+    if best:
         left, right = st.columns(2)
         left.metric("Validation balanced accuracy (kept epoch)", f"{best['val_balanced_accuracy']:.3f}")
         right.metric("Validation loss (kept epoch)", f"{best['val_loss']:.4f}")

@@ -211,6 +211,28 @@ def test_train_refuses_a_model_name_that_is_a_path(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing written where the name pointed
 
 
+def test_a_model_at_chance_is_flagged_in_the_sidebar(tiny_weights, tmp_path):
+    import json
+    import shutil
+
+    from cracklib.baselines import baselines_path
+
+    chance = tmp_path / "chance.pt"
+    shutil.copy(tiny_weights, chance)
+    shutil.copy(baselines_path(tiny_weights), baselines_path(chance))
+    card = json.loads(tiny_weights.with_suffix(".json").read_text())
+    card["notes"]["history"] = [{"epoch": 1, "val_loss": 0.69, "val_balanced_accuracy": 0.5}]
+    chance.with_suffix(".json").write_text(json.dumps(card))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["trained_weights"] = [str(chance)]
+    at.session_state["selected_weights"] = str(chance)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("0.50" in w.value and "not to be trusted" in w.value for w in at.sidebar.warning)
+    _sidebar(at, "Model").set_value("default").run()      # the shipped default (val 0.96) is not flagged
+    assert not any("not to be trusted" in w.value for w in at.sidebar.warning)
+
+
 # About
 
 def test_about_shows_the_model_card_and_the_papers():

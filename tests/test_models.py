@@ -91,3 +91,14 @@ def test_model_names_that_are_paths_are_refused():
     for bad in ("../x", "a/b", "", "x" * 65, "..", "/tmp/x", "a b"):
         with pytest.raises(CrackInputError, match="model name"):
             checked_model_name(bad)
+
+
+def test_the_kept_epoch_is_the_one_with_the_lowest_validation_loss():
+    from cracklib.models import ModelCard
+
+    history = [{"epoch": 1, "val_loss": 0.6, "val_balanced_accuracy": 0.55},
+               {"epoch": 2, "val_loss": 0.4, "val_balanced_accuracy": 0.8},
+               {"epoch": 3, "val_loss": 0.5, "val_balanced_accuracy": 0.9}]
+    assert ModelCard(notes={"history": history}).kept_epoch["epoch"] == 2
+    assert ModelCard().kept_epoch is None
+    assert ModelCard(notes={"history": [{"epoch": 1, "val_loss": None}]}).kept_epoch is None
