@@ -46,7 +46,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="markdown file for the table")
     args = parser.parse_args()
     classifier = load_classifier(args.weights, device="cpu")
-    config = PipelineConfig()
+    # Tiles only (max_tile needs no resized photo): the resized photo is classified once, below.
+    config = PipelineConfig(decision="max_tile")
     rows, totals = [], {name: [] for name in PHOTO_DECISIONS}
     for name in args.sets:
         folder = Path(args.data_root) / name

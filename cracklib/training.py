@@ -175,8 +175,7 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         generator.set_state(saved["generator"])
-        if "torch_rng" in saved:  # dropout draws from the global generator
-            torch.random.set_rng_state(saved["torch_rng"])
+        torch.random.set_rng_state(saved["torch_rng"])  # dropout draws from the global generator
         history = [EpochStats(**h) for h in saved["history"]]
         best_state, best_loss, stale = saved["best_state"], saved["best_loss"], saved["stale"]
         first_epoch = len(history) + 1
