@@ -22,18 +22,17 @@ from cracklib.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
 from cracklib.decision import PHOTO_DECISIONS
-from cracklib.evaluation import MethodRun, compare_methods
 from cracklib.export import png_bytes
 from cracklib.growth import GrowthReport, monitor_growth
 from cracklib.imageio import CrackInputError, read_image, read_mask
-from cracklib.pipeline import (DEFAULT_WEIGHTS, MODES, WEIGHTS_DIR, Classifier, Explanation, PipelineConfig,
-                               explain, load_classifier)
+from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.render import preview
+from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import growth_series
 from cracklib.threshold import THRESHOLDS
 
-DEFAULTS = PipelineConfig()
+EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
 IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
 #: Longest side of the pictures drawn in the browser (the numbers use full resolution).
 DISPLAY_SIDE = 1600
@@ -65,31 +64,20 @@ def classifier(weights: str = str(DEFAULT_WEIGHTS)) -> Classifier:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_explanation(image_bytes: bytes, weights: str, config: PipelineConfig,
+def cached_explanation(image_bytes: bytes, weights: str, settings: ExplanationSettings,
                        name: str = "photo") -> tuple[np.ndarray, Explanation]:
-    """Image and explanation, keyed on the image bytes, the weights and the explanation settings.
-
-    Callers pass ``config.explanation_settings()`` so threshold or
-    post-processing changes hit the cache. A progress bar shows the tiles while
-    it computes (created here: Streamlit replays a cached function's elements).
-    """
+    """Image and explanation, keyed on the image bytes, the weights and the explanation settings only,
+    so a threshold or post-processing change hits the cache. A progress bar shows the tiles while it
+    computes (created here: Streamlit replays a cached function's elements)."""
     image = read_image(image_bytes, name=name)
-    with progress_bar(f"Explaining {name}", "tile") as progress:
-        return image, explain(classifier(weights), image, config, progress=progress)
+    with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
+        return image, explain(classifier(weights), image, settings, progress=progress)
 
 
-def explanation(name: str, image_bytes: bytes, weights: str, config: PipelineConfig):
-    """The cached explanation of one upload (only the explanation settings of ``config`` count)."""
-    return cached_explanation(image_bytes, weights, config.explanation_settings(), name)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def comparison(image_bytes: bytes, weights: str, configs: tuple[PipelineConfig, ...],
-               truth: np.ndarray | None) -> list[MethodRun]:
-    """:func:`cracklib.evaluation.compare_methods`, cached on the photo, weights, settings and truth."""
-    with progress_bar("Explaining", "method") as progress:
-        return compare_methods(classifier(weights), read_image(image_bytes), list(configs), truth=truth,
-                               progress=progress)
+def explanation(name: str, image_bytes: bytes, weights: str,
+                settings: ExplanationSettings) -> tuple[np.ndarray, Explanation]:
+    """The cached explanation of one upload."""
+    return cached_explanation(image_bytes, weights, settings, name)
 
 
 def weights_options() -> dict[str, str]:
@@ -122,32 +110,31 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
                 kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
             st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "
                        "(0.5 is chance): its masks and counts are not to be trusted.")
-        choice, rules = DEFAULTS.method, DEFAULTS.rules
+        choice, rules = EXPLANATION.method, EXPLANATION.rules
         if method:
-            choice = _select("XAI method", list(METHODS), DEFAULTS.method)
-            rules = _select("LRP rule set", list(RULE_SETS), DEFAULTS.rules, disabled=choice != "lrp")
-        baseline = _select("Baseline", list(BASELINES), DEFAULTS.baseline,
+            choice = _select("XAI method", list(METHODS), EXPLANATION.method)
+            rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
+        baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        threshold = _select("Threshold", list(THRESHOLDS), DEFAULTS.threshold)
-        post = _select("Post-processing", list(POSTPROCESSING), DEFAULTS.post)
-        gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, DEFAULTS.gate, 0.05)
+        threshold = _select("Threshold", list(THRESHOLDS), MASK.threshold)
+        post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
+        gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
-            mode = _select("Mode", list(MODES), DEFAULTS.mode,
+            mode = _select("Mode", list(MODES), EXPLANATION.mode,
                            help="tiled: native-resolution tiles, any photo size; "
                                 "resize: the whole photo to the model input")
-            decision = _select("Photo decision", list(PHOTO_DECISIONS), DEFAULTS.decision,
+            decision = _select("Photo decision", list(PHOTO_DECISIONS), EXPLANATION.decision,
                                format_func=lambda name: PHOTO_DECISIONS[name].label,
                                help="tiled mode: how the tiles' crack probabilities make the photo's")
-            overlap = st.slider("Tile overlap", 0.0, 0.75, DEFAULTS.tile_overlap, 0.05)
-            tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, DEFAULTS.tile_scale, 0.25)
-            backend = _select("LRP backend", list(LRP_BACKENDS), DEFAULTS.lrp_backend,
+            overlap = st.slider("Tile overlap", 0.0, 0.75, EXPLANATION.tile_overlap, 0.05)
+            tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, EXPLANATION.tile_scale, 0.25)
+            backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
-    return weights, PipelineConfig(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
-                                   threshold=threshold, post=post,
-                                   gate=gate, mm_per_px=scale or None, mode=mode, decision=decision,
-                                   tile_overlap=overlap, tile_scale=tile_scale)
+    return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
+                                      threshold=threshold, post=post, gate=gate, mm_per_px=scale or None,
+                                      mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 
 
 def digest(data: bytes) -> str:

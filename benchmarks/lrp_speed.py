@@ -30,7 +30,8 @@ from cracklib.attribution import zennit_lrp  # noqa: E402
 from cracklib.composites import RULE_SETS  # noqa: E402
 from cracklib.lrp import lrp_relevance  # noqa: E402
 from cracklib.models import CRACK_CLASS, Normalization, build_model  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
+from cracklib.settings import ExplanationSettings  # noqa: E402
 
 NORM = Normalization()
 
@@ -76,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     shipped = load_classifier(args.weights, device="cpu")
-    default_rules = PipelineConfig().rules
+    default_rules = ExplanationSettings().rules
     plans = [(f"{Path(args.weights).name} (w{shipped.card.width}, {shipped.card.input_size} px)", shipped.model,
               shipped.card.input_size, list(RULE_SETS), args.repeats)]
     if not args.skip_full_width:

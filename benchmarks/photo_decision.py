@@ -25,7 +25,8 @@ from cracklib.datasets import read_dataset  # noqa: E402
 from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative  # noqa: E402
 from cracklib.evaluation import classifier_scores  # noqa: E402
 from cracklib.imageio import read_image  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, classify_tiles, classify, load_classifier  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier  # noqa: E402
+from cracklib.settings import ExplanationSettings  # noqa: E402
 
 SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
 
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     classifier = load_classifier(args.weights, device="cpu")
     # Tiles only (max_tile needs no resized photo): the resized photo is classified once, below.
-    config = PipelineConfig(decision="max_tile")
+    config = ExplanationSettings(decision="max_tile")
     rows, totals = [], {name: [] for name in PHOTO_DECISIONS}
     for name in args.sets:
         folder = Path(args.data_root) / name
@@ -59,7 +60,7 @@ def main() -> None:
             image = read_image(sample.image)
             labels.append(sample.label)
             tiles.append(classify_tiles(classifier, image, config)[3])
-            whole.append(classify(classifier, image, PipelineConfig(mode="resize")))
+            whole.append(classify(classifier, image, ExplanationSettings(mode="resize")))
             informative.append(whole_is_informative(image.shape, classifier.card.input_size))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:

@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 from cracklib.datasets import read_dataset  # noqa: E402
 from cracklib.evaluation import evaluate_grid, evaluate_samples  # noqa: E402
 from cracklib.metrics import pr_curve  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier  # noqa: E402
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
+from cracklib.settings import ExplanationSettings, PipelineConfig  # noqa: E402
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {
@@ -43,12 +44,12 @@ THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
 SECTIONS = ("models", "classifier", "tiles", "road", "tiled")
 
 
-def _resized(**options) -> PipelineConfig:
+def _resized(**options) -> ExplanationSettings:
     """The method grid runs on whole images resized to the model input (cheap, and the issue-3 protocol)."""
-    return PipelineConfig(mode="resize", **options)
+    return ExplanationSettings(mode="resize", **options)
 
 
-def explanation_settings() -> list[PipelineConfig]:
+def explanation_settings() -> list[ExplanationSettings]:
     lrp = [_resized(method="lrp", rules=r) for r in
            ["seibold", "montavon", "forest", "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1"]]
     captum = [_resized(method="integrated_gradients", baseline="black"),
@@ -61,10 +62,10 @@ def explanation_settings() -> list[PipelineConfig]:
     return lrp + captum
 
 
-def tiled_settings(rules: list[str]) -> list[PipelineConfig]:
+def tiled_settings(rules: list[str]) -> list[ExplanationSettings]:
     """Every rule set on native-resolution tiles; the first also resized, for comparison."""
-    return ([PipelineConfig(mode="tiled", method="lrp", rules=name) for name in rules]
-            + [PipelineConfig(mode="resize", method="lrp", rules=rules[0])])
+    return ([ExplanationSettings(mode="tiled", method="lrp", rules=name) for name in rules]
+            + [ExplanationSettings(mode="resize", method="lrp", rules=rules[0])])
 
 
 def _label(row: dict) -> str:
@@ -101,7 +102,7 @@ def _pr_figure(rows: list[dict], title: str, path: Path) -> None:
 def tiled_section(classifier, root: Path, split: str, summary: dict, *, rules: list[str],
                   max_images: int | None = None) -> list[str]:
     """Whole photos at native resolution (tiled, gated per tile) against the same photos resized."""
-    config = PipelineConfig()
+    config, mask = ExplanationSettings(), PipelineConfig().mask
     lines = ["", "## Whole photos at native resolution (`--mode tiled`)", "",
              f"Photo decision `{config.decision}`. "
              f"Tiles of {classifier.card.input_size} px at the photo's own resolution, {config.tile_overlap:.0%} "
@@ -143,10 +144,10 @@ def tiled_section(classifier, root: Path, split: str, summary: dict, *, rules: l
         best_rules, _, threshold, post = best = max(means, key=means.get)
         summary["tiled_best_mean"] = {"rules": best_rules, "threshold": threshold, "post": post,
                                       "mean_f1": means[best]}
-        default = means.get((config.rules, "tiled", config.threshold, config.post))
+        default = means.get((config.rules, "tiled", mask.threshold, mask.post))
         lines += ["", f"Best mean F1 over these sets (tiled): LRP `{best_rules}`, `{threshold}`, post `{post}`: "
-                      f"{means[best]:.3f}. The default pipeline (`{config.rules}`, `{config.threshold}`, post "
-                      f"`{config.post}`): {'–' if default is None else f'{default:.3f}'}."]
+                      f"{means[best]:.3f}. The default pipeline (`{config.rules}`, `{mask.threshold}`, post "
+                      f"`{mask.post}`): {'–' if default is None else f'{default:.3f}'}."]
     return lines
 
 
@@ -249,7 +250,7 @@ def classifier_section(classifier, root: Path, split: str, summary: dict) -> lis
     default = PipelineConfig()
     lines = ["## Classifier (`evaluate --method none`)", "",
              "`resize`: the whole image resized to the model input, as the image-level training examples were. "
-             f"`tiled`: native-resolution tiles, the photo's probability by the default decision `{default.decision}` "
+             f"`tiled`: native-resolution tiles, the photo's probability by the default decision `{default.explanation.decision}` "
              "(cracklib/decision.py); `tiled, max_tile`: the highest tile probability (the earlier rule). "
              "TPR/TNR/AUC are of `resize`.", "",
              "| data set | images | resize balanced accuracy | TPR | TNR | AUC | tiled balanced accuracy "
@@ -258,9 +259,9 @@ def classifier_section(classifier, root: Path, split: str, summary: dict) -> lis
         if not (root / name).is_dir():
             continue
         samples = read_dataset(root / name, split=split)
-        c = evaluate_samples(classifier, samples, _resized(), segmentation=False)["classifier"]
+        c = evaluate_samples(classifier, samples, PipelineConfig.of(mode="resize"), segmentation=False)["classifier"]
         tiled = evaluate_samples(classifier, samples, default, segmentation=False)["classifier"]
-        by_max = evaluate_samples(classifier, samples, PipelineConfig(decision="max_tile"),
+        by_max = evaluate_samples(classifier, samples, PipelineConfig.of(decision="max_tile"),
                                   segmentation=False)["classifier"]
         summary[f"{name}_balanced_accuracy"] = c["balanced_accuracy"]
         summary[f"{name}_tiled_balanced_accuracy"] = tiled["balanced_accuracy"]
@@ -279,12 +280,12 @@ def tiles_section(root: Path, args, out: Path, summary: dict) -> list[str]:
     tiles_weights = _relative(args.tiles_weights if Path(args.tiles_weights).exists() else args.weights)
     tiles_classifier = load_classifier(tiles_weights)
     every = read_dataset(tiles, split=args.split)
-    scores = {mode: evaluate_samples(tiles_classifier, every, PipelineConfig(mode=mode),
+    scores = {mode: evaluate_samples(tiles_classifier, every, PipelineConfig.of(mode=mode),
                                      segmentation=False)["classifier"] for mode in ("resize", "tiled")}
     summary["magnetic_tiles_model_balanced_accuracy"] = {m: s["balanced_accuracy"] for m, s in scores.items()}
     samples = read_dataset(tiles, split=args.split, groups=["crack", "blowhole"])
     rows = evaluate_grid(tiles_classifier, samples,
-                         [PipelineConfig(method="lrp", rules=r, mode=m) for m in ("resize", "tiled")
+                         [ExplanationSettings(method="lrp", rules=r, mode=m) for m in ("resize", "tiled")
                           for r in ("seibold", "montavon")], ["simple", "gmm", "bmm"], ["none"])
     lines = ["", "## Magnetic tiles, groups crack + blowhole (Seibold et al. Table 3)", "",
              f"{rows[0]['n_images']} images; no post-processing, as in the paper. Model: `{tiles_weights}`, "

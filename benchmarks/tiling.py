@@ -50,7 +50,7 @@ def worker(args) -> None:
     torch.set_num_threads(args.threads)
     photo, source = assemble_photo(Path(args.data_root))
     classifier = load_classifier(args.weights)
-    config = PipelineConfig(method=args.method, rules=args.rules, gate=args.gate)
+    config = PipelineConfig.of(method=args.method, rules=args.rules, gate=args.gate)
     start = time.perf_counter()
     result = segment(classifier, photo, config)
     seconds = time.perf_counter() - start

@@ -16,13 +16,14 @@ from .composites import RULE_SETS
 from .decision import PHOTO_DECISIONS
 from .imageio import CrackInputError, write_png
 from .models import ARCHITECTURES
-from .pipeline import DEFAULT_WEIGHTS, MODES, PipelineConfig
+from .pipeline import DEFAULT_WEIGHTS
+from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .postprocess import POSTPROCESSING
 from .threshold import THRESHOLDS
 
 __all__ = ["main"]
 
-DEFAULTS = PipelineConfig()
+EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,33 +33,33 @@ class _Parser(argparse.ArgumentParser):
 
 def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False) -> None:
     methods = list(METHODS) + (["none"] if allow_none else [])
-    parser.add_argument("--method", default=DEFAULTS.method, choices=methods, help="attribution method")
-    parser.add_argument("--rules", default=DEFAULTS.rules, choices=list(RULE_SETS), help="LRP rule set")
-    parser.add_argument("--lrp-backend", default=DEFAULTS.lrp_backend, choices=list(LRP_BACKENDS),
+    parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
+    parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
+    parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
                         help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
-    parser.add_argument("--baseline", default=DEFAULTS.baseline, choices=list(BASELINES))
-    parser.add_argument("--threshold", default=DEFAULTS.threshold, choices=list(THRESHOLDS))
-    parser.add_argument("--post", default=DEFAULTS.post, choices=list(POSTPROCESSING))
-    parser.add_argument("--post-scale", type=float, default=DEFAULTS.post_scale)
-    parser.add_argument("--gate", type=float, default=DEFAULTS.gate,
+    parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
+    parser.add_argument("--threshold", default=MASK.threshold, choices=list(THRESHOLDS))
+    parser.add_argument("--post", default=MASK.post, choices=list(POSTPROCESSING))
+    parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
+    parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
-    parser.add_argument("--mode", default=DEFAULTS.mode, choices=list(MODES),
+    parser.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES),
                         help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
-    parser.add_argument("--decision", default=DEFAULTS.decision, choices=list(PHOTO_DECISIONS),
+    parser.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS),
                         help="tiled mode: how the tiles' probabilities make the photo's")
-    parser.add_argument("--tile-overlap", type=float, default=DEFAULTS.tile_overlap, help="fraction of a tile")
-    parser.add_argument("--tile-scale", type=float, default=DEFAULTS.tile_scale,
+    parser.add_argument("--tile-overlap", type=float, default=EXPLANATION.tile_overlap, help="fraction of a tile")
+    parser.add_argument("--tile-scale", type=float, default=EXPLANATION.tile_scale,
                         help="resize factor before tiling (1 = native resolution)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (.pt with its .json card)")
 
 
 def _config(args) -> PipelineConfig:
-    return PipelineConfig(method=args.method if args.method != "none" else DEFAULTS.method, rules=args.rules,
-                          lrp_backend=args.lrp_backend,
-                          baseline=args.baseline, threshold=args.threshold, post=args.post,
-                          post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px, mode=args.mode,
-                          decision=args.decision, tile_overlap=args.tile_overlap, tile_scale=args.tile_scale)
+    return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
+                             lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
+                             post=args.post, post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px,
+                             mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
+                             tile_scale=args.tile_scale)
 
 
 def _progress(total: int, description: str):
@@ -116,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add the crack-free patches that these weights call cracked (a second round)")
     tr.add_argument("--max-patches", type=int, default=16,
                     help="crack and crack-free native patches per masked image, each (default 16)")
+    tr.add_argument("--init", metavar="WEIGHTS", default=None,
+                    help="fine-tune these weights (same --arch, --width, --size) instead of starting from scratch")
+    tr.add_argument("--oversample", nargs="+", metavar="FOLDER=K", default=[],
+                    help="repeat a data folder's training examples K times (e.g. brick_walls=4)")
     tr.add_argument("--cache-dir", default=None, help="folder for the decoded examples (default: the temp folder)")
     tr.add_argument("--out", required=True, help="weights file to write (NAME.pt)")
     return parser
@@ -212,14 +217,22 @@ def _train(args) -> int:
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CrackInputError("--device cuda: no CUDA GPU on this machine")
-    if args.hard_negatives and not Path(args.hard_negatives).exists():
-        raise CrackInputError(f"{args.hard_negatives}: no such weights file")
+    for weights in (args.hard_negatives, args.init):
+        if weights and not Path(weights).exists():
+            raise CrackInputError(f"{weights}: no such weights file")
+    repeats = {}
+    for item in args.oversample:
+        name, _, factor = item.partition("=")
+        if not factor.isdigit() or int(factor) < 1:
+            raise CrackInputError(f"--oversample {item}: expected FOLDER=K with K a whole number ≥ 1")
+        repeats[name] = int(factor)
     patches = PatchSettings(max_crack=args.max_patches, max_clean=args.max_patches)
     card = train_and_save(data=args.data, synthetic=args.synthetic, arch=args.arch, width=args.width,
                           size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           seed=args.seed, half=args.half, out=args.out, device=args.device, resume=args.resume,
                           hard_negatives_from=args.hard_negatives, patch_settings=patches,
-                          cache_dir=args.cache_dir, command="python -m cracklib " + " ".join(args.argv),
+                          cache_dir=args.cache_dir, init_from=args.init, oversample_sources=repeats,
+                          command="python -m cracklib " + " ".join(args.argv),
                           log=sys.stderr)
     print(card.to_json())
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -20,13 +20,13 @@ from .datasets import Sample, crack_pixels
 from .imageio import read_image
 from .metrics import Confusion, ScoreSampler, average_precision, confusion, pr_curve
 from .attribution import BASELINE_METHODS
-from .pipeline import (Classifier, PipelineConfig, SegmentationResult, classify, explain, segment_explanation,
+from .pipeline import (Classifier, Explanation, SegmentationResult, classify, explain, segment_explanation,
                        threshold_explanation)
-from .postprocess import postprocess
+from .settings import ExplanationSettings, MaskSettings, PipelineConfig
 from .training import balanced_accuracy
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
-           "MethodRun", "method_label", "method_choices", "config_for_label"]
+           "compare_explanations", "MethodRun", "method_label"]
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -66,15 +66,14 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
         image = read_image(sample.image)
         truth = crack_pixels(sample, image.shape[:2]) if segmentation else None
         if segmentation and truth is not None and truth.any():
-            explanation = explain(classifier, image, config)
-            result = segment_explanation(explanation, config)
+            result = segment_explanation(explain(classifier, image, config.explanation), config.mask)
             counts = confusion(result.mask, truth)
             total = total + counts
             sampler.add(result.score, truth)
             per_image.append({"image": sample.image.name, **counts.scores()})
             probability = result.probability
         else:
-            probability = classify(classifier, image, config)
+            probability = classify(classifier, image, config.explanation)
         if sample.label is not None:
             labels.append(sample.label)
             probabilities.append(probability)
@@ -95,14 +94,16 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
     return report
 
 
-def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[PipelineConfig],
-                  thresholds: list[str], posts: list[str], *,
+def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],
+                  thresholds: list[str], posts: list[str], *, mask: MaskSettings = MaskSettings(),
                   progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Segmentation scores for every explanation setting × threshold × post-processing.
 
-    Each image is explained once per entry of ``explanations`` (method, rules,
-    baseline, gate); thresholds and post-processing reuse that explanation. Only
-    images whose mask holds crack pixels are used.
+    Each image is explained once per entry of ``explanations``; every
+    threshold and post-processing reuses that explanation, and each cell's mask
+    comes from :func:`cracklib.pipeline.segment_explanation` with ``mask``'s
+    other settings (scale, smallest crack), the very mask the pipeline gives.
+    Only images whose mask holds crack pixels are used.
 
     Returns
     -------
@@ -112,7 +113,7 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     ``n_images``, and ``sampler`` (a :class:`ScoreSampler` for the PR curve).
     """
     cells: dict[tuple, dict] = {}
-    seconds = {id(config): 0.0 for config in explanations}
+    seconds = [0.0] * len(explanations)
     images = 0
     for index, sample in enumerate(samples, 1):
         image = read_image(sample.image)
@@ -122,28 +123,30 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
                 progress(index, len(samples))
             continue
         images += 1
-        for base in explanations:
+        for position, settings in enumerate(explanations):
             start = time.perf_counter()
-            explanation = explain(classifier, image, base)
-            seconds[id(base)] += time.perf_counter() - start
+            explanation = explain(classifier, image, settings)
+            seconds[position] += time.perf_counter() - start
             for threshold in thresholds:
-                # The pipeline's stage 2 without severity (not scored here), thresholding
-                # once for all post-processings: a grid has thousands of cells.
-                thresholded = threshold_explanation(explanation, threshold)
+                cut = threshold_explanation(explanation, threshold)  # once for every post-processing
                 for post in posts:
-                    key = (id(base), threshold, post)
-                    cell = cells.setdefault(key, {"base": base, "confusion": Confusion(), "sampler": ScoreSampler()})
-                    cell["confusion"] = cell["confusion"] + confusion(postprocess(thresholded.mask, post), truth)
-                    cell["sampler"].add(thresholded.score, truth)
+                    cell = cells.setdefault((position, threshold, post), {"confusion": Confusion(),
+                                                                          "sampler": ScoreSampler()})
+                    result = segment_explanation(explanation, replace(mask, threshold=threshold, post=post),
+                                                 thresholded=cut)
+                    cell["confusion"] = cell["confusion"] + confusion(result.mask, truth)
+                    cell["sampler"].add(result.score, truth)
         if progress:
             progress(index, len(samples))
     rows = []
-    for (base_id, threshold, post), cell in cells.items():
-        base = cell["base"]
-        rows.append({"method": base.method, "mode": base.mode, "rules": base.rules if base.method == "lrp" else None,
-                     "baseline": base.baseline if base.method in BASELINE_METHODS else None, "threshold": threshold,
-                     "post": post, **cell["confusion"].scores(), "ap": _nan_to_none(average_precision(cell["sampler"])),
-                     "seconds_per_image": seconds[base_id] / max(1, images), "n_images": images,
+    for (position, threshold, post), cell in cells.items():
+        settings = explanations[position]
+        rows.append({"method": settings.method, "mode": settings.mode,
+                     "rules": settings.rules if settings.method == "lrp" else None,
+                     "baseline": settings.baseline if settings.method in BASELINE_METHODS else None,
+                     "threshold": threshold, "post": post, **cell["confusion"].scores(),
+                     "ap": _nan_to_none(average_precision(cell["sampler"])),
+                     "seconds_per_image": seconds[position] / max(1, images), "n_images": images,
                      "sampler": cell["sampler"]})
     return rows
 
@@ -174,52 +177,40 @@ class MethodRun:
     """One method's result on one photo, for side-by-side comparison."""
 
     label: str
-    config: PipelineConfig
     result: SegmentationResult
     #: Explanation time (classification + attribution).
     seconds: float
     scores: dict | None = None
 
 
-def method_label(config: PipelineConfig) -> str:
+def method_label(settings: ExplanationSettings) -> str:
     """A short name for an explanation setting: ``lrp (montavon)``, ``deeplift (damage_free_mean)``."""
-    if config.method == "lrp":
-        return f"lrp ({config.rules})"
-    if config.method in BASELINE_METHODS:
-        return f"{config.method} ({config.baseline})"
-    return config.method
+    if settings.method == "lrp":
+        return f"lrp ({settings.rules})"
+    if settings.method in BASELINE_METHODS:
+        return f"{settings.method} ({settings.baseline})"
+    return settings.method
 
 
-def method_choices() -> list[str]:
-    """Every explanation a user can pick, as labels: one per LRP rule set, then the other methods."""
-    from .attribution import METHODS
-    from .composites import RULE_SETS
-
-    return [f"lrp ({rules})" for rules in RULE_SETS] + [method for method in METHODS if method != "lrp"]
-
-
-def config_for_label(label: str, base: PipelineConfig = PipelineConfig()) -> PipelineConfig:
-    """``base`` with the method (and LRP rule set) named by a :func:`method_choices` label."""
-    from dataclasses import replace
-
-    method, _, rules = label.partition(" (")
-    if method == "lrp" and rules:
-        return replace(base, method="lrp", rules=rules.rstrip(")"))
-    return replace(base, method=method)
-
-
-def compare_methods(classifier: Classifier, image: np.ndarray, configs: list[PipelineConfig], *,
-                    truth: np.ndarray | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> list[MethodRun]:
-    """Run the pipeline once per setting on one photo; time each and score it against ``truth`` if given."""
+def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
+                         truth: np.ndarray | None = None) -> list[MethodRun]:
+    """One mask per explanation with the same mask settings, scored against ``truth`` if given."""
     runs = []
-    for index, config in enumerate(configs, 1):
-        start = time.perf_counter()
-        explanation = explain(classifier, image, config)
-        seconds = time.perf_counter() - start
-        result = segment_explanation(explanation, config)
-        runs.append(MethodRun(method_label(config), config, result, seconds,
+    for explanation in explanations:
+        result = segment_explanation(explanation, settings)
+        seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
+        runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))
-        if progress:
-            progress(index, len(configs))
     return runs
+
+
+def compare_methods(classifier: Classifier, image: np.ndarray, explanations: list[ExplanationSettings],
+                    settings: MaskSettings = MaskSettings(), *, truth: np.ndarray | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[MethodRun]:
+    """Explain one photo once per setting, then :func:`compare_explanations`."""
+    done = []
+    for index, explanation_settings in enumerate(explanations, 1):
+        done.append(explain(classifier, image, explanation_settings))
+        if progress:
+            progress(index, len(explanations))
+    return compare_explanations(done, settings, truth=truth)

@@ -31,7 +31,6 @@ from skimage.transform import rotate
 
 from .imageio import CrackInputError
 from .pipeline import Classifier, PipelineConfig, SegmentationResult, explain, segment_explanation
-from .severity import measure_severity
 from .threshold import apply_threshold
 
 __all__ = ["Alignment", "align_series", "GrowthFrame", "GrowthReport", "monitor_growth", "SEVERITY_FIELDS"]
@@ -177,7 +176,7 @@ def _deltas(before: GrowthFrame, after: GrowthFrame) -> dict:
     row = {f"delta_{field}": getattr(new.severity, field) - getattr(old.severity, field) for field in SEVERITY_FIELDS}
     row["new_crack_px"] = int(np.count_nonzero(new.mask & ~old.mask))
     row["vanished_crack_px"] = int(np.count_nonzero(old.mask & ~new.mask))
-    scale = new.config.mm_per_px
+    scale = new.settings.mm_per_px
     if scale is not None:
         row.update(delta_area_mm2=row["delta_area_px"] * scale ** 2, delta_length_mm=row["delta_length_px"] * scale,
                    delta_max_width_mm=row["delta_max_width_px"] * scale,
@@ -218,9 +217,9 @@ class GrowthReport:
 def _shared_thresholds(explanations, threshold: str):
     """One threshold for the whole series: fitted on all frames' maps side by side, then split."""
     widths = [e.image_shape[1] for e in explanations]
-    maps = [e.relevance if e.explained else np.zeros(e.image_shape, np.float32) for e in explanations]
-    supports = [e.support if e.support is not None else np.full(e.image_shape, e.explained) for e in explanations]
-    joined = apply_threshold(np.concatenate(maps, axis=1), threshold, support=np.concatenate(supports, axis=1))
+    maps = np.concatenate([e.relevance_map() for e in explanations], axis=1)
+    joined = apply_threshold(maps, threshold, support=np.concatenate([e.explained_pixels() for e in explanations],
+                                                                     axis=1))
     edges = np.cumsum([0] + widths)
     return [replace(joined, score=joined.score[:, a:b], mask=joined.mask[:, a:b]) for a, b in zip(edges, edges[1:])]
 
@@ -269,17 +268,15 @@ def monitor_growth(classifier: Classifier, images: list[np.ndarray], config: Pip
         alignments = [Alignment((0.0, 0.0)) for _ in images]
     explanations = []
     for index, image in enumerate(images, 1):
-        explanations.append(explain(classifier, image, config))
+        explanations.append(explain(classifier, image, config.explanation))
         if progress:
             progress(index, len(images))
-    thresholded = _shared_thresholds(explanations, config.threshold) if shared_threshold else [None] * len(images)
+    thresholded = (_shared_thresholds(explanations, config.mask.threshold) if shared_threshold
+                   else [None] * len(images))
     frames, previous = [], None
     for name, image, alignment, explanation, cut in zip(names, images, alignments, explanations, thresholded):
-        result = segment_explanation(explanation, config, thresholded=cut)
-        if keep_previous and previous is not None:
-            mask = result.mask | previous
-            result = replace(result, mask=mask, severity=measure_severity(
-                mask, min_area=config.min_crack_area, mm_per_px=config.mm_per_px))
+        result = segment_explanation(explanation, config.mask, thresholded=cut,
+                                     previous_mask=previous if keep_previous else None)
         previous = result.mask
         frames.append(GrowthFrame(name, image, alignment, result))
     options = {"align": align, "rotation": rotation, "shared_threshold": shared_threshold,

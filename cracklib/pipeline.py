@@ -9,9 +9,13 @@ post-processing never recomputes the (expensive) explanation:
    defective), computes the relevance map at the photo's resolution;
 2. :func:`segment_explanation` thresholds it, cleans the mask and measures it.
 
-:func:`segment` runs both.
+:func:`segment` runs both. The settings are split the same way
+(:mod:`cracklib.settings`): :class:`ExplanationSettings` for stage 1,
+:class:`MaskSettings` for stage 2. Every caller (CLI, pages, evaluation,
+growth, compare) goes through these two functions, so what is shown is what
+was measured.
 
-Two ways to feed a photo to the classifier (``PipelineConfig.mode``):
+Two ways to feed a photo to the classifier (``ExplanationSettings.mode``):
 
 ``tiled`` (default)
     overlapping tiles at the model's input size, at the photo's native
@@ -27,7 +31,8 @@ Two ways to feed a photo to the classifier (``PipelineConfig.mode``):
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -38,75 +43,23 @@ from .attribution import AttributionSettings, attribute, model_lock
 from .baselines import DamageFree, baselines_path
 from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, ModelCard, load_model
-from .postprocess import postprocess
+from .postprocess import drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
+from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
 from .tiling import TileBlender, TileGrid, pad_to_tile, tile_grid, tile_probability_map
 
-__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "PipelineConfig", "Classifier", "Explanation",
-           "SegmentationResult", "load_classifier", "classify", "explain", "threshold_explanation",
-           "segment_explanation", "segment"]
+__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
+           "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
+           "explain", "threshold_explanation", "segment_explanation", "segment"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+# In the repository (or an editable install) the weights are in weights/ beside the package;
+# `pip install .` puts them inside it (pyproject.toml).
+_PACKAGE = Path(__file__).resolve().parent
+WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
-#: How a photo reaches the classifier (see the module docstring).
-MODES = ("tiled", "resize")
-#: The PipelineConfig fields that change the explanation; the others only change the mask.
-EXPLANATION_FIELDS = ("method", "rules", "lrp_backend", "baseline", "gate", "mode", "decision", "tile_overlap",
-                      "tile_scale", "batch_size")
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Every choice the pipeline makes. The defaults are the product's defaults."""
-
-    # Defaults chosen on the validation splits of NHA12D, CrackForest, CrackSC, DeepCrack and SUT-Crack, whole
-    # photos in tiles (docs/results_val.md): LRP epsilon_gamma_box + gmm + no post-processing, mean F1 0.469
-    # (montavon + gmm + none, the earlier default: 0.438); photo decision tile_and_whole (docs/photo_decision_val.md).
-    method: str = "lrp"
-    rules: str = "epsilon_gamma_box"
-    #: Who computes LRP: "fast" (cracklib.lrp) or "zennit" (the reference); the same relevance.
-    lrp_backend: str = "fast"
-    baseline: str = "damage_free_mean"
-    threshold: str = "gmm"
-    post: str = "none"
-    #: Multiplies the post-processing sizes (for photos at another resolution).
-    post_scale: float = 1.0
-    #: Explain only when the crack probability reaches this (0 explains always).
-    gate: float = 0.5
-    #: Scale of the photo for severity in mm; None reports pixels only.
-    mm_per_px: float | None = None
-    #: Components smaller than this are not counted as cracks.
-    min_crack_area: int = 10
-    #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
-    mode: str = "tiled"
-    #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).
-    decision: str = "tile_and_whole"
-    #: Overlap between neighbouring tiles, as a fraction of the tile side.
-    tile_overlap: float = 0.25
-    #: Resize factor applied to the photo before tiling (1 = native resolution).
-    tile_scale: float = 1.0
-    #: Tiles per forward/backward pass.
-    batch_size: int = 16
-
-    def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
-        if not 0 <= self.tile_overlap < 1:
-            raise ValueError(f"tile overlap must be in [0, 1), got {self.tile_overlap}")
-        if self.decision not in PHOTO_DECISIONS:
-            raise ValueError(f"unknown photo decision {self.decision!r}; choose from {', '.join(PHOTO_DECISIONS)}")
-        if not 0 < self.tile_scale <= 4:
-            raise ValueError(f"tile scale must be in (0, 4], got {self.tile_scale}")
-
-    def explanation_settings(self) -> "PipelineConfig":
-        """Only the settings that change the explanation, the rest at their defaults (a cache key)."""
-        return PipelineConfig(**{name: getattr(self, name) for name in EXPLANATION_FIELDS})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -123,9 +76,9 @@ class Classifier:
         return next(self.model.parameters()).device
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Explanation:
-    """Stage 1: the crack probability and, when gated in, the relevance map (H×W).
+    """Stage 1, complete and unchanging: the crack probability and, when gated in, the relevance map (H×W).
 
     In tiled mode also the tile grid (in the coordinates of the photo scaled by
     ``tile_scale``), every tile's crack probability, and the support: the pixels
@@ -135,7 +88,7 @@ class Explanation:
     probability: float
     relevance: np.ndarray | None
     image_shape: tuple[int, int]
-    config: PipelineConfig
+    settings: ExplanationSettings
     timings: dict[str, float] = field(default_factory=dict)
     grid: TileGrid | None = None
     tile_probabilities: np.ndarray | None = None
@@ -153,7 +106,17 @@ class Explanation:
     def n_explained(self) -> int:
         if self.tile_probabilities is None or not self.explained:
             return int(self.explained)
-        return int(np.sum(self.tile_probabilities >= self.config.gate))
+        return int(np.sum(self.tile_probabilities >= self.settings.gate))
+
+    def relevance_map(self) -> np.ndarray:
+        """The relevance, or zeros for a photo the gate kept unexplained."""
+        return self.relevance if self.explained else np.zeros(self.image_shape, np.float32)
+
+    def explained_pixels(self) -> np.ndarray:
+        """Where the map holds an explanation: the support in tiled mode, else everywhere or nowhere."""
+        if self.support is not None:
+            return self.support
+        return np.full(self.image_shape, self.explained)
 
     def tile_probability_map(self, *, step: int = 1) -> np.ndarray:
         """Crack probability per pixel (the highest of the tiles covering it), subsampled by ``step``."""
@@ -167,24 +130,61 @@ class Explanation:
         return resize_map(scaled, (height, width))
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class SegmentationResult:
-    """Everything the pipeline found for one photo."""
+    """Stage 2: the explanation it came from, the mask settings, the score map and the mask.
 
-    probability: float
-    explained: bool
-    relevance: np.ndarray | None
+    ``severity`` is measured from ``mask`` itself the first time it is read (a
+    skeleton of a 48 MP mask takes seconds; an evaluation grid never needs it),
+    so the mask a user downloads is the mask that was measured.
+    """
+
+    explanation: Explanation
+    settings: MaskSettings
     score: np.ndarray
     mask: np.ndarray
-    severity: Severity
-    config: PipelineConfig
-    timings: dict[str, float]
+    #: Seconds spent on the mask step (threshold, postprocess, and severity once measured).
+    mask_timings: dict[str, float] = field(default_factory=dict)
 
-    n_tiles: int = 1
-    n_explained: int = 0
+    @cached_property
+    def severity(self) -> Severity:
+        start = time.perf_counter()
+        severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px)
+        self.mask_timings["severity"] = time.perf_counter() - start
+        return severity
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per step: the explanation's, then the mask's."""
+        return {**self.explanation.timings, **self.mask_timings}
+
+    @property
+    def probability(self) -> float:
+        return self.explanation.probability
+
+    @property
+    def explained(self) -> bool:
+        return self.explanation.explained
+
+    @property
+    def relevance(self) -> np.ndarray | None:
+        return self.explanation.relevance
+
+    @property
+    def n_tiles(self) -> int:
+        return self.explanation.n_tiles
+
+    @property
+    def n_explained(self) -> int:
+        return self.explanation.n_explained
+
+    @property
+    def config(self) -> PipelineConfig:
+        return PipelineConfig(self.explanation.settings, self.settings)
 
     def summary(self) -> dict:
         """The numbers, JSON-ready (no arrays)."""
+        severity = self.severity.to_dict()  # first, so its time is in the timings
         return {
             "crack_probability": self.probability,
             "explained": self.explained,
@@ -192,7 +192,7 @@ class SegmentationResult:
             "tiles_explained": self.n_explained,
             "height": int(self.mask.shape[0]),
             "width": int(self.mask.shape[1]),
-            "severity": self.severity.to_dict(),
+            "severity": severity,
             "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
             "config": self.config.to_dict(),
         }
@@ -243,27 +243,27 @@ def _batches(indices, size: int):
         yield indices[start:start + size]
 
 
-def classify(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig()) -> float:
-    """Crack probability of one photo (H×W×3 uint8); in tiled mode by the config's photo decision."""
-    if config.mode == "resize":
+def classify(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings()) -> float:
+    """Crack probability of one photo (H×W×3 uint8); in tiled mode by the settings' photo decision."""
+    if settings.mode == "resize":
         return _whole_probability(classifier, image)
-    return classify_tiles(classifier, image, config)[-1]
+    return classify_tiles(classifier, image, settings)[-1]
 
 
 def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
     return float(_probabilities(classifier, _inputs(classifier, image))[0])
 
 
-def classify_tiles(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress=None):
+def classify_tiles(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, progress=None):
     """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
-    scaled = _scaled(image, config.tile_scale)
+    scaled = _scaled(image, settings.tile_scale)
     size = classifier.card.input_size
     work = pad_to_tile(scaled, size)
-    grid = tile_grid(work.shape[:2], size=size, overlap=config.tile_overlap)
-    tiles = _tile_probabilities(classifier, work, grid, config.batch_size, progress)
-    wanted = PHOTO_DECISIONS[config.decision].needs_whole and whole_is_informative(image.shape, size)
+    grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
+    tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
+    wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, size)
     whole = _whole_probability(classifier, image) if wanted else None
-    return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=config.decision)
+    return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
 
 
 def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, batch_size: int,
@@ -279,19 +279,21 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
     return probabilities
 
 
-def explain(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
+def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings(), *,
             progress: Callable[[int, int], None] | None = None) -> Explanation:
     """Stage 1: probability, then relevance at the photo's size where the gate lets it through.
 
     ``progress(done, total)`` is called as tiles are classified and explained
     (the total grows to its final value once the gate has picked the tiles).
     """
-    if config.mode == "resize":
-        return _explain_resized(classifier, image, config)
-    return _explain_tiled(classifier, image, config, progress)
+    if not isinstance(settings, ExplanationSettings):
+        raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
+    if settings.mode == "resize":
+        return _explain_resized(classifier, image, settings)
+    return _explain_tiled(classifier, image, settings, progress)
 
 
-def _explain_resized(classifier: Classifier, image: np.ndarray, config: PipelineConfig) -> Explanation:
+def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings) -> Explanation:
     """The whole photo resized to the model input; the relevance resized back."""
     shape = tuple(image.shape[:2])
     timings = {}
@@ -299,36 +301,36 @@ def _explain_resized(classifier: Classifier, image: np.ndarray, config: Pipeline
     inputs = _inputs(classifier, image)
     probability = float(_probabilities(classifier, inputs)[0])
     timings["classify"] = time.perf_counter() - start
-    if probability < config.gate:
-        return Explanation(probability, None, shape, config, timings)
+    if probability < settings.gate:
+        return Explanation(probability, None, shape, settings, timings)
     start = time.perf_counter()
-    relevance = attribute(classifier.model, inputs, config.method, _settings(classifier, config))[0]
+    relevance = attribute(classifier.model, inputs, settings.method, _settings(classifier, settings))[0]
     timings["attribute"] = time.perf_counter() - start
-    return Explanation(probability, resize_map(relevance, shape), shape, config, timings)
+    return Explanation(probability, resize_map(relevance, shape), shape, settings, timings)
 
 
-def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineConfig, progress) -> Explanation:
+def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings,
+                   progress) -> Explanation:
     """Tiles at the model input size: classify all in batches, explain the gated ones, blend."""
     shape = tuple(image.shape[:2])
     size = classifier.card.input_size
     timings = {}
     start = time.perf_counter()
-    scaled, work, grid, probabilities, probability = classify_tiles(classifier, image, config, progress)
+    scaled, work, grid, probabilities, probability = classify_tiles(classifier, image, settings, progress)
     done = len(grid)
     timings["classify"] = time.perf_counter() - start
     # A photo the decision calls crack-free is not explained, whatever its single tiles say.
-    gated = np.flatnonzero(probabilities >= config.gate) if probability >= config.gate else np.zeros(0, int)
+    gated = np.flatnonzero(probabilities >= settings.gate) if probability >= settings.gate else np.zeros(0, int)
     total = done + len(gated)
-    explanation = Explanation(probability, None, shape, config, timings, grid, probabilities)
     if not len(gated):
         if progress:
             progress(done, total)
-        return explanation
+        return Explanation(probability, None, shape, settings, timings, grid, probabilities)
     start = time.perf_counter()
     blender = TileBlender(work.shape[:2], size)
-    settings = _settings(classifier, config)
-    for batch in _batches(gated, config.batch_size):
-        maps = attribute(classifier.model, _tile_inputs(classifier, work, grid, batch), config.method, settings)
+    attribution = _settings(classifier, settings)
+    for batch in _batches(gated, settings.batch_size):
+        maps = attribute(classifier.model, _tile_inputs(classifier, work, grid, batch), settings.method, attribution)
         for index, values in zip(batch, maps):
             blender.add(grid.origin(int(index)), values)
         done += len(batch)
@@ -341,8 +343,7 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, config: PipelineCo
         relevance = resize_map(relevance, shape)
         support = resize_map(support.astype(np.float32), shape) > 0.5
     timings["attribute"] = time.perf_counter() - start
-    explanation.relevance, explanation.support = relevance, support
-    return explanation
+    return Explanation(probability, relevance, shape, settings, timings, grid, probabilities, support)
 
 
 def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
@@ -352,34 +353,43 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
     return apply_threshold(explanation.relevance, threshold, support=explanation.support)
 
 
-def segment_explanation(explanation: Explanation, config: PipelineConfig | None = None, *,
-                        thresholded: Thresholded | None = None) -> SegmentationResult:
-    """Stage 2: threshold, post-process and measure (cheap; no model needed).
+def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
+                        thresholded: Thresholded | None = None,
+                        previous_mask: np.ndarray | None = None) -> SegmentationResult:
+    """Stage 2, the one path from an explanation to the measured mask: threshold, post-process, drop specks.
 
-    ``config`` may change the threshold, post-processing, scale and count
-    settings of the explanation's own config; its explanation settings are ignored.
-    ``thresholded`` replaces the threshold step (e.g. one threshold shared by a
-    growth series).
+    Parameters
+    ----------
+    explanation : Explanation
+    settings : MaskSettings
+    thresholded : Thresholded, optional
+        Replaces the threshold step (one threshold shared by a growth series,
+        or one cut reused for several post-processings).
+    previous_mask : (H, W) bool, optional
+        A crack does not heal: the mask is joined with this one (growth's
+        ``keep_previous``) before it is measured.
+
+    Returns
+    -------
+    SegmentationResult, whose ``severity`` is measured on its own ``mask``.
     """
-    own = explanation.config
-    config = replace(config or own, **{name: getattr(own, name) for name in EXPLANATION_FIELDS})
-    timings = dict(explanation.timings)
+    if not isinstance(settings, MaskSettings):
+        raise TypeError(f"segment_explanation takes MaskSettings, got {type(settings).__name__}")
+    timings = {}
     start = time.perf_counter()
     if thresholded is None:
-        thresholded = threshold_explanation(explanation, config.threshold)
+        thresholded = threshold_explanation(explanation, settings.threshold)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
-    mask = postprocess(thresholded.mask, config.post, scale=config.post_scale)
+    mask = postprocess(thresholded.mask, settings.post, scale=settings.post_scale)
+    mask = drop_small_components(mask, settings.min_crack_area)
+    if previous_mask is not None:
+        mask |= previous_mask
     timings["postprocess"] = time.perf_counter() - start
-    start = time.perf_counter()
-    severity = measure_severity(mask, min_area=config.min_crack_area, mm_per_px=config.mm_per_px)
-    timings["severity"] = time.perf_counter() - start
-    return SegmentationResult(explanation.probability, explanation.explained, explanation.relevance,
-                              thresholded.score, mask, severity, config, timings,
-                              n_tiles=explanation.n_tiles, n_explained=explanation.n_explained)
+    return SegmentationResult(explanation, settings, thresholded.score, mask, timings)
 
 
 def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
             progress: Callable[[int, int], None] | None = None) -> SegmentationResult:
     """The whole pipeline on one photo (H×W×3 uint8)."""
-    return segment_explanation(explain(classifier, image, config, progress=progress), config)
+    return segment_explanation(explain(classifier, image, config.explanation, progress=progress), config.mask)

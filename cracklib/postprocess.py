@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.morphology import closing, disk, ellipse, remove_small_objects
 
-__all__ = ["PostProcessing", "POSTPROCESSING", "postprocess"]
+__all__ = ["PostProcessing", "POSTPROCESSING", "postprocess", "drop_small_components"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,15 @@ def _closing(mask: np.ndarray, size: int) -> np.ndarray:
     return closing(mask, footprint).astype(bool)
 
 
+def drop_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """The mask without its components (8-connected) of fewer than ``min_area`` pixels: an area opening."""
+    mask = np.asarray(mask, dtype=bool)
+    if min_area <= 1:
+        return mask.copy()
+    # remove_small_objects drops components of at most max_size pixels.
+    return remove_small_objects(mask, max_size=min_area - 1, connectivity=2)
+
+
 def postprocess(mask: np.ndarray, preset: str | PostProcessing = "paper", *, scale: float = 1.0) -> np.ndarray:
     """Clean a binary crack mask.
 
@@ -82,8 +91,5 @@ def postprocess(mask: np.ndarray, preset: str | PostProcessing = "paper", *, sca
     if scale != 1.0:
         preset = preset.scaled(scale)
     out = _closing(mask, preset.first_closing)
-    if preset.min_area > 1:
-        # remove_small_objects drops components of at most max_size pixels: an
-        # area opening at min_area keeps components of min_area and more.
-        out = remove_small_objects(out, max_size=preset.min_area - 1, connectivity=2)
+    out = drop_small_components(out, preset.min_area)
     return _closing(out, preset.second_closing)

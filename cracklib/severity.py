@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label, regionprops
-from skimage.morphology import remove_small_objects, skeletonize
+from skimage.morphology import skeletonize
 
 __all__ = ["Severity", "measure_severity", "skeleton_length"]
 
@@ -60,15 +60,16 @@ def skeleton_length(skeleton: np.ndarray) -> float:
     return float(straight + np.sqrt(2) * diagonal)
 
 
-def measure_severity(mask: np.ndarray, *, min_area: int = 10, mm_per_px: float | None = None) -> Severity:
-    """Measure the cracks in a binary mask.
+def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None) -> Severity:
+    """Measure the cracks in a binary mask, every pixel of it.
+
+    Specks are dropped before, where the mask is made
+    (:func:`cracklib.pipeline.segment_explanation`), so the mask a user keeps
+    is the mask that was measured.
 
     Parameters
     ----------
     mask : (H, W) bool
-    min_area : int
-        Components smaller than this (pixels, 8-connected) are not counted as cracks
-        (crack-per-patch counts components; specks are noise).
     mm_per_px : float, optional
         Scale of the photo; fills the ``*_mm`` fields.
 
@@ -82,8 +83,6 @@ def measure_severity(mask: np.ndarray, *, min_area: int = 10, mm_per_px: float |
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
-    if min_area > 1:
-        mask = remove_small_objects(mask, max_size=min_area - 1, connectivity=2)
     area = int(mask.sum())
     if area == 0:
         severity = Severity(0, 0, 0.0, 0.0, 0.0, None)

@@ -41,7 +41,8 @@ from .synthetic import TEXTURES, crack_image
 from .tiling import pad_to_tile, tile_grid
 from .training import EpochStats, TrainingConfig, predict_probabilities, train_classifier
 
-__all__ = ["PatchSettings", "examples_from_samples", "hard_negatives", "synthetic_examples", "train_and_save"]
+__all__ = ["PatchSettings", "examples_from_samples", "hard_negatives", "oversample", "synthetic_examples",
+           "train_and_save"]
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,30 @@ def cached_examples(data: list[str], size: int, *, seed: int = 0, settings: Patc
     return arrays, sources, tests
 
 
+def oversample(x: np.ndarray, y: np.ndarray, sources: dict, repeats: dict[str, int], *,
+                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Repeat the ``split`` examples of some sources: ``repeats`` maps a folder name to a factor.
+
+    A small set among large ones (brick walls are 2 % of the default mix) is
+    otherwise learnt last; the augmentation makes each repeat a different view.
+    ``sources`` is the per-folder count of :func:`cached_examples`, in the
+    order the examples were concatenated.
+    """
+    unknown = set(repeats) - set(sources)
+    if unknown:
+        raise ValueError(f"--oversample: no data folder named {', '.join(sorted(unknown))}")
+    counts = [(name, sum(v for k, v in parts.get(split, {}).items() if k in ("examples", "hard_negatives")))
+              for name, parts in sources.items()]
+    if sum(n for _, n in counts) != len(y):
+        raise ValueError("the example counts do not match the arrays")
+    index, start = [], 0
+    for name, n in counts:
+        index += [np.arange(start, start + n)] * max(1, repeats.get(name, 1))
+        start += n
+    index = np.concatenate(index) if index else np.zeros(0, np.int64)
+    return x[index], y[index]
+
+
 def checkpoint_path(weights: str | Path) -> Path:
     """``NAME.ckpt.pt`` beside ``NAME.pt``: the per-epoch training checkpoint."""
     weights = Path(weights)
@@ -242,6 +267,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    lr: float = 2e-3, seed: int = 0, half: bool = False, out: str | Path,
                    device: str = "cpu", resume: bool = False, hard_negatives_from: str | None = None,
                    patch_settings: PatchSettings = PatchSettings(), cache_dir: str | Path | None = None,
+                   init_from: str | None = None, oversample_sources: dict[str, int] | None = None,
                    command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
                    on_batch: Callable[[int, int], None] | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
@@ -251,7 +277,9 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     split 80/20 into train and val with ``seed``. ``on_epoch`` and ``on_batch``
     report progress (the app's live chart); ``log`` gets a progress bar with
     ETA and one line per epoch. A checkpoint ``NAME.ckpt.pt`` is written after
-    every epoch; ``resume=True`` continues from it.
+    every epoch; ``resume=True`` continues from it. ``init_from`` fine-tunes
+    trained weights instead of starting from scratch; ``oversample_sources``
+    repeats some folders' training examples (:func:`oversample`).
     """
     start = time.perf_counter()
     normalization = Normalization()
@@ -267,9 +295,12 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                                                      hard_negatives_from=hard_negatives_from,
                                                      cache_dir=cache_dir, log=log)
         x_train, y_train, x_val, y_val = (arrays[k] for k in ("x_train", "y_train", "x_val", "y_val"))
+        if oversample_sources:
+            x_train, y_train = oversample(x_train, y_train, sources, oversample_sources)
     print(f"{len(y_train)} training examples ({int(y_train.sum())} crack), {len(y_val)} validation", file=log)
     config = TrainingConfig(arch=arch, width=width, input_size=size, epochs=epochs, batch_size=batch_size,
-                            learning_rate=lr, seed=seed, device=device)
+                            learning_rate=lr, seed=seed, device=device,
+                            init_from=str(init_from) if init_from else None)
     steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
     bar = _bar(epochs * steps_per_epoch, "training", log)
     seconds: list[float] = []  # this run's epochs (a resumed run counts only its own)
@@ -305,14 +336,17 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                      training_data={"sources": sources, "splits": {"train": "train", "validation": "val"},
                                     "patches": vars(patch_settings) if data else None,
                                     "hard_negatives_from": Path(hard_negatives_from).name if hard_negatives_from
-                                    else None},
+                                    else None,
+                                    "oversampled": oversample_sources or None,
+                                    "fine_tuned_from": Path(init_from).name if init_from else None},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},
                      notes={"command": command, "epochs_run": len(history), "epochs_max": epochs, "seed": seed,
                             "device": device,
                             "wall_time_s": round(time.perf_counter() - start, 1),
                             "train_seconds": round(sum(h.seconds for h in history), 1),
                             "history": [h.to_dict() for h in history],
-                            "training": "batch norm during training, folded into the convs afterwards",
+                            "training": (f"fine-tuned from {Path(init_from).name}, no batch norm" if init_from else
+                                         "batch norm during training, folded into the convs afterwards"),
                             "storage": "float16" if half else "float32"})
     save_model(model, out, card, half=half)
     checkpoint.unlink(missing_ok=True)  # the run is complete: nothing left to resume

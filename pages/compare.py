@@ -3,14 +3,16 @@
 import streamlit as st
 
 import studio
-from cracklib.evaluation import config_for_label, method_choices
+from cracklib.evaluation import compare_explanations
 from cracklib.imageio import CrackInputError, read_image
 from cracklib.render import heatmap_overlay, mask_overlay, preview
+from cracklib.settings import method_choices
 from cracklib.synthetic import bundled_samples
 
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)
-chosen = st.multiselect("Methods", method_choices(),
+choices = {choice.label: choice for choice in method_choices()}
+chosen = st.multiselect("Methods", list(choices),
                         default=["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam"])
 upload = st.file_uploader("Photo", type=studio.IMAGE_TYPES)
 mask_upload = st.file_uploader("Ground-truth mask (optional)", type=studio.IMAGE_TYPES)
@@ -22,20 +24,21 @@ else:
     name, data = upload.name, upload.getvalue()
     mask_name, mask_data = (mask_upload.name, mask_upload.getvalue()) if mask_upload else (None, None)
 
-configs = [config_for_label(label, config) for label in chosen]
-
 try:
     image = read_image(data, name=name)
 except CrackInputError as error:
     st.error(str(error))
     st.stop()
 truth = studio.read_truth(mask_data, mask_name, image.shape[:2]) if mask_data else None
-if not configs:
+if not chosen:
     st.warning("Pick at least one method.")
     st.stop()
-runs = studio.comparison(data, weights, tuple(configs), truth)
+# Each method's explanation is cached on its own: adding a method or moving the threshold recomputes nothing else.
+explanations = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))[1]
+                for label in chosen]
+runs = compare_explanations(explanations, config.mask, truth=truth)
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
-           f"threshold {config.threshold}, post-processing {config.post}.")
+           f"threshold {config.mask.threshold}, post-processing {config.mask.post}.")
 columns = st.columns(min(4, len(runs)))
 picture = preview(image, studio.DISPLAY_SIDE)
 for index, run in enumerate(runs):

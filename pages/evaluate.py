@@ -7,11 +7,12 @@ import streamlit as st
 
 import studio
 from cracklib.datasets import read_dataset
-from cracklib.evaluation import config_for_label, evaluate_grid, method_choices
+from cracklib.evaluation import evaluate_grid
 from cracklib.export import table_csv
 from cracklib.imageio import CrackInputError
 from cracklib.metrics import pr_curve
 from cracklib.postprocess import POSTPROCESSING
+from cracklib.settings import method_choices
 from cracklib.synthetic import write_sample_dataset
 from cracklib.threshold import THRESHOLDS
 
@@ -39,7 +40,8 @@ else:
             st.error(str(error))
 left, middle, right, last = st.columns(4)
 split = left.selectbox("Split", ["test", "val", "train", "all"])
-methods = middle.multiselect("Methods", method_choices(), default=["lrp (epsilon_gamma_box)", "deeplift"])
+choices = {choice.label: choice for choice in method_choices()}
+methods = middle.multiselect("Methods", list(choices), default=["lrp (epsilon_gamma_box)", "deeplift"])
 thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple", "gmm"])
 posts = last.multiselect("Post-processing", list(POSTPROCESSING), default=["none", "paper"])
 limit = st.number_input("At most this many images (0 = all)", min_value=0, value=20)
@@ -50,8 +52,8 @@ if st.button("Run", type="primary", disabled=folder is None or not (methods and 
         samples = samples[:limit] if limit else samples
         with studio.progress_bar("Evaluating", "image") as progress:
             rows = evaluate_grid(studio.classifier(weights), samples,
-                                 [config_for_label(label, config) for label in methods], thresholds, posts,
-                                 progress=progress)
+                                 [choices[label].applied_to(config.explanation) for label in methods],
+                                 thresholds, posts, mask=config.mask, progress=progress)
         st.session_state["evaluation"] = {"folder": str(folder), "rows": rows}
     except CrackInputError as error:
         st.error(str(error))

@@ -36,11 +36,11 @@ downloads, rows = {}, []
 for name, data in files:
     st.subheader(name)
     try:
-        image, explanation = studio.explanation(name, data, weights, config)
+        image, explanation = studio.explanation(name, data, weights, config.explanation)
     except CrackInputError as error:
         st.error(str(error))
         continue
-    result = segment_explanation(explanation, config)
+    result = segment_explanation(explanation, config.mask)
     truth = studio.read_truth(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     severity = result.severity
@@ -71,7 +71,7 @@ for name, data in files:
         score_cols = st.columns(5)
         for col, (key, label) in zip(score_cols, SCORE_LABELS.items()):
             col.metric(label, "–" if scores[key] is None else f"{scores[key]:.3f}")
-        st.plotly_chart(studio.pr_figure([(f"{config.threshold} score", scores["curve_precision"],
+        st.plotly_chart(studio.pr_figure([(f"{config.mask.threshold} score", scores["curve_precision"],
                                            scores["curve_recall"], (scores["recall"], scores["precision"]))]),
                         width="stretch", key=f"pr_{name}")
     makers = result_file_makers(name, image, result, scores)

@@ -306,7 +306,7 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     assert not at.exception and not at.error
     assert float(_metrics(at)["Crack probability"]) >= 0.5   # the photo holds a long crack
     config, (image, explanation) = seen[-1]
-    mask = segment_explanation(explanation, config).mask     # what the page draws and measures
+    mask = segment_explanation(explanation, studio.MASK).mask  # what the page draws and measures (defaults)
     paint = lane_markings(read_image(NHA12D_LANES))
     assert paint.sum() > 50_000                              # the photo's two markings were found
     assert mask.any()

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from cracklib.decision import PHOTO_DECISIONS, photo_probability
-from cracklib.pipeline import PipelineConfig, classify, explain
+from cracklib.pipeline import classify, explain
+from cracklib.settings import ExplanationSettings
 
 
 def test_one_confident_tile_calls_a_photo_cracked_only_under_max_tile():
@@ -28,7 +29,7 @@ def test_a_large_photo_is_decided_by_its_tiles_alone(tiny_classifier):
     from cracklib.synthetic import crack_image
 
     image, _ = crack_image((300, 320), crack=True, rng=6)  # shorter side 300 > 4 × 64
-    explanation = explain(tiny_classifier, image, PipelineConfig(decision="tile_and_whole"))
+    explanation = explain(tiny_classifier, image, ExplanationSettings(decision="tile_and_whole"))
     assert explanation.probability == pytest.approx(float(explanation.tile_probabilities.max()), abs=1e-6)
 
 
@@ -36,7 +37,7 @@ def test_bad_decisions_are_refused():
     with pytest.raises(ValueError, match="unknown photo decision"):
         photo_probability(np.array([0.5]), decision="vote")
     with pytest.raises(ValueError, match="unknown photo decision"):
-        PipelineConfig(decision="vote")
+        ExplanationSettings(decision="vote")
 
 
 @pytest.mark.parametrize("decision", list(PHOTO_DECISIONS))
@@ -44,9 +45,9 @@ def test_the_pipeline_uses_the_decision_for_the_photo_and_the_gate(tiny_classifi
     from cracklib.synthetic import crack_image
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
-    config = PipelineConfig(decision=decision, gate=0.5)
+    config = ExplanationSettings(decision=decision, gate=0.5)
     explanation = explain(tiny_classifier, image, config)
-    whole = classify(tiny_classifier, image, PipelineConfig(mode="resize"))
+    whole = classify(tiny_classifier, image, ExplanationSettings(mode="resize"))
     expected = photo_probability(explanation.tile_probabilities, whole, decision=decision)
     assert explanation.probability == pytest.approx(expected, abs=1e-6)
     assert classify(tiny_classifier, image, config) == pytest.approx(expected, abs=1e-6)

@@ -13,7 +13,7 @@ from cracklib.render import preview
 
 def test_result_files_and_row(tiny_classifier, rng):
     image = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
-    result = segment(tiny_classifier, image, PipelineConfig(gate=0.0, threshold="otsu"))
+    result = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0, threshold="otsu"))
     files = result_files("wall.jpg", image, result, {"iou": 0.5, "curve_recall": np.zeros(3)})
     assert set(files) == {"wall_mask.png", "wall_heatmap.png", "wall_overlay.png", "wall.json"}
     assert (read_mask(files["wall_mask.png"]) == result.mask).all()

@@ -68,7 +68,7 @@ def test_unaligned_frames_must_have_one_size(tiny_classifier):
 
 
 def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, series):
-    report = monitor_growth(tiny_classifier, series.frames, PipelineConfig(gate=0.0, threshold="simple"),
+    report = monitor_growth(tiny_classifier, series.frames, PipelineConfig.of(gate=0.0, threshold="simple"),
                             keep_previous=True)
     masks = [frame.result.mask for frame in report.frames]
     assert all((a & ~b).sum() == 0 for a, b in zip(masks, masks[1:]))
@@ -81,9 +81,9 @@ def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, se
 
 def test_shared_threshold_on_identical_frames_gives_identical_masks(tiny_classifier, series):
     frame = series.frames[2]
-    report = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig(gate=0.0, threshold="otsu"),
+    report = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig.of(gate=0.0, threshold="otsu"),
                             shared_threshold=True)
-    single = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig(gate=0.0, threshold="otsu"))
+    single = monitor_growth(tiny_classifier, [frame, frame], PipelineConfig.of(gate=0.0, threshold="otsu"))
     assert (report.frames[0].result.mask == single.frames[0].result.mask).all()
     assert report.steps[0]["new_crack_px"] == 0 and report.steps[0]["delta_area_px"] == 0
 

@@ -2,24 +2,25 @@ import pytest
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import WEIGHTS_DIR, PipelineConfig, explain, load_classifier, segment, segment_explanation
+from cracklib.pipeline import WEIGHTS_DIR, explain, load_classifier, segment, segment_explanation
+from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import bundled_samples, crack_image
 
 
 def test_gate_skips_the_explanation(tiny_classifier):
     image, _ = crack_image((96, 96), rng=1)
-    closed = segment(tiny_classifier, image, PipelineConfig(gate=1.01 - 1e-9))
+    closed = segment(tiny_classifier, image, PipelineConfig.of(gate=1.01 - 1e-9))
     assert not closed.explained and closed.relevance is None and not closed.mask.any()
     assert "attribute" not in closed.timings
-    opened = segment(tiny_classifier, image, PipelineConfig(gate=0.0))
+    opened = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0))
     assert opened.explained and opened.relevance.shape == (96, 96) and "attribute" in opened.timings
 
 
 def test_changing_the_threshold_reuses_the_explanation(tiny_classifier):
     image, _ = crack_image((96, 96), rng=2)
-    explanation = explain(tiny_classifier, image, PipelineConfig(gate=0.0))
-    simple = segment_explanation(explanation, PipelineConfig(threshold="simple", post="none"))
-    percentile = segment_explanation(explanation, PipelineConfig(threshold="percentile", post="none"))
+    explanation = explain(tiny_classifier, image, ExplanationSettings(gate=0.0))
+    simple = segment_explanation(explanation, MaskSettings(threshold="simple", post="none"))
+    percentile = segment_explanation(explanation, MaskSettings(threshold="percentile", post="none"))
     assert simple.relevance is percentile.relevance
     assert percentile.mask.sum() == pytest.approx(0.05 * 96 * 96, rel=0.1)
     assert simple.mask.sum() != percentile.mask.sum()
@@ -28,7 +29,7 @@ def test_changing_the_threshold_reuses_the_explanation(tiny_classifier):
 def test_result_summary_is_json_ready(tiny_classifier):
     import json
     image, _ = crack_image((80, 120), rng=3)
-    summary = segment(tiny_classifier, image, PipelineConfig(gate=0.0, mm_per_px=0.2)).summary()
+    summary = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0, mm_per_px=0.2)).summary()
     json.dumps(summary)
     assert summary["height"] == 80 and summary["width"] == 120
     assert summary["severity"]["mm_per_px"] == 0.2
@@ -42,7 +43,7 @@ def test_shipped_default_weights_match_their_card():
     assert classifier.card.sha256 == hashlib.sha256(DEFAULT_WEIGHTS.read_bytes()).hexdigest()
     assert classifier.damage_free is not None
     image = read_image(bundled_samples()[0][0])
-    result = segment(classifier, image, PipelineConfig(gate=0.0))
+    result = segment(classifier, image, PipelineConfig.of(gate=0.0))
     assert result.mask.shape == image.shape[:2] and result.explained
 
 
@@ -54,7 +55,7 @@ def test_synthetic_demo_weights_segment_the_bundled_samples():
         image = read_image(image_path)
         truth = read_mask(mask_path, shape=image.shape[:2])
         # this model saw whole photos resized to its input, so it is run the same way
-        result = segment(classifier, image, PipelineConfig(rules="seibold", threshold="simple", post="paper",
+        result = segment(classifier, image, PipelineConfig.of(rules="seibold", threshold="simple", post="paper",
                                                            mode="resize"))
         assert (result.probability >= 0.5) == truth.any()
         counts = confusion(result.mask, truth)
@@ -79,7 +80,65 @@ def test_tiling_beats_resizing_with_the_default_weights():
     Measured on the 4 bundled samples (simple + paper): F1 0.54 tiled, 0.26 resized.
     """
     classifier = load_classifier(device="cpu")
-    config = PipelineConfig(threshold="simple", post="paper")
+    config = PipelineConfig.of(threshold="simple", post="paper")
     tiled = _bundled_f1(classifier, config)
-    resized = _bundled_f1(classifier, PipelineConfig(threshold="simple", post="paper", mode="resize"))
+    resized = _bundled_f1(classifier, PipelineConfig.of(threshold="simple", post="paper", mode="resize"))
     assert tiled > 0.4 and tiled > resized + 0.1
+
+
+@pytest.mark.slow
+def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold():
+    """Integration (issue 12): the mask a user downloads is the mask that was measured, to the pixel."""
+    import json
+
+    from cracklib.export import result_files
+    from cracklib.threshold import THRESHOLDS
+
+    classifier = load_classifier(device="cpu")
+    checked = 0
+    for image_path, _ in bundled_samples():
+        image = read_image(image_path)
+        explanation = explain(classifier, image, ExplanationSettings(gate=0.0))
+        for threshold in THRESHOLDS:
+            result = segment_explanation(explanation, MaskSettings(threshold=threshold))
+            files = result_files(image_path.name, image, result)
+            png = read_mask(files[f"{image_path.stem}_mask.png"], shape=image.shape[:2])
+            reported = json.loads(files[f"{image_path.stem}.json"])["severity"]["area_px"]
+            assert int(png.sum()) == reported == result.severity.area_px, (image_path.name, threshold)
+            checked += png.any()
+    assert checked >= len(bundled_samples())  # most cuts find something to measure
+
+
+def test_evaluation_grid_pipeline_and_growth_give_the_same_mask(data_folder, tiny_classifier):
+    """Issue 12: one path from explanation to mask, whoever calls it."""
+    from cracklib.datasets import crack_pixels, read_dataset
+    from cracklib.evaluation import evaluate_grid
+    from cracklib.growth import monitor_growth
+
+    config = PipelineConfig.of(gate=0.0, threshold="simple", post="light", min_crack_area=30)
+    samples = read_dataset(data_folder)
+    rows = evaluate_grid(tiny_classifier, samples, [config.explanation], ["simple"], ["light"], mask=config.mask)
+    total, compared = None, 0
+    for sample in samples:
+        image = read_image(sample.image)
+        truth = crack_pixels(sample, image.shape[:2])
+        if not truth.any():
+            continue
+        mask = segment(tiny_classifier, image, config).mask
+        counts = confusion(mask, truth)
+        total = counts if total is None else total + counts
+        growth = monitor_growth(tiny_classifier, [image, image], config, align=False)
+        assert all((frame.result.mask == mask).all() for frame in growth.frames)
+        compared += 1
+    assert compared == rows[0]["n_images"] == 6
+    assert {key: rows[0][key] for key in total.scores()} == total.scores()
+
+
+def test_specks_leave_the_mask_not_just_the_count(tiny_classifier):
+    """The smallest crack is a mask setting: severity counts what the mask holds."""
+    image, _ = crack_image((96, 96), rng=1)
+    explanation = explain(tiny_classifier, image, ExplanationSettings(gate=0.0))
+    loose = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=1))
+    strict = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=40))
+    assert strict.mask.sum() < loose.mask.sum()
+    assert strict.severity.area_px == strict.mask.sum() and loose.severity.area_px == loose.mask.sum()

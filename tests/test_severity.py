@@ -21,7 +21,7 @@ def test_vertical_and_diagonal_orientation():
     vertical[5:75, 8:11] = True
     assert measure_severity(vertical).orientation_deg == pytest.approx(90, abs=1)
     rising = np.fliplr(np.eye(60, dtype=bool))  # bottom-left to top-right
-    assert measure_severity(rising, min_area=1).orientation_deg == pytest.approx(45, abs=1)
+    assert measure_severity(rising).orientation_deg == pytest.approx(45, abs=1)
 
 
 def test_skeleton_length_counts_diagonal_steps():
@@ -33,12 +33,14 @@ def test_skeleton_length_counts_diagonal_steps():
     assert skeleton_length(corner) == pytest.approx(4.0)
 
 
-def test_counting_with_min_area_and_mm():
+def test_counting_and_mm_measure_every_pixel_of_the_mask():
     mask = np.zeros((50, 50), bool)
     mask[5:8, 5:30] = True     # 75 px
     mask[30:33, 10:40] = True  # 90 px
-    mask[45, 45] = True        # a speck
-    severity = measure_severity(mask, min_area=10, mm_per_px=0.5)
+    mask[45, 45] = True        # a speck: measured too (specks are dropped where the mask is made)
+    assert measure_severity(mask).n_cracks == 3 and measure_severity(mask).area_px == 166
+    mask[45, 45] = False
+    severity = measure_severity(mask, mm_per_px=0.5)
     assert severity.n_cracks == 2
     assert severity.area_px == 165
     assert severity.area_mm2 == pytest.approx(165 * 0.25)

@@ -51,7 +51,7 @@ def _photo_with_line(shape, start, end, width=1):
     return image, truth
 
 
-CONFIG = PipelineConfig(method="input_x_gradient", threshold="simple", post="none", gate=0.5, batch_size=64)
+CONFIG = PipelineConfig.of(method="input_x_gradient", threshold="simple", post="none", gate=0.5, batch_size=64)
 
 
 def test_grid_covers_the_image_with_the_overlap_and_ends_flush():
@@ -122,7 +122,7 @@ def test_threshold_support_ignores_the_empty_tiles():
 
 def test_a_crack_across_tile_borders_gives_one_continuous_mask(darkness_classifier):
     image, truth = _photo_with_line((2000, 3000), (100, 50), (1900, 2950))
-    explanation = explain(darkness_classifier, image, CONFIG)
+    explanation = explain(darkness_classifier, image, CONFIG.explanation)
     assert 0 < explanation.n_explained < explanation.n_tiles / 10  # only the tiles on the crack
     result = segment(darkness_classifier, image, CONFIG)
     assert result.mask.shape == truth.shape
@@ -147,7 +147,7 @@ def test_an_image_smaller_than_a_tile_comes_back_at_its_size(darkness_classifier
 
 def test_tile_scale_works_on_a_smaller_copy_and_returns_full_size(darkness_classifier):
     image, truth = _photo_with_line((600, 800), (50, 10), (550, 790), width=3)
-    full = explain(darkness_classifier, image, CONFIG)
-    half = explain(darkness_classifier, image, PipelineConfig(**{**CONFIG.to_dict(), "tile_scale": 0.5}))
+    full = explain(darkness_classifier, image, CONFIG.explanation)
+    half = explain(darkness_classifier, image, CONFIG.replace(tile_scale=0.5).explanation)
     assert half.relevance.shape == (600, 800) and half.n_tiles < full.n_tiles / 2
-    assert confusion(segment_explanation(half).mask, truth).iou > 0.8
+    assert confusion(segment_explanation(half, CONFIG.mask).mask, truth).iou > 0.8

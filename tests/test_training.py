@@ -109,3 +109,36 @@ def test_examples_are_decoded_once_and_read_back_from_the_cache(data_folder, tmp
     for key in ("x_train", "y_train", "x_val", "y_val"):
         np.testing.assert_array_equal(first[0][key], second[0][key])
     assert first[1] == second[1] and list(first[2]) == list(second[2])
+
+
+def test_oversample_repeats_only_the_named_source():
+    from cracklib.training_data import oversample
+
+    x = np.arange(7)[:, None]
+    y = np.array([1, 0, 1, 0, 0, 1, 1])
+    sources = {"small": {"train": {"examples": 2, "crack": 1}},
+               "large": {"train": {"examples": 3, "crack": 1, "hard_negatives": 2}}}
+    xs, ys = oversample(x, y, sources, {"small": 3})
+    assert xs[:, 0].tolist() == [0, 1, 0, 1, 0, 1, 2, 3, 4, 5, 6]
+    assert ys.tolist() == [1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1]
+    with pytest.raises(ValueError, match="no data folder named walls"):
+        oversample(x, y, sources, {"walls": 2})
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    from cracklib.models import ModelCard, save_model
+    from cracklib.training import TrainingConfig, train_classifier
+
+    x, y = synthetic_examples(32, 32, seed=4)
+    first, _ = train_classifier(x, y, x, y, config=TrainingConfig(width=0.125, input_size=32, epochs=1,
+                                                                  batch_size=16))
+    save_model(first, tmp_path / "first.pt", ModelCard(arch="vgg11_128", width=0.125, input_size=32))
+    # A learning rate of zero leaves the weights where they started: exactly the initial ones.
+    config = TrainingConfig(width=0.125, input_size=32, epochs=1, batch_size=16, learning_rate=0.0,
+                            weight_decay=0.0, init_from=str(tmp_path / "first.pt"))
+    tuned, _ = train_classifier(x, y, x, y, config=config)
+    for (name, a), b in zip(first.state_dict().items(), tuned.state_dict().values()):
+        assert torch.equal(a, b), name
+    wider = TrainingConfig(width=0.25, input_size=32, init_from=str(tmp_path / "first.pt"))
+    with pytest.raises(ValueError, match="fine-tuning needs"):
+        train_classifier(x, y, x, y, config=wider)
