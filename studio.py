@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -22,15 +23,18 @@ from cracklib.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
 from cracklib.decision import PHOTO_DECISIONS
+from cracklib.evaluation import PRCurve
 from cracklib.export import png_bytes
 from cracklib.growth import GrowthReport, monitor_growth
-from cracklib.imageio import CrackInputError, read_image, read_mask
+from cracklib.errors import CrackInputError
+from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
-from cracklib.render import preview
+from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import growth_series
 from cracklib.threshold import THRESHOLDS
+from cracklib.tiling import ceil_div
 
 EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
 IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
@@ -154,15 +158,25 @@ def show_image(image: np.ndarray, caption: str, container=st) -> None:
     container.image(preview(image, DISPLAY_SIDE), caption=caption, width="stretch")
 
 
-def heatmap_figure(image: np.ndarray, relevance: np.ndarray | None, *, title: str = "relevance") -> go.Figure:
-    """The photo with the relevance drawn over it (red for a crack, blue against), zoomable, with a colour bar."""
+#: How the Segment page draws relevance.
+HEATMAP_VIEWS = ("relevance over photo", "relevance alone")
+#: Blue (against a crack) - clear - red (for a crack): weak relevance leaves the photo as it is.
+RELEVANCE_COLORS = [[0.0, "rgba(33,102,172,1)"], [0.3, "rgba(103,169,207,0.7)"], [0.5, "rgba(255,255,255,0)"],
+                    [0.7, "rgba(239,138,98,0.7)"], [1.0, "rgba(178,24,43,1)"]]
+
+
+def heatmap_figure(image: np.ndarray, relevance: np.ndarray | None, *, view: str = HEATMAP_VIEWS[0]) -> go.Figure:
+    """The relevance (red for a crack, blue against), over the photo or alone, zoomable, with a colour bar
+    that saturates at the 99.5th percentile of |relevance| (cracklib.render.relevance_scale)."""
     picture = preview(image, DISPLAY_SIDE)
-    figure = go.Figure(go.Image(z=picture))
+    alone = view == HEATMAP_VIEWS[1]
+    figure = go.Figure(go.Image(z=np.full_like(picture, 255) if alone else picture))
     if relevance is not None:
         values = preview(relevance, DISPLAY_SIDE)
-        top = float(np.abs(values).max()) or 1.0
-        figure.add_trace(go.Heatmap(z=values, colorscale="RdBu_r", zmin=-top, zmax=top, opacity=0.55,
-                                    colorbar=dict(title=title), hovertemplate="relevance %{z:.3g}<extra></extra>",
+        top = relevance_scale(values)
+        figure.add_trace(go.Heatmap(z=values, colorscale=RELEVANCE_COLORS, zmin=-top, zmax=top,
+                                    colorbar=dict(title=f"relevance<br>(±{RELEVANCE_PERCENTILE}th pct<br>of |R|)"),
+                                    hovertemplate="relevance %{z:.3g}<extra></extra>",
                                     x0=0, dx=picture.shape[1] / values.shape[1],
                                     y0=0, dy=picture.shape[0] / values.shape[0]))
     figure.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=360)
@@ -171,15 +185,19 @@ def heatmap_figure(image: np.ndarray, relevance: np.ndarray | None, *, title: st
     return figure
 
 
-def pr_figure(curves: list[tuple[str, np.ndarray, np.ndarray, tuple[float, float] | None]]) -> go.Figure:
-    """Precision-recall curves: (label, precision, recall, operating point (recall, precision) or None)."""
+def pr_figure(curves: list[PRCurve]) -> go.Figure:
+    """Precision-recall curves, each with its mask's operating point as a dot of the same colour."""
     figure = go.Figure()
-    for label, precision, recall, point in curves:
-        line = figure.add_trace(go.Scatter(x=recall, y=precision, mode="lines", name=label))
-        if point is not None:
-            color = line.data[-1].line.color
-            figure.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", marker=dict(size=11, color=color),
-                                        name=f"{label}: current mask"))
+    # Dark24 has 24 distinct colours: a grid of methods × thresholds never repeats one.
+    palette = plotly.colors.qualitative.Dark24
+    for index, curve in enumerate(curves):
+        color = palette[index % len(palette)]
+        figure.add_trace(go.Scatter(x=curve.recall, y=curve.precision, mode="lines", name=curve.label,
+                                    line=dict(color=color), legendgroup=curve.label))
+        if curve.point is not None:
+            figure.add_trace(go.Scatter(x=[curve.point[0]], y=[curve.point[1]], mode="markers",
+                                        marker=dict(size=11, color=color), name=f"{curve.label}: current mask",
+                                        legendgroup=curve.label))
     figure.update_layout(xaxis=dict(title="recall", range=[0, 1]), yaxis=dict(title="precision", range=[0, 1.02]),
                          height=360, margin=dict(l=0, r=0, t=10, b=0))
     return figure
@@ -187,7 +205,7 @@ def pr_figure(curves: list[tuple[str, np.ndarray, np.ndarray, tuple[float, float
 
 def probability_figure(explanation: Explanation, *, side: int = 400) -> go.Figure:
     """The tile-probability map (about ``side`` pixels across): where the classifier sees cracks."""
-    step = max(1, -(-max(explanation.image_shape) // side))
+    step = max(1, ceil_div(max(explanation.image_shape), side))
     figure = go.Figure(go.Heatmap(z=explanation.tile_probability_map(step=step), colorscale="Reds", zmin=0, zmax=1,
                                   colorbar=dict(title="crack probability"),
                                   hovertemplate="probability %{z:.2f}<extra></extra>"))

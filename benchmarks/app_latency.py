@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from cracklib.export import png_bytes  # noqa: E402
-from cracklib.synthetic import crack_image  # noqa: E402
+from cracklib.export import png_bytes
+from cracklib.synthetic import crack_image
 
 
 def main() -> None:

@@ -13,16 +13,14 @@ import argparse
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from cracklib.growth import monitor_growth  # noqa: E402
-from cracklib.imageio import read_image  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier  # noqa: E402
-from cracklib.render import growth_overlay  # noqa: E402
+from cracklib.growth import monitor_growth
+from cracklib.imageio import read_image
+from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
+from cracklib.render import growth_overlay
 
 
 def read_series(folder: Path) -> dict[str, list[Path]]:

@@ -18,20 +18,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cracklib.attribution import zennit_lrp  # noqa: E402
-from cracklib.composites import RULE_SETS  # noqa: E402
-from cracklib.lrp import lrp_relevance  # noqa: E402
-from cracklib.models import CRACK_CLASS, Normalization, build_model  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
-from cracklib.settings import ExplanationSettings  # noqa: E402
+from cracklib.attribution import zennit_lrp
+from cracklib.composites import RULE_SETS
+from cracklib.lrp import lrp_relevance
+from cracklib.models import CRACK_CLASS, Normalization, build_model
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
+from cracklib.settings import ExplanationSettings
 
 NORM = Normalization()
 

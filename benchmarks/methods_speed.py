@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cracklib.attribution import METHODS, AttributionSettings, attribute  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
+from cracklib.attribution import METHODS, AttributionSettings, attribute
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 
 
 def main() -> None:

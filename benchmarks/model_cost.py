@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from cracklib.attribution import AttributionSettings, attribute  # noqa: E402
-from cracklib.models import Normalization, build_model  # noqa: E402
+from cracklib.attribution import AttributionSettings, attribute
+from cracklib.models import Normalization, build_model
 
 CANDIDATES = [("vgg11_128", 0.25, 128), ("vgg11_128", 0.5, 128), ("vgg11_128", 1.0, 128),
               ("vgg11_128", 0.25, 192), ("vgg11_onefc", 0.25, 128)]

@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from cracklib.datasets import read_dataset  # noqa: E402
-from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative  # noqa: E402
-from cracklib.evaluation import classifier_scores  # noqa: E402
-from cracklib.imageio import read_image  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier  # noqa: E402
-from cracklib.settings import ExplanationSettings  # noqa: E402
+from cracklib.datasets import read_dataset
+from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
+from cracklib.evaluation import classifier_scores
+from cracklib.imageio import read_image
+from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier
+from cracklib.settings import ExplanationSettings
 
 SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
 

@@ -16,16 +16,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from cracklib.datasets import read_dataset  # noqa: E402
-from cracklib.evaluation import evaluate_grid, evaluate_samples  # noqa: E402
-from cracklib.metrics import pr_curve  # noqa: E402
-from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier  # noqa: E402
-from cracklib.settings import ExplanationSettings, PipelineConfig  # noqa: E402
+from cracklib.datasets import read_dataset
+from cracklib.evaluation import evaluate_grid, evaluate_samples
+from cracklib.metrics import pr_curve
+from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
+from cracklib.settings import ExplanationSettings, PipelineConfig
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {

@@ -11,7 +11,7 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from .imageio import CrackInputError
+from .errors import CrackInputError
 
 __all__ = ["extract_zip", "data_root", "zip_bytes", "MAX_UNPACKED_BYTES"]
 

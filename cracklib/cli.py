@@ -14,7 +14,8 @@ from .attribution import LRP_BACKENDS, METHODS
 from .baselines import BASELINES
 from .composites import RULE_SETS
 from .decision import PHOTO_DECISIONS
-from .imageio import CrackInputError, write_png
+from .errors import CrackInputError
+from .imageio import write_png
 from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig

@@ -24,8 +24,11 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability", "whole_is_informative"]
+__all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability", "whole_is_informative"]
 
+#: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
+#: The pipeline's gate (ExplanationSettings.gate) defaults to it too.
+DECISION_THRESHOLD = 0.5
 #: The largest resize factor (photo's shorter side ÷ model input) at which the resized photo still counts.
 MAX_WHOLE_DOWNSCALE = 4.0
 

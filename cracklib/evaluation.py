@@ -18,15 +18,15 @@ from sklearn.metrics import roc_auc_score
 
 from .datasets import Sample, crack_pixels
 from .imageio import read_image
-from .metrics import Confusion, ScoreSampler, average_precision, confusion, pr_curve
+from .decision import DECISION_THRESHOLD
+from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, explain, segment_explanation,
                        threshold_explanation)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig
-from .training import balanced_accuracy
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
-           "compare_explanations", "MethodRun", "method_label"]
+           "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
 
 
 def _nan_to_none(value: float) -> float | None:
@@ -35,7 +35,7 @@ def _nan_to_none(value: float) -> float | None:
 
 def classifier_scores(labels: list[int], probabilities: list[float]) -> dict:
     labels_a, probs = np.asarray(labels, bool), np.asarray(probabilities, float)
-    predicted = probs >= 0.5
+    predicted = probs >= DECISION_THRESHOLD
     both = labels_a.any() and not labels_a.all()
     return {
         "n": int(labels_a.size),
@@ -170,6 +170,39 @@ def score_result(result: SegmentationResult, truth: np.ndarray) -> dict:
     else:
         scores.update(ap=None, curve_precision=np.zeros(0), curve_recall=np.zeros(0))
     return scores
+
+
+@dataclass(frozen=True)
+class PRCurve:
+    """A precision-recall curve to draw, and the operating point of the mask actually produced."""
+
+    label: str
+    precision: np.ndarray
+    recall: np.ndarray
+    #: (recall, precision) of the mask, or None.
+    point: tuple[float, float] | None
+
+
+def result_curve(label: str, scores: dict) -> PRCurve:
+    """The curve of a :func:`score_result` (one photo against its truth)."""
+    return PRCurve(label, scores["curve_precision"], scores["curve_recall"], (scores["recall"], scores["precision"]))
+
+
+def grid_curves(rows: list[dict]) -> list[PRCurve]:
+    """One curve per explanation × threshold of :func:`evaluate_grid` rows.
+
+    Post-processing does not change the score maps, so the rows of the first
+    post-processing give them all; their mask is the operating point.
+    """
+    curves = []
+    for row in rows:
+        if row["post"] != rows[0]["post"]:
+            continue
+        precision, recall, _ = pr_curve(row["sampler"])
+        detail = row["rules"] or row["baseline"]
+        label = " ".join(part for part in (row["method"], detail, row["threshold"]) if part)
+        curves.append(PRCurve(label, precision, recall, (row["recall"], row["precision"])))
+    return curves
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from .metrics import SCORE_KEYS
 from .pipeline import SegmentationResult
 from .render import heatmap_rgb, mask_overlay
 
@@ -57,7 +58,7 @@ def result_row(name: str, result: SegmentationResult, scores: dict | None = None
            "tiles": result.n_tiles, "tiles_explained": result.n_explained}
     row.update({key: value for key, value in result.severity.to_dict().items() if value is not None})
     if scores:
-        row.update({key: scores[key] for key in ("iou", "precision", "recall", "f1", "ap") if key in scores})
+        row.update({key: scores[key] for key in SCORE_KEYS if key in scores})
     return row
 
 

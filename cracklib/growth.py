@@ -29,7 +29,7 @@ from skimage.color import rgb2gray
 from skimage.registration import phase_cross_correlation
 from skimage.transform import rotate
 
-from .imageio import CrackInputError
+from .errors import CrackInputError
 from .pipeline import Classifier, PipelineConfig, SegmentationResult, explain, segment_explanation
 from .threshold import apply_threshold
 

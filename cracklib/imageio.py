@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["CrackInputError", "read_image", "read_mask", "to_rgb_uint8", "write_png", "MAX_PIXELS"]
+from .errors import CrackInputError
+
+__all__ = ["read_image", "read_mask", "to_rgb_uint8", "write_png", "MAX_PIXELS"]
 
 #: Largest image accepted (pixels). 48 MP photos are the biggest the product
 #: targets; twice that leaves room, and still stops decompression bombs.
 MAX_PIXELS = 100_000_000
-
-
-class CrackInputError(ValueError):
-    """A user error: bad file, bad option, mismatched pair. Its message is one line."""
 
 
 def _name(source) -> str:

@@ -17,8 +17,19 @@ import numpy as np
 from scipy import ndimage
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-__all__ = ["Confusion", "confusion", "pr_curve", "average_precision", "relevance_mass_accuracy",
-           "pointing_game", "pixel_roc_auc", "ScoreSampler"]
+__all__ = ["SCORE_KEYS", "Confusion", "confusion", "pr_curve", "average_precision", "relevance_mass_accuracy",
+           "pointing_game", "pixel_roc_auc", "ScoreSampler", "balanced_accuracy"]
+
+#: The segmentation scores of one photo or data set, in the order tables show them.
+SCORE_KEYS = ("iou", "precision", "recall", "f1", "ap")
+
+
+def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+    """Mean of the true-positive and true-negative rates (NaN if a class is absent)."""
+    labels, predictions = np.asarray(labels).astype(bool), np.asarray(predictions).astype(bool)
+    if labels.all() or not labels.any():
+        return float("nan")
+    return float((predictions[labels].mean() + (~predictions[~labels]).mean()) / 2)
 
 
 @dataclass

@@ -32,6 +32,8 @@ import torch
 from torch import nn
 from torchvision.models.vgg import VGG, make_layers
 
+from .errors import CrackInputError
+
 __all__ = [
     "ARCHITECTURES", "CRACK_CLASS", "Normalization", "ModelCard", "build_model",
     "checked_model_name", "conv_layer_names", "default_device", "fold_batch_norm", "load_model", "save_model",
@@ -232,8 +234,6 @@ def checked_model_name(name: str) -> str:
     A model name typed in the app becomes a file name: a ``/`` or ``..`` in it
     would write outside the folder meant for it.
     """
-    from .imageio import CrackInputError
-
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name or ""):
         raise CrackInputError(f"model name {name!r}: use 1-64 letters, digits, '_' or '-'")
     return name
@@ -260,8 +260,6 @@ def load_model(path: str | Path, *, device: torch.device | str | None = None) ->
 
     The model is in eval mode, float32, on ``device`` (default: :func:`default_device`).
     """
-    from .imageio import CrackInputError
-
     path = Path(path)
     if not path.exists():
         raise CrackInputError(f"{path}: no such weights file")

@@ -48,7 +48,7 @@ from .preprocess import resize_map, to_input, to_pixels
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
-from .tiling import TileBlender, TileGrid, pad_to_tile, tile_grid, tile_probability_map
+from .tiling import TileBlender, TileGrid, ceil_div, pad_to_tile, tile_grid, tile_probability_map
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
@@ -121,10 +121,9 @@ class Explanation:
     def tile_probability_map(self, *, step: int = 1) -> np.ndarray:
         """Crack probability per pixel (the highest of the tiles covering it), subsampled by ``step``."""
         if self.grid is None:
-            return np.full((-(-self.image_shape[0] // step), -(-self.image_shape[1] // step)),
-                           self.probability, np.float32)
+            return np.full(tuple(ceil_div(side, step) for side in self.image_shape), self.probability, np.float32)
         scaled = tile_probability_map(self.grid, self.tile_probabilities, step=step)
-        height, width = (-(-side // step) for side in self.image_shape)
+        height, width = (ceil_div(side, step) for side in self.image_shape)
         if scaled.shape == (height, width):
             return scaled
         return resize_map(scaled, (height, width))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from .decision import PHOTO_DECISIONS
+from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 
 __all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices"]
 
@@ -39,7 +39,7 @@ class ExplanationSettings:
     lrp_backend: str = "fast"
     baseline: str = "damage_free_mean"
     #: Explain only when the crack probability reaches this (0 explains always).
-    gate: float = 0.5
+    gate: float = DECISION_THRESHOLD
     #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
     mode: str = "tiled"
     #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).

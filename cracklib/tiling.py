@@ -24,7 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TileGrid", "tile_grid", "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
+__all__ = ["ceil_div", "TileGrid", "tile_grid", "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded up, in integers: the cells of a step over a side."""
+    return -(-numerator // denominator)
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:
@@ -139,10 +144,10 @@ def tile_probability_map(grid: TileGrid, probabilities: np.ndarray, *, step: int
     """
     probabilities = np.asarray(probabilities, np.float32)
     height, width = grid.shape
-    out = np.zeros((-(-height // step), -(-width // step)), np.float32)
+    out = np.zeros((ceil_div(height, step), ceil_div(width, step)), np.float32)
     for index, probability in enumerate(probabilities):
         rows, cols = grid.window(index)
-        region = slice(-(-rows.start // step), -(-rows.stop // step)), slice(-(-cols.start // step),
-                                                                             -(-cols.stop // step))
+        region = (slice(ceil_div(rows.start, step), ceil_div(rows.stop, step)),
+                  slice(ceil_div(cols.start, step), ceil_div(cols.stop, step)))
         np.maximum(out[region], probability, out=out[region])
     return out

@@ -30,10 +30,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .decision import DECISION_THRESHOLD
+from .metrics import balanced_accuracy
 from .models import CRACK_CLASS, Normalization, build_model, fold_batch_norm, load_model
 from .preprocess import to_pixels
 
-__all__ = ["TrainingConfig", "EpochStats", "train_classifier", "predict_probabilities", "balanced_accuracy"]
+__all__ = ["TrainingConfig", "EpochStats", "train_classifier", "predict_probabilities"]
 
 
 @dataclass
@@ -73,14 +75,6 @@ class EpochStats:
         return asdict(self)
 
 
-def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
-    """Mean of the true-positive and true-negative rates (NaN if a class is absent)."""
-    labels, predictions = np.asarray(labels).astype(bool), np.asarray(predictions).astype(bool)
-    if labels.all() or not labels.any():
-        return float("nan")
-    return float((predictions[labels].mean() + (~predictions[~labels]).mean()) / 2)
-
-
 def _augment(pixels: torch.Tensor, generator: torch.Generator, jitter: float) -> torch.Tensor:
     """Random flips, 90° rotations and mild brightness/contrast jitter, per batch."""
     if torch.rand(1, generator=generator) < 0.5:
@@ -115,7 +109,7 @@ def _evaluate(model, images, labels, normalization, weights, batch_size):
     p = np.clip(probabilities, eps, 1 - eps)
     per = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
     loss = float(np.sum(per * weights[labels]) / np.sum(weights[labels]))
-    return loss, balanced_accuracy(labels, probabilities >= 0.5)
+    return loss, balanced_accuracy(labels, probabilities >= DECISION_THRESHOLD)
 
 
 def _initial_model(config: TrainingConfig) -> torch.nn.Module:

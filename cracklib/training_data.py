@@ -33,6 +33,7 @@ from scipy import ndimage
 
 from .baselines import DamageFree, baselines_path
 from .datasets import Sample, assign_splits, crack_pixels, read_dataset
+from .decision import DECISION_THRESHOLD
 from .evaluation import classifier_scores
 from .imageio import read_image
 from .models import ModelCard, Normalization, load_model, save_model
@@ -123,7 +124,7 @@ def examples_from_samples(samples: list[Sample], size: int, *, patches: bool = T
 def hard_negatives(model, normalization: Normalization, samples: list[Sample], size: int, *,
                    per_image: int = 8, settings: PatchSettings = PatchSettings(),
                    progress=None) -> np.ndarray:
-    """Crack-free native patches that ``model`` calls cracked (probability ≥ 0.5), uint8 (N, S, S, 3).
+    """Crack-free native patches that ``model`` calls cracked (probability ≥ ``DECISION_THRESHOLD``), uint8 (N, S, S, 3).
 
     From every masked image, the ``per_image`` most confidently wrong crack-free
     patches (windows with no crack pixel within ``settings.clean_margin``).
@@ -135,7 +136,7 @@ def hard_negatives(model, normalization: Normalization, samples: list[Sample], s
             patches = np.stack([padded[w] for w in clean])
             probability = predict_probabilities(model, patches, normalization)
             worst = np.argsort(-probability)[:per_image]
-            found += [patches[i] for i in worst if probability[i] >= 0.5]
+            found += [patches[i] for i in worst if probability[i] >= DECISION_THRESHOLD]
         if progress:
             progress(index, len(samples))
     return np.stack(found) if found else np.zeros((0, size, size, 3), np.uint8)

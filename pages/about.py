@@ -5,9 +5,9 @@ import json
 import streamlit as st
 
 import studio
+from cracklib.datasets import DEMO_SAMPLE
 from cracklib.pipeline import segment_explanation
 from cracklib.render import heatmap_rgb, mask_overlay
-from cracklib.synthetic import bundled_samples
 
 st.title("About the crack studio")
 st.markdown("""
@@ -25,7 +25,7 @@ classifier trained on image labels only and turns its **explanation** into a **s
    series of photos of one surface, how they **grew**.
 """)
 weights, config = studio.sidebar_config()
-image_path, _ = bundled_samples()[2]
+image_path, _ = DEMO_SAMPLE
 image, explanation = studio.explanation(image_path.name, image_path.read_bytes(), weights, config.explanation)
 result = segment_explanation(explanation, config.mask)
 left, middle, right = st.columns(3)

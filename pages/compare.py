@@ -3,11 +3,13 @@
 import streamlit as st
 
 import studio
-from cracklib.evaluation import compare_explanations
-from cracklib.imageio import CrackInputError, read_image
+from cracklib.datasets import DEMO_SAMPLE
+from cracklib.errors import CrackInputError
+from cracklib.evaluation import compare_explanations, result_curve
+from cracklib.imageio import read_image
+from cracklib.metrics import SCORE_KEYS
 from cracklib.render import heatmap_overlay, mask_overlay, preview
 from cracklib.settings import method_choices
-from cracklib.synthetic import bundled_samples
 
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)
@@ -17,8 +19,9 @@ chosen = st.multiselect("Methods", list(choices),
 upload = st.file_uploader("Photo", type=studio.IMAGE_TYPES)
 mask_upload = st.file_uploader("Ground-truth mask (optional)", type=studio.IMAGE_TYPES)
 if upload is None:
-    image_path, mask_path = bundled_samples()[2]
-    st.info(f"No upload yet: comparing on the bundled sample **{image_path.name}** with its ground truth.")
+    image_path, mask_path = DEMO_SAMPLE
+    st.info(f"No upload yet: comparing on the bundled sample **{image_path.name}**, a real road photo from CrackSC, "
+            "with its ground truth.")
     name, data, mask_name, mask_data = image_path.name, image_path.read_bytes(), mask_path.name, mask_path.read_bytes()
 else:
     name, data = upload.name, upload.getvalue()
@@ -51,10 +54,8 @@ for index, run in enumerate(runs):
                  caption=f"area {run.result.severity.area_px:,} px"
                  + (f" · F1 {run.scores['f1']:.3f}" if run.scores else ""), width="stretch")
 table = [{"method": run.label, "seconds": round(run.seconds, 3), "area_px": run.result.severity.area_px,
-          **({k: run.scores[k] for k in ("iou", "precision", "recall", "f1", "ap")} if run.scores else {})}
+          **({k: run.scores[k] for k in SCORE_KEYS} if run.scores else {})}
          for run in runs]
 st.dataframe(table, width="stretch")
 if truth is not None and truth.any():
-    st.plotly_chart(studio.pr_figure([(run.label, run.scores["curve_precision"], run.scores["curve_recall"],
-                                       (run.scores["recall"], run.scores["precision"])) for run in runs]),
-                    width="stretch")
+    st.plotly_chart(studio.pr_figure([result_curve(run.label, run.scores) for run in runs]), width="stretch")

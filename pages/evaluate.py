@@ -7,10 +7,9 @@ import streamlit as st
 
 import studio
 from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid
+from cracklib.evaluation import evaluate_grid, grid_curves
 from cracklib.export import table_csv
-from cracklib.imageio import CrackInputError
-from cracklib.metrics import pr_curve
+from cracklib.errors import CrackInputError
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.settings import method_choices
 from cracklib.synthetic import write_sample_dataset
@@ -65,12 +64,6 @@ if evaluation and evaluation["rows"]:
     table = [{key: value for key, value in row.items() if key != "sampler"} for row in rows]
     st.dataframe(table, width="stretch")
     st.download_button("Table (CSV)", table_csv(table), file_name="evaluation.csv", mime="text/csv")
-    curves = []
-    for row in rows:
-        if row["post"] == rows[0]["post"]:  # post-processing does not change the score maps
-            precision, recall, _ = pr_curve(row["sampler"])
-            label = f"{row['method']} {row['rules'] or row['baseline'] or ''} {row['threshold']}".replace("  ", " ")
-            curves.append((label, precision, recall, (row["recall"], row["precision"])))
-    st.plotly_chart(studio.pr_figure(curves), width="stretch")
+    st.plotly_chart(studio.pr_figure(grid_curves(rows)), width="stretch")
 elif evaluation is not None:
     st.warning("No image in that selection has crack pixels in its mask: nothing to score.")

@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import studio
-from cracklib.imageio import CrackInputError
+from cracklib.errors import CrackInputError
 from cracklib.render import NEW_CRACK_COLOR, OLD_CRACK_COLOR, growth_overlay, preview
 
 st.title("Crack growth")

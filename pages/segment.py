@@ -4,18 +4,19 @@ import streamlit as st
 
 import studio
 from cracklib.archive import zip_bytes
-from cracklib.datasets import match_masks
-from cracklib.evaluation import score_result
+from cracklib.datasets import DEMO_SAMPLE, match_masks
+from cracklib.errors import CrackInputError
+from cracklib.evaluation import result_curve, score_result
 from cracklib.export import result_file_makers, result_row, table_csv, unique_names
-from cracklib.imageio import CrackInputError
+from cracklib.metrics import SCORE_KEYS
 from cracklib.pipeline import segment_explanation
 from cracklib.render import mask_overlay, preview
-from cracklib.synthetic import bundled_samples
 
-SCORE_LABELS = {"iou": "IoU", "precision": "Precision", "recall": "Recall", "f1": "F1", "ap": "AP"}
+SCORE_LABELS = dict(zip(SCORE_KEYS, ("IoU", "Precision", "Recall", "F1", "AP")))
 
 st.title("Segment cracks")
 weights, config = studio.sidebar_config()
+view = st.radio("Relevance", studio.HEATMAP_VIEWS, horizontal=True)
 uploads = st.file_uploader("Photos (jpg, png, tif, bmp; any size)", type=studio.IMAGE_TYPES,
                            accept_multiple_files=True)
 mask_uploads = st.file_uploader("Ground-truth masks (optional; matched by file name, e.g. photo_mask.png)",
@@ -24,8 +25,9 @@ if uploads:
     files = list(zip(unique_names([upload.name for upload in uploads]), (upload.getvalue() for upload in uploads)))
     masks = {upload.name: upload.getvalue() for upload in mask_uploads or []}
 else:
-    image_path, mask_path = bundled_samples()[2]  # a concrete crack, with its exact mask
-    st.info(f"No upload yet: showing the bundled sample **{image_path.name}** with its ground truth.")
+    image_path, mask_path = DEMO_SAMPLE
+    st.info(f"No upload yet: showing the bundled sample **{image_path.name}**, a real road photo from CrackSC, "
+            "with its ground truth.")
     files = [(image_path.name, image_path.read_bytes())]
     masks = {mask_path.name: mask_path.read_bytes()}
 pairs = match_masks([name for name, _ in files], list(masks))
@@ -55,7 +57,7 @@ for name, data in files:
         st.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
                    f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
     left, right = st.columns(2)
-    left.plotly_chart(studio.heatmap_figure(image, result.relevance), width="stretch", key=f"heat_{name}")
+    left.plotly_chart(studio.heatmap_figure(image, result.relevance, view=view), width="stretch", key=f"heat_{name}")
     if not result.explained:
         left.caption("Not explained: the photo's crack probability is below the gate.")
     picture = preview(image, studio.DISPLAY_SIDE)
@@ -71,8 +73,7 @@ for name, data in files:
         score_cols = st.columns(5)
         for col, (key, label) in zip(score_cols, SCORE_LABELS.items()):
             col.metric(label, "–" if scores[key] is None else f"{scores[key]:.3f}")
-        st.plotly_chart(studio.pr_figure([(f"{config.mask.threshold} score", scores["curve_precision"],
-                                           scores["curve_recall"], (scores["recall"], scores["precision"]))]),
+        st.plotly_chart(studio.pr_figure([result_curve(f"{config.mask.threshold} score", scores)]),
                         width="stretch", key=f"pr_{name}")
     makers = result_file_makers(name, image, result, scores)
     downloads.update(makers)

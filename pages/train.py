@@ -10,7 +10,7 @@ import streamlit as st
 
 import studio
 from cracklib.archive import zip_bytes
-from cracklib.imageio import CrackInputError
+from cracklib.errors import CrackInputError
 from cracklib.models import ARCHITECTURES, ModelCard, checked_model_name
 from cracklib.training_data import train_and_save
 

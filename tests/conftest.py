@@ -2,24 +2,21 @@
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from cracklib.imageio import write_png
+from cracklib.synthetic import crack_image
+from cracklib.baselines import DamageFree, baselines_path
+from cracklib.models import ModelCard, build_model, save_model
+from cracklib.pipeline import load_classifier
+from cracklib.training import TrainingConfig, train_classifier
+from cracklib.training_data import synthetic_examples
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from cracklib.imageio import write_png  # noqa: E402
-from cracklib.synthetic import crack_image  # noqa: E402
-from cracklib.baselines import DamageFree, baselines_path  # noqa: E402
-from cracklib.models import ModelCard, build_model, save_model  # noqa: E402
-from cracklib.pipeline import load_classifier  # noqa: E402
-from cracklib.training import TrainingConfig, train_classifier  # noqa: E402
-from cracklib.training_data import synthetic_examples  # noqa: E402
-
 torch.set_num_threads(2)
 
 

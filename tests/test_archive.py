@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from cracklib.archive import extract_zip, zip_bytes
-from cracklib.imageio import CrackInputError
+from cracklib.errors import CrackInputError
 
 
 def _zip(entries, links=()):

@@ -45,3 +45,15 @@ def test_score_result_and_compare_methods(tiny_classifier, rng):
     assert perfect["iou"] == 1.0 and perfect["ap"] == 1.0
     empty = score_result(runs[0].result, np.zeros_like(truth))
     assert empty["ap"] is None
+
+
+def test_grid_curves_one_per_explanation_and_threshold_with_the_mask_as_point(data_folder, tiny_classifier):
+    from cracklib.evaluation import grid_curves
+
+    settings = [ExplanationSettings(method="lrp", rules="seibold", gate=0.0)]
+    rows = evaluate_grid(tiny_classifier, read_dataset(data_folder), settings, ["simple", "otsu"], ["none", "paper"])
+    curves = grid_curves(rows)
+    assert [curve.label for curve in curves] == ["lrp seibold simple", "lrp seibold otsu"]
+    for curve, row in zip(curves, [r for r in rows if r["post"] == "none"]):
+        assert curve.point == (row["recall"], row["precision"])
+        assert curve.precision.shape == curve.recall.shape and curve.recall.max() == 1.0

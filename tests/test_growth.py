@@ -10,7 +10,8 @@ from scipy.stats import spearmanr
 from skimage.transform import rotate
 
 from cracklib.growth import align_series, monitor_growth
-from cracklib.imageio import CrackInputError, write_png
+from cracklib.errors import CrackInputError
+from cracklib.imageio import write_png
 from cracklib.pipeline import PipelineConfig, load_classifier
 from cracklib.synthetic import crack_image, growth_series
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cracklib.imageio import CrackInputError, read_image, read_mask
+from cracklib.errors import CrackInputError
+from cracklib.imageio import read_image, read_mask
 
 
 def _png(image: Image.Image, fmt="PNG") -> bytes:

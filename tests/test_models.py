@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from cracklib.imageio import CrackInputError
+from cracklib.errors import CrackInputError
 from cracklib.models import (ModelCard, Normalization, build_model, conv_layer_names, fold_batch_norm, load_model,
                              save_model)
 
@@ -84,7 +84,7 @@ def test_every_shipped_weights_file_loads_and_matches_its_card():
 def test_model_names_that_are_paths_are_refused():
     import pytest
 
-    from cracklib.imageio import CrackInputError
+    from cracklib.errors import CrackInputError
     from cracklib.models import checked_model_name
 
     assert checked_model_name("tiles_v2-b") == "tiles_v2-b"

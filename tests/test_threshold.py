@@ -61,3 +61,19 @@ def test_bad_input():
         apply_threshold(np.zeros((3, 3)), "magic")
     with pytest.raises(ValueError, match="2-D"):
         apply_threshold(np.zeros((3, 3, 3)), "simple")
+
+
+def test_interpolated_posterior_decides_every_pixel_as_the_exact_one():
+    from cracklib.threshold import _posterior_per_pixel
+
+    values = np.random.default_rng(0).normal(size=200_000)
+
+    def posterior(x):  # a smooth rise, and a hard assignment's step as in the beta mixture
+        out = 1 / (1 + np.exp(-8 * (x - 0.3)))
+        out[x > 1.7] = 1.0
+        out[x < -0.5] = 0.0
+        return out
+
+    fast, exact = _posterior_per_pixel(values, posterior), posterior(values)
+    assert ((fast > 0.5) == (exact > 0.5)).all()
+    assert np.abs(fast - exact).max() < 0.01  # the score map, for PR curves

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from cracklib.models import Normalization
-from cracklib.training import balanced_accuracy, predict_probabilities
+from cracklib.metrics import balanced_accuracy
+from cracklib.training import predict_probabilities
 from cracklib.training_data import examples_from_samples, synthetic_examples
 from cracklib.datasets import Sample
 from cracklib.imageio import write_png

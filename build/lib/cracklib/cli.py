@@ -1,0 +1,256 @@
+"""Command line: ``python -m cracklib segment|evaluate|growth|train``.
+
+Other tools depend on the command names, options and JSON keys: keep them stable.
+Every user error prints one line on stderr and exits with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .attribution import LRP_BACKENDS, METHODS
+from .baselines import BASELINES
+from .composites import RULE_SETS
+from .decision import PHOTO_DECISIONS
+from .errors import CrackInputError
+from .imageio import write_png
+from .models import ARCHITECTURES
+from .pipeline import DEFAULT_WEIGHTS
+from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from .postprocess import POSTPROCESSING
+from .threshold import THRESHOLDS
+
+__all__ = ["main"]
+
+EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage too)
+        raise CrackInputError(f"{self.prog}: {message}")
+
+
+def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False) -> None:
+    methods = list(METHODS) + (["none"] if allow_none else [])
+    parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
+    parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
+    parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
+                        help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
+    parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
+    parser.add_argument("--threshold", default=MASK.threshold, choices=list(THRESHOLDS))
+    parser.add_argument("--post", default=MASK.post, choices=list(POSTPROCESSING))
+    parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
+    parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
+                        help="explain only when the crack probability reaches this (0 = always)")
+    parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
+    parser.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES),
+                        help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
+    parser.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS),
+                        help="tiled mode: how the tiles' probabilities make the photo's")
+    parser.add_argument("--tile-overlap", type=float, default=EXPLANATION.tile_overlap, help="fraction of a tile")
+    parser.add_argument("--tile-scale", type=float, default=EXPLANATION.tile_scale,
+                        help="resize factor before tiling (1 = native resolution)")
+    parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (.pt with its .json card)")
+
+
+def _config(args) -> PipelineConfig:
+    return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
+                             lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
+                             post=args.post, post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px,
+                             mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
+                             tile_scale=args.tile_scale)
+
+
+def _progress(total: int, description: str):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=description, file=sys.stderr, disable=None, leave=False)
+
+
+def _advance(bar, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cracklib", description="Crack segmentation from classifier explanations.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    seg = commands.add_parser("segment", help="segment photos; writes masks, heatmaps and JSON")
+    seg.add_argument("images", nargs="+", help="image files")
+    seg.add_argument("--out", required=True, help="output folder")
+    _pipeline_options(seg)
+
+    ev = commands.add_parser("evaluate", help="evaluate on a data folder; prints one JSON object")
+    ev.add_argument("--data", required=True, help="folder with images/, masks/ and manifest.csv")
+    ev.add_argument("--split", default=None, help="train, val or test (default: all)")
+    ev.add_argument("--groups", default=None, help="comma-separated groups")
+    _pipeline_options(ev, allow_none=True)
+
+    gr = commands.add_parser("growth", help="segment a time series of one surface; report what grew")
+    gr.add_argument("frames", nargs="+", help="two or more photos of one surface, in time order")
+    gr.add_argument("--align", action=argparse.BooleanOptionalAction, default=True,
+                    help="register every frame onto the first (phase correlation) and crop to the shared region")
+    gr.add_argument("--rotation", action="store_true", help="also undo rotations of up to 10 degrees")
+    gr.add_argument("--shared-threshold", action="store_true", help="one threshold for the whole series")
+    gr.add_argument("--keep-previous", action="store_true",
+                    help="a crack does not heal: each mask includes the previous one")
+    gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
+    gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
+    _pipeline_options(gr)
+
+    tr = commands.add_parser("train", help="train a classifier on image labels")
+    source = tr.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", nargs="+", help="data folders in the ../shared/data layout")
+    source.add_argument("--synthetic", type=int, metavar="N", help="train on N generated synthetic images")
+    tr.add_argument("--arch", default="vgg11_128", choices=list(ARCHITECTURES))
+    tr.add_argument("--width", type=float, default=0.25)
+    tr.add_argument("--size", type=int, default=128, help="input size (pixels, square)")
+    tr.add_argument("--epochs", type=int, default=20)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, default=2e-3)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--half", action="store_true", help="store the weights as float16")
+    tr.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default: cpu)")
+    tr.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
+    tr.add_argument("--hard-negatives", metavar="WEIGHTS", default=None,
+                    help="add the crack-free patches that these weights call cracked (a second round)")
+    tr.add_argument("--max-patches", type=int, default=16,
+                    help="crack and crack-free native patches per masked image, each (default 16)")
+    tr.add_argument("--init", metavar="WEIGHTS", default=None,
+                    help="fine-tune these weights (same --arch, --width, --size) instead of starting from scratch")
+    tr.add_argument("--oversample", nargs="+", metavar="FOLDER=K", default=[],
+                    help="repeat a data folder's training examples K times (e.g. brick_walls=4)")
+    tr.add_argument("--cache-dir", default=None, help="folder for the decoded examples (default: the temp folder)")
+    tr.add_argument("--out", required=True, help="weights file to write (NAME.pt)")
+    return parser
+
+
+def _segment(args) -> int:
+    from .export import result_files
+    from .imageio import read_image
+    from .pipeline import load_classifier, segment
+
+    config = _config(args)
+    classifier = load_classifier(args.weights)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    bar = _progress(len(args.images), "segment")
+    for name in args.images:
+        try:
+            image = read_image(name)
+        except CrackInputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            failures += 1
+            bar.update()
+            continue
+        tiles = _progress(0, Path(name).name)
+        result = segment(classifier, image, config, progress=lambda done, total: _advance(tiles, done, total))
+        tiles.close()
+        for file_name, content in result_files(Path(name).name, image, result).items():  # as the app's downloads
+            (out / file_name).write_bytes(content)
+        bar.update()
+    bar.close()
+    return 2 if failures else 0
+
+
+def _evaluate(args) -> int:
+    from .datasets import read_dataset
+    from .evaluation import evaluate_samples
+    from .pipeline import load_classifier
+
+    groups = [g.strip() for g in args.groups.split(",")] if args.groups else None
+    samples = read_dataset(args.data, split=args.split, groups=groups)
+    classifier = load_classifier(args.weights)
+    bar = _progress(len(samples), "evaluate")
+    report = evaluate_samples(classifier, samples, _config(args), segmentation=args.method != "none",
+                              progress=lambda done, total: bar.update())
+    bar.close()
+    report.update({"data": str(args.data), "split": args.split, "groups": groups, "weights": str(args.weights)})
+    print(json.dumps(report))
+    return 0
+
+
+def _growth(args) -> int:
+    from .growth import monitor_growth
+    from .imageio import read_image
+    from .pipeline import load_classifier
+    from .render import growth_overlay
+
+    images = [read_image(name) for name in args.frames]  # an unreadable frame stops the series
+    classifier = load_classifier(args.weights)
+    bar = _progress(len(images), "growth")
+    report = monitor_growth(classifier, images, _config(args), names=[str(name) for name in args.frames],
+                            align=args.align, rotation=args.rotation, shared_threshold=args.shared_threshold,
+                            keep_previous=args.keep_previous, progress=lambda done, total: _advance(bar, done, total))
+    bar.close()
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for index, frame in enumerate(report.frames):
+            stem = f"{index + 1:02d}_{Path(frame.name).stem}"
+            write_png(out / f"{stem}_mask.png", frame.result.mask)
+            write_png(out / f"{stem}_growth.png",
+                      growth_overlay(frame.image, report.previous_mask(index), frame.result.mask))
+    data = report.to_dict()
+    if args.out:
+        (Path(args.out) / "growth.json").write_text(json.dumps(data, indent=2))
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print(f"{'frame':<32} {'prob':>5} {'area px':>8} {'length':>7} {'max w':>6} {'cracks':>6} {'shift':>12}")
+        for frame in data["frames"]:
+            shift = "{:+.1f},{:+.1f}".format(*frame["shift_px"])
+            print(f"{Path(frame['image']).name[:32]:<32} {frame['crack_probability']:>5.2f} {frame['area_px']:>8} "
+                  f"{frame['length_px']:>7.0f} {frame['max_width_px']:>6.1f} {frame['n_cracks']:>6} {shift:>12}")
+        for step in data["steps"]:
+            print(f"step {step['from'] + 1}->{step['to'] + 1}: area {step['delta_area_px']:+d} px, "
+                  f"length {step['delta_length_px']:+.0f} px, new crack {step['new_crack_px']} px")
+    return 0
+
+
+def _train(args) -> int:
+    import torch
+
+    from .training_data import PatchSettings, train_and_save
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise CrackInputError("--device cuda: no CUDA GPU on this machine")
+    for weights in (args.hard_negatives, args.init):
+        if weights and not Path(weights).exists():
+            raise CrackInputError(f"{weights}: no such weights file")
+    repeats = {}
+    for item in args.oversample:
+        name, _, factor = item.partition("=")
+        if not factor.isdigit() or int(factor) < 1:
+            raise CrackInputError(f"--oversample {item}: expected FOLDER=K with K a whole number ≥ 1")
+        repeats[name] = int(factor)
+    patches = PatchSettings(max_crack=args.max_patches, max_clean=args.max_patches)
+    card = train_and_save(data=args.data, synthetic=args.synthetic, arch=args.arch, width=args.width,
+                          size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          seed=args.seed, half=args.half, out=args.out, device=args.device, resume=args.resume,
+                          hard_negatives_from=args.hard_negatives, patch_settings=patches,
+                          cache_dir=args.cache_dir, init_from=args.init, oversample_sources=repeats,
+                          command="python -m cracklib " + " ".join(args.argv),
+                          log=sys.stderr)
+    print(card.to_json())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
+        if not 0 <= getattr(args, "gate", 0) <= 1:
+            raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
+        return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train}[args.command](args)
+    except CrackInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # a bad combination of options (e.g. a baseline the weights lack)
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

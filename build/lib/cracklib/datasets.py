@@ -1,0 +1,136 @@
+"""Data folders in the layout of ``../shared/data``.
+
+A data folder holds ``images/``, optionally ``masks/`` (``STEM.png``, 0 =
+background, 255 = crack) and ``manifest.csv`` with ``image,mask,label,split,group``.
+Without a manifest, every image in ``images/`` is used; its mask is
+``masks/STEM.png`` if present and its label is whether that mask has crack pixels.
+A folder with ``crack/`` and ``no_crack/`` sub-folders (the simplest way to hand
+over image labels) gives label 1 and 0 to the images in them.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CrackInputError
+from .imageio import read_mask
+
+__all__ = ["Sample", "read_dataset", "IMAGE_SUFFIXES", "LABEL_FOLDERS", "assign_splits", "match_masks"]
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class Sample:
+    image: Path
+    mask: Path | None
+    label: int | None
+    split: str | None = None
+    group: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.image.stem
+
+
+def _from_manifest(folder: Path) -> list[Sample]:
+    samples = []
+    with open(folder / "manifest.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "image" not in reader.fieldnames:
+            raise CrackInputError(f"{folder / 'manifest.csv'}: no 'image' column")
+        for row in reader:
+            mask = row.get("mask") or ""
+            label = row.get("label", "")
+            samples.append(Sample(image=folder / row["image"], mask=folder / mask if mask else None,
+                                  label=int(label) if label not in ("", None) else None,
+                                  split=row.get("split") or None, group=row.get("group") or None))
+    return samples
+
+
+LABEL_FOLDERS = {"crack": 1, "no_crack": 0}
+
+
+def _from_label_folders(folder: Path) -> list[Sample]:
+    return [Sample(path, None, label, group=name)
+            for name, label in LABEL_FOLDERS.items() if (folder / name).is_dir()
+            for path in sorted((folder / name).rglob("*")) if path.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def _from_folders(folder: Path) -> list[Sample]:
+    images = folder / "images" if (folder / "images").is_dir() else folder
+    masks = folder / "masks"
+    samples = []
+    for path in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        mask = masks / f"{path.stem}.png"
+        if mask.exists():
+            samples.append(Sample(path, mask, int(read_mask(mask).any())))
+        else:
+            samples.append(Sample(path, None, None))
+    return samples
+
+
+def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[str] | None = None) -> list[Sample]:
+    """The samples of a data folder, optionally one split and some groups only."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CrackInputError(f"{folder}: no such data folder")
+    if (folder / "manifest.csv").exists():
+        samples = _from_manifest(folder)
+    elif any((folder / name).is_dir() for name in LABEL_FOLDERS):
+        samples = _from_label_folders(folder)
+    else:
+        samples = _from_folders(folder)
+    if split:
+        samples = [s for s in samples if s.split == split]
+    if groups:
+        known = {s.group for s in samples}
+        unknown = [g for g in groups if g not in known]
+        if unknown:
+            names = ", ".join(sorted(map(str, known)))
+            raise CrackInputError(f"{folder}: no group {', '.join(unknown)} (groups: {names})")
+        samples = [s for s in samples if s.group in groups]
+    if not samples:
+        raise CrackInputError(f"{folder}: no images" + (f" in split {split!r}" if split else ""))
+    return samples
+
+
+def crack_pixels(sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
+    """The sample's mask (checked against the image shape), or None without one."""
+    return read_mask(sample.mask, shape=shape) if sample.mask is not None else None
+
+
+def assign_splits(samples: list[Sample], *, val_fraction: float = 0.2, seed: int = 0) -> list[Sample]:
+    """Samples without a split get ``train`` or ``val`` (stratified by label, fixed seed)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    out = [s for s in samples if s.split]
+    for label in sorted({s.label for s in samples if not s.split}, key=str):
+        group = [s for s in samples if not s.split and s.label == label]
+        order = rng.permutation(len(group))
+        n_val = int(round(val_fraction * len(group))) if len(group) > 1 else 0
+        out += [replace(group[i], split="val" if rank < n_val else "train") for rank, i in enumerate(order)]
+    return out
+
+
+_MASK_SUFFIXES = ("", "_mask", "-mask", "_gt", "_label", "_labels", "_groundtruth")
+
+
+def match_masks(image_names: list[str], mask_names: list[str]) -> dict[str, str]:
+    """Pair uploaded masks with photos by file name: ``a.jpg`` ↔ ``a.png``, ``a_mask.png``, ``a_gt.png`` ….
+
+    Returns image name → mask name for the photos that have one.
+    """
+    by_stem = {Path(name).stem.lower(): name for name in mask_names}
+    pairs = {}
+    for image in image_names:
+        stem = Path(image).stem.lower()
+        for suffix in _MASK_SUFFIXES:
+            if stem + suffix in by_stem and by_stem[stem + suffix] != image:
+                pairs[image] = by_stem[stem + suffix]
+                break
+    return pairs

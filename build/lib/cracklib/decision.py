@@ -1,0 +1,91 @@
+"""The photo-level decision in tiled mode: one crack probability for a photo from its tiles.
+
+A photo cut into tiles gets one crack probability per tile. Taking the highest
+(``max_tile``) lets one confident tile call a whole photo cracked: on brick
+walls that cost 0.14 balanced accuracy against the resized photo. The rules
+here are the alternatives; which one is the default was chosen on the
+validation splits (``benchmarks/photo_decision.py``, ``docs/results.md``).
+
+Every rule maps the tile probabilities (and, where it needs it, the
+probability of the whole photo resized to the model input) to one number in
+[0, 1]; the photo is called cracked when that number reaches the gate, and
+only then are its gated tiles explained (Seibold et al. explain only images
+classified as defective). The per-tile map is kept for display either way.
+
+The resized photo is only a witness while a thin crack survives the resize: for
+a photo more than :data:`MAX_WHOLE_DOWNSCALE` times the model input (a 12 MP
+photo is 23× a 128-px input) a one-pixel crack is gone, and ``tile_and_whole``
+falls back to the highest tile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability", "whole_is_informative"]
+
+#: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
+#: The pipeline's gate (ExplanationSettings.gate) defaults to it too.
+DECISION_THRESHOLD = 0.5
+#: The largest resize factor (photo's shorter side ÷ model input) at which the resized photo still counts.
+MAX_WHOLE_DOWNSCALE = 4.0
+
+
+@dataclass(frozen=True)
+class PhotoDecision:
+    """A rule from tile probabilities to the photo's crack probability."""
+
+    label: str
+    #: Whether the rule uses the resized whole photo's probability (one more forward pass) where it is informative.
+    needs_whole: bool
+    rule: Callable[[np.ndarray, float | None], float]
+
+
+def _kth_highest(tiles: np.ndarray, k: int) -> float:
+    # A photo with fewer than k tiles falls back to its lowest tile (all must agree).
+    return float(np.sort(tiles)[::-1][min(k, len(tiles)) - 1])
+
+
+PHOTO_DECISIONS: dict[str, PhotoDecision] = {
+    "max_tile": PhotoDecision("highest tile", False, lambda tiles, whole: float(tiles.max())),
+    "second_tile": PhotoDecision("second-highest tile (two tiles agree)", False,
+                                 lambda tiles, whole: _kth_highest(tiles, 2)),
+    "tile_and_whole": PhotoDecision(
+        "geometric mean of the highest tile and the resized photo (small photos)", True,
+        lambda tiles, whole: float(tiles.max() if whole is None else np.sqrt(tiles.max() * whole))),
+}
+
+
+def whole_is_informative(shape: tuple[int, int], input_size: int) -> bool:
+    """Whether a photo of ``shape`` resized to ``input_size`` still shows a thin crack (see the module notes)."""
+    return min(shape[:2]) <= MAX_WHOLE_DOWNSCALE * input_size
+
+
+def photo_probability(tile_probabilities: np.ndarray, whole_probability: float | None = None, *,
+                      decision: str = "max_tile") -> float:
+    """The photo's crack probability from its tiles' (see :data:`PHOTO_DECISIONS`).
+
+    Parameters
+    ----------
+    tile_probabilities : array (T,), T ≥ 1
+        Crack probability of every tile.
+    whole_probability : float, optional
+        Crack probability of the whole photo resized to the model input, for the
+        rules whose ``needs_whole`` is set; None where the resized photo is not
+        informative (:func:`whole_is_informative`): those rules then use the tiles alone.
+    decision : str
+        A key of :data:`PHOTO_DECISIONS`.
+
+    Examples
+    --------
+    >>> photo_probability(np.array([0.1, 0.9, 0.2]), decision="second_tile")
+    0.2
+    """
+    if decision not in PHOTO_DECISIONS:
+        raise ValueError(f"unknown photo decision {decision!r}; choose from {', '.join(PHOTO_DECISIONS)}")
+    tiles = np.asarray(tile_probabilities, np.float64).ravel()
+    if tiles.size == 0:
+        raise ValueError("a photo has at least one tile")
+    return PHOTO_DECISIONS[decision].rule(tiles, whole_probability)

@@ -1,0 +1,249 @@
+"""Evaluating the classifier and the segmentation on a data folder.
+
+Classifier scores are over the images with a label; segmentation scores over
+the images whose mask holds crack pixels (as Forest et al.), from the confusion
+counts summed over all of them (as both papers), plus average precision from the
+score maps. An image the classifier gates out gets an empty mask: a missed crack
+costs recall, as it would in the field.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from .datasets import Sample, crack_pixels
+from .imageio import read_image
+from .decision import DECISION_THRESHOLD
+from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
+from .attribution import BASELINE_METHODS
+from .pipeline import (Classifier, Explanation, SegmentationResult, classify, explain, segment_explanation,
+                       threshold_explanation)
+from .settings import ExplanationSettings, MaskSettings, PipelineConfig
+
+__all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
+           "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def classifier_scores(labels: list[int], probabilities: list[float]) -> dict:
+    labels_a, probs = np.asarray(labels, bool), np.asarray(probabilities, float)
+    predicted = probs >= DECISION_THRESHOLD
+    both = labels_a.any() and not labels_a.all()
+    return {
+        "n": int(labels_a.size),
+        "balanced_accuracy": _nan_to_none(balanced_accuracy(labels_a, predicted)) if labels_a.size else None,
+        "tpr": float(predicted[labels_a].mean()) if labels_a.any() else None,
+        "tnr": float((~predicted[~labels_a]).mean()) if (~labels_a).any() else None,
+        "auc": float(roc_auc_score(labels_a, probs)) if both else None,
+    }
+
+
+def evaluate_samples(classifier: Classifier, samples: list[Sample], config: PipelineConfig = PipelineConfig(), *,
+                     segmentation: bool = True,
+                     progress: Callable[[int, int], None] | None = None) -> dict:
+    """Evaluate on ``samples``; with ``segmentation=False`` the classifier only (``--method none``).
+
+    Returns
+    -------
+    dict with ``n_images``, ``classifier`` {balanced_accuracy, tpr, tnr, auc},
+    ``segmentation`` {iou, precision, recall, f1, ap, n_images, ...} (None when
+    not evaluated), ``seconds_per_image``.
+    """
+    labels, probabilities = [], []
+    total = Confusion()
+    sampler = ScoreSampler()
+    per_image = []
+    start = time.perf_counter()
+    for index, sample in enumerate(samples, 1):
+        image = read_image(sample.image)
+        truth = crack_pixels(sample, image.shape[:2]) if segmentation else None
+        if segmentation and truth is not None and truth.any():
+            result = segment_explanation(explain(classifier, image, config.explanation), config.mask)
+            counts = confusion(result.mask, truth)
+            total = total + counts
+            sampler.add(result.score, truth)
+            per_image.append({"image": sample.image.name, **counts.scores()})
+            probability = result.probability
+        else:
+            probability = classify(classifier, image, config.explanation)
+        if sample.label is not None:
+            labels.append(sample.label)
+            probabilities.append(probability)
+        if progress:
+            progress(index, len(samples))
+    seconds = time.perf_counter() - start
+    report = {
+        "n_images": len(samples),
+        "classifier": classifier_scores(labels, probabilities),
+        "segmentation": None,
+        "seconds_per_image": seconds / max(1, len(samples)),
+        "config": config.to_dict() if segmentation else None,
+    }
+    if segmentation:
+        report["segmentation"] = {"n_images": len(per_image), **total.scores(),
+                                  "ap": _nan_to_none(average_precision(sampler)),
+                                  "per_image": per_image} if per_image else None
+    return report
+
+
+def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],
+                  thresholds: list[str], posts: list[str], *, mask: MaskSettings = MaskSettings(),
+                  progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Segmentation scores for every explanation setting × threshold × post-processing.
+
+    Each image is explained once per entry of ``explanations``; every
+    threshold and post-processing reuses that explanation, and each cell's mask
+    comes from :func:`cracklib.pipeline.segment_explanation` with ``mask``'s
+    other settings (scale, smallest crack), the very mask the pipeline gives.
+    Only images whose mask holds crack pixels are used.
+
+    Returns
+    -------
+    list of dict, one per combination: ``method``, ``mode``, ``rules``, ``baseline``,
+    ``threshold``, ``post``, ``iou``, ``precision``, ``recall``, ``f1``, ``ap``
+    (from the threshold's score maps), ``seconds_per_image`` (explanation only),
+    ``n_images``, and ``sampler`` (a :class:`ScoreSampler` for the PR curve).
+    """
+    cells: dict[tuple, dict] = {}
+    seconds = [0.0] * len(explanations)
+    images = 0
+    for index, sample in enumerate(samples, 1):
+        image = read_image(sample.image)
+        truth = crack_pixels(sample, image.shape[:2])
+        if truth is None or not truth.any():
+            if progress:
+                progress(index, len(samples))
+            continue
+        images += 1
+        for position, settings in enumerate(explanations):
+            start = time.perf_counter()
+            explanation = explain(classifier, image, settings)
+            seconds[position] += time.perf_counter() - start
+            for threshold in thresholds:
+                cut = threshold_explanation(explanation, threshold)  # once for every post-processing
+                for post in posts:
+                    cell = cells.setdefault((position, threshold, post), {"confusion": Confusion(),
+                                                                          "sampler": ScoreSampler()})
+                    result = segment_explanation(explanation, replace(mask, threshold=threshold, post=post),
+                                                 thresholded=cut)
+                    cell["confusion"] = cell["confusion"] + confusion(result.mask, truth)
+                    cell["sampler"].add(result.score, truth)
+        if progress:
+            progress(index, len(samples))
+    rows = []
+    for (position, threshold, post), cell in cells.items():
+        settings = explanations[position]
+        rows.append({"method": settings.method, "mode": settings.mode,
+                     "rules": settings.rules if settings.method == "lrp" else None,
+                     "baseline": settings.baseline if settings.method in BASELINE_METHODS else None,
+                     "threshold": threshold, "post": post, **cell["confusion"].scores(),
+                     "ap": _nan_to_none(average_precision(cell["sampler"])),
+                     "seconds_per_image": seconds[position] / max(1, images), "n_images": images,
+                     "sampler": cell["sampler"]})
+    return rows
+
+
+def score_result(result: SegmentationResult, truth: np.ndarray) -> dict:
+    """One photo against its ground truth: IoU, precision, recall, F1, AP and the PR curve.
+
+    The curve is the threshold's score map swept over all cuts; the operating
+    point is the mask actually produced (after post-processing).
+
+    Returns
+    -------
+    dict with ``iou``, ``precision``, ``recall``, ``f1``, ``ap`` (None without
+    crack pixels in ``truth``), ``curve_precision``, ``curve_recall`` (arrays).
+    """
+    scores = confusion(result.mask, truth).scores()
+    if truth.any():
+        precision, recall, _ = pr_curve(result.score, truth)
+        scores.update(ap=_nan_to_none(average_precision(result.score, truth)),
+                      curve_precision=precision, curve_recall=recall)
+    else:
+        scores.update(ap=None, curve_precision=np.zeros(0), curve_recall=np.zeros(0))
+    return scores
+
+
+@dataclass(frozen=True)
+class PRCurve:
+    """A precision-recall curve to draw, and the operating point of the mask actually produced."""
+
+    label: str
+    precision: np.ndarray
+    recall: np.ndarray
+    #: (recall, precision) of the mask, or None.
+    point: tuple[float, float] | None
+
+
+def result_curve(label: str, scores: dict) -> PRCurve:
+    """The curve of a :func:`score_result` (one photo against its truth)."""
+    return PRCurve(label, scores["curve_precision"], scores["curve_recall"], (scores["recall"], scores["precision"]))
+
+
+def grid_curves(rows: list[dict]) -> list[PRCurve]:
+    """One curve per explanation × threshold of :func:`evaluate_grid` rows.
+
+    Post-processing does not change the score maps, so the rows of the first
+    post-processing give them all; their mask is the operating point.
+    """
+    curves = []
+    for row in rows:
+        if row["post"] != rows[0]["post"]:
+            continue
+        precision, recall, _ = pr_curve(row["sampler"])
+        detail = row["rules"] or row["baseline"]
+        label = " ".join(part for part in (row["method"], detail, row["threshold"]) if part)
+        curves.append(PRCurve(label, precision, recall, (row["recall"], row["precision"])))
+    return curves
+
+
+@dataclass
+class MethodRun:
+    """One method's result on one photo, for side-by-side comparison."""
+
+    label: str
+    result: SegmentationResult
+    #: Explanation time (classification + attribution).
+    seconds: float
+    scores: dict | None = None
+
+
+def method_label(settings: ExplanationSettings) -> str:
+    """A short name for an explanation setting: ``lrp (montavon)``, ``deeplift (damage_free_mean)``."""
+    if settings.method == "lrp":
+        return f"lrp ({settings.rules})"
+    if settings.method in BASELINE_METHODS:
+        return f"{settings.method} ({settings.baseline})"
+    return settings.method
+
+
+def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
+                         truth: np.ndarray | None = None) -> list[MethodRun]:
+    """One mask per explanation with the same mask settings, scored against ``truth`` if given."""
+    runs = []
+    for explanation in explanations:
+        result = segment_explanation(explanation, settings)
+        seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
+        runs.append(MethodRun(method_label(explanation.settings), result, seconds,
+                              score_result(result, truth) if truth is not None else None))
+    return runs
+
+
+def compare_methods(classifier: Classifier, image: np.ndarray, explanations: list[ExplanationSettings],
+                    settings: MaskSettings = MaskSettings(), *, truth: np.ndarray | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> list[MethodRun]:
+    """Explain one photo once per setting, then :func:`compare_explanations`."""
+    done = []
+    for index, explanation_settings in enumerate(explanations, 1):
+        done.append(explain(classifier, image, explanation_settings))
+        if progress:
+            progress(index, len(explanations))
+    return compare_explanations(done, settings, truth=truth)

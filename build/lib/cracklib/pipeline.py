@@ -1,0 +1,394 @@
+"""The pipeline: photo → crack probability → explanation → mask → severity.
+
+One result object (:class:`SegmentationResult`) is shared by the app, the CLI
+and the tests. The work is split in two stages so a change of threshold or
+post-processing never recomputes the (expensive) explanation:
+
+1. :func:`explain` classifies the photo and, only where the crack probability
+   reaches the gate (Seibold et al. explain only images classified as
+   defective), computes the relevance map at the photo's resolution;
+2. :func:`segment_explanation` thresholds it, cleans the mask and measures it.
+
+:func:`segment` runs both. The settings are split the same way
+(:mod:`cracklib.settings`): :class:`ExplanationSettings` for stage 1,
+:class:`MaskSettings` for stage 2. Every caller (CLI, pages, evaluation,
+growth, compare) goes through these two functions, so what is shown is what
+was measured.
+
+Two ways to feed a photo to the classifier (``ExplanationSettings.mode``):
+
+``tiled`` (default)
+    overlapping tiles at the model's input size, at the photo's native
+    resolution (or ``tile_scale`` times it): every tile is classified, only the
+    tiles that reach the gate are explained, and their maps are blended into one
+    full-resolution map (:mod:`cracklib.tiling`). The photo's crack probability
+    comes from its tiles' by the rule ``decision`` (:mod:`cracklib.decision`);
+    a photo below the gate is not explained at all. Cracks one pixel wide survive.
+``resize``
+    the whole photo resized to the model's input, as the whole-image training
+    examples were; cheap, and right for photos close to the input size.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .attribution import AttributionSettings, attribute, model_lock
+from .baselines import DamageFree, baselines_path
+from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
+from .models import CRACK_CLASS, ModelCard, load_model
+from .postprocess import drop_small_components, postprocess
+from .preprocess import resize_map, to_input, to_pixels
+from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from .severity import Severity, measure_severity
+from .threshold import Thresholded, apply_threshold
+from .tiling import TileBlender, TileGrid, ceil_div, pad_to_tile, tile_grid, tile_probability_map
+
+__all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
+           "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
+           "explain", "threshold_explanation", "segment_explanation", "segment"]
+
+# In the repository (or an editable install) the weights are in weights/ beside the package;
+# `pip install .` puts them inside it (pyproject.toml).
+_PACKAGE = Path(__file__).resolve().parent
+WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
+#: The bundled default model.
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
+
+
+@dataclass
+class Classifier:
+    """A loaded model with its card and damage-free references."""
+
+    model: torch.nn.Module
+    card: ModelCard
+    damage_free: DamageFree | None = None
+    path: Path | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Stage 1, complete and unchanging: the crack probability and, when gated in, the relevance map (H×W).
+
+    In tiled mode also the tile grid (in the coordinates of the photo scaled by
+    ``tile_scale``), every tile's crack probability, and the support: the pixels
+    covered by an explained tile (the relevance is 0 elsewhere).
+    """
+
+    probability: float
+    relevance: np.ndarray | None
+    image_shape: tuple[int, int]
+    settings: ExplanationSettings
+    timings: dict[str, float] = field(default_factory=dict)
+    grid: TileGrid | None = None
+    tile_probabilities: np.ndarray | None = None
+    support: np.ndarray | None = None
+
+    @property
+    def explained(self) -> bool:
+        return self.relevance is not None
+
+    @property
+    def n_tiles(self) -> int:
+        return 1 if self.grid is None else len(self.grid)
+
+    @property
+    def n_explained(self) -> int:
+        if self.tile_probabilities is None or not self.explained:
+            return int(self.explained)
+        return int(np.sum(self.tile_probabilities >= self.settings.gate))
+
+    def relevance_map(self) -> np.ndarray:
+        """The relevance, or zeros for a photo the gate kept unexplained."""
+        return self.relevance if self.explained else np.zeros(self.image_shape, np.float32)
+
+    def explained_pixels(self) -> np.ndarray:
+        """Where the map holds an explanation: the support in tiled mode, else everywhere or nowhere."""
+        if self.support is not None:
+            return self.support
+        return np.full(self.image_shape, self.explained)
+
+    def tile_probability_map(self, *, step: int = 1) -> np.ndarray:
+        """Crack probability per pixel (the highest of the tiles covering it), subsampled by ``step``."""
+        if self.grid is None:
+            return np.full(tuple(ceil_div(side, step) for side in self.image_shape), self.probability, np.float32)
+        scaled = tile_probability_map(self.grid, self.tile_probabilities, step=step)
+        height, width = (ceil_div(side, step) for side in self.image_shape)
+        if scaled.shape == (height, width):
+            return scaled
+        return resize_map(scaled, (height, width))
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentationResult:
+    """Stage 2: the explanation it came from, the mask settings, the score map and the mask.
+
+    ``severity`` is measured from ``mask`` itself the first time it is read (a
+    skeleton of a 48 MP mask takes seconds; an evaluation grid never needs it),
+    so the mask a user downloads is the mask that was measured.
+    """
+
+    explanation: Explanation
+    settings: MaskSettings
+    score: np.ndarray
+    mask: np.ndarray
+    #: Seconds spent on the mask step (threshold, postprocess, and severity once measured).
+    mask_timings: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def severity(self) -> Severity:
+        start = time.perf_counter()
+        severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px)
+        self.mask_timings["severity"] = time.perf_counter() - start
+        return severity
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per step: the explanation's, then the mask's."""
+        return {**self.explanation.timings, **self.mask_timings}
+
+    @property
+    def probability(self) -> float:
+        return self.explanation.probability
+
+    @property
+    def explained(self) -> bool:
+        return self.explanation.explained
+
+    @property
+    def relevance(self) -> np.ndarray | None:
+        return self.explanation.relevance
+
+    @property
+    def n_tiles(self) -> int:
+        return self.explanation.n_tiles
+
+    @property
+    def n_explained(self) -> int:
+        return self.explanation.n_explained
+
+    @property
+    def config(self) -> PipelineConfig:
+        return PipelineConfig(self.explanation.settings, self.settings)
+
+    def summary(self) -> dict:
+        """The numbers, JSON-ready (no arrays)."""
+        severity = self.severity.to_dict()  # first, so its time is in the timings
+        return {
+            "crack_probability": self.probability,
+            "explained": self.explained,
+            "tiles": self.n_tiles,
+            "tiles_explained": self.n_explained,
+            "height": int(self.mask.shape[0]),
+            "width": int(self.mask.shape[1]),
+            "severity": severity,
+            "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
+            "config": self.config.to_dict(),
+        }
+
+
+def load_classifier(weights: str | Path | None = None, *, device=None) -> Classifier:
+    """Load a weights file (default: the bundled one), its card and its baselines."""
+    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    model, card = load_model(path, device=device)
+    references = baselines_path(path)
+    damage_free = DamageFree.load(references) if references.exists() else None
+    return Classifier(model=model, card=card, damage_free=damage_free, path=path)
+
+
+def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
+    return to_input(image, classifier.card.normalization, classifier.card.input_size, classifier.device)
+
+
+@torch.no_grad()
+def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
+    with model_lock(classifier.model):
+        output = classifier.model(inputs)
+    return torch.softmax(output.float(), dim=1)[:, CRACK_CLASS].cpu().numpy()
+
+
+def _settings(classifier: Classifier, config: PipelineConfig) -> AttributionSettings:
+    return AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
+                               lrp_backend=config.lrp_backend,
+                               baseline=config.baseline, damage_free=classifier.damage_free)
+
+
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1:
+        return image
+    shape = tuple(max(1, int(round(side * scale))) for side in image.shape[:2])
+    pixels = to_pixels(image, shape)[0].permute(1, 2, 0).numpy()
+    return np.round(pixels * 255).astype(np.uint8)
+
+
+def _tile_inputs(classifier: Classifier, image: np.ndarray, grid: TileGrid, indices) -> torch.Tensor:
+    tiles = np.stack([image[grid.window(int(i))] for i in indices])
+    return to_input(tiles, classifier.card.normalization, None, classifier.device)
+
+
+def _batches(indices, size: int):
+    indices = list(indices)
+    for start in range(0, len(indices), size):
+        yield indices[start:start + size]
+
+
+def classify(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings()) -> float:
+    """Crack probability of one photo (H×W×3 uint8); in tiled mode by the settings' photo decision."""
+    if settings.mode == "resize":
+        return _whole_probability(classifier, image)
+    return classify_tiles(classifier, image, settings)[-1]
+
+
+def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
+    return float(_probabilities(classifier, _inputs(classifier, image))[0])
+
+
+def classify_tiles(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, progress=None):
+    """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
+    scaled = _scaled(image, settings.tile_scale)
+    size = classifier.card.input_size
+    work = pad_to_tile(scaled, size)
+    grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
+    tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
+    wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, size)
+    whole = _whole_probability(classifier, image) if wanted else None
+    return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
+
+
+def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, batch_size: int,
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each."""
+    probabilities = np.zeros(len(grid), np.float32)
+    done = 0
+    for batch in _batches(range(len(grid)), batch_size):
+        probabilities[batch] = _probabilities(classifier, _tile_inputs(classifier, work, grid, batch))
+        done += len(batch)
+        if progress:
+            progress(done, 2 * len(grid))
+    return probabilities
+
+
+def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings(), *,
+            progress: Callable[[int, int], None] | None = None) -> Explanation:
+    """Stage 1: probability, then relevance at the photo's size where the gate lets it through.
+
+    ``progress(done, total)`` is called as tiles are classified and explained
+    (the total grows to its final value once the gate has picked the tiles).
+    """
+    if not isinstance(settings, ExplanationSettings):
+        raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
+    if settings.mode == "resize":
+        return _explain_resized(classifier, image, settings)
+    return _explain_tiled(classifier, image, settings, progress)
+
+
+def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings) -> Explanation:
+    """The whole photo resized to the model input; the relevance resized back."""
+    shape = tuple(image.shape[:2])
+    timings = {}
+    start = time.perf_counter()
+    inputs = _inputs(classifier, image)
+    probability = float(_probabilities(classifier, inputs)[0])
+    timings["classify"] = time.perf_counter() - start
+    if probability < settings.gate:
+        return Explanation(probability, None, shape, settings, timings)
+    start = time.perf_counter()
+    relevance = attribute(classifier.model, inputs, settings.method, _settings(classifier, settings))[0]
+    timings["attribute"] = time.perf_counter() - start
+    return Explanation(probability, resize_map(relevance, shape), shape, settings, timings)
+
+
+def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings,
+                   progress) -> Explanation:
+    """Tiles at the model input size: classify all in batches, explain the gated ones, blend."""
+    shape = tuple(image.shape[:2])
+    size = classifier.card.input_size
+    timings = {}
+    start = time.perf_counter()
+    scaled, work, grid, probabilities, probability = classify_tiles(classifier, image, settings, progress)
+    done = len(grid)
+    timings["classify"] = time.perf_counter() - start
+    # A photo the decision calls crack-free is not explained, whatever its single tiles say.
+    gated = np.flatnonzero(probabilities >= settings.gate) if probability >= settings.gate else np.zeros(0, int)
+    total = done + len(gated)
+    if not len(gated):
+        if progress:
+            progress(done, total)
+        return Explanation(probability, None, shape, settings, timings, grid, probabilities)
+    start = time.perf_counter()
+    blender = TileBlender(work.shape[:2], size)
+    attribution = _settings(classifier, settings)
+    for batch in _batches(gated, settings.batch_size):
+        maps = attribute(classifier.model, _tile_inputs(classifier, work, grid, batch), settings.method, attribution)
+        for index, values in zip(batch, maps):
+            blender.add(grid.origin(int(index)), values)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    support = blender.support[:scaled.shape[0], :scaled.shape[1]]
+    relevance = blender.result()[:scaled.shape[0], :scaled.shape[1]]
+    del blender
+    if relevance.shape != shape:  # back from tile_scale to the photo's pixels
+        relevance = resize_map(relevance, shape)
+        support = resize_map(support.astype(np.float32), shape) > 0.5
+    timings["attribute"] = time.perf_counter() - start
+    return Explanation(probability, relevance, shape, settings, timings, grid, probabilities, support)
+
+
+def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
+    """The thresholded relevance map; a zero score and an empty mask when the gate kept it unexplained."""
+    if not explanation.explained:
+        return Thresholded(np.zeros(explanation.image_shape), np.zeros(explanation.image_shape, bool), 1.0)
+    return apply_threshold(explanation.relevance, threshold, support=explanation.support)
+
+
+def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
+                        thresholded: Thresholded | None = None,
+                        previous_mask: np.ndarray | None = None) -> SegmentationResult:
+    """Stage 2, the one path from an explanation to the measured mask: threshold, post-process, drop specks.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    settings : MaskSettings
+    thresholded : Thresholded, optional
+        Replaces the threshold step (one threshold shared by a growth series,
+        or one cut reused for several post-processings).
+    previous_mask : (H, W) bool, optional
+        A crack does not heal: the mask is joined with this one (growth's
+        ``keep_previous``) before it is measured.
+
+    Returns
+    -------
+    SegmentationResult, whose ``severity`` is measured on its own ``mask``.
+    """
+    if not isinstance(settings, MaskSettings):
+        raise TypeError(f"segment_explanation takes MaskSettings, got {type(settings).__name__}")
+    timings = {}
+    start = time.perf_counter()
+    if thresholded is None:
+        thresholded = threshold_explanation(explanation, settings.threshold)
+    timings["threshold"] = time.perf_counter() - start
+    start = time.perf_counter()
+    mask = postprocess(thresholded.mask, settings.post, scale=settings.post_scale)
+    mask = drop_small_components(mask, settings.min_crack_area)
+    if previous_mask is not None:
+        mask |= previous_mask
+    timings["postprocess"] = time.perf_counter() - start
+    return SegmentationResult(explanation, settings, thresholded.score, mask, timings)
+
+
+def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
+            progress: Callable[[int, int], None] | None = None) -> SegmentationResult:
+    """The whole pipeline on one photo (H×W×3 uint8)."""
+    return segment_explanation(explain(classifier, image, config.explanation, progress=progress), config.mask)

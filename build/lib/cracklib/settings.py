@@ -1,0 +1,129 @@
+"""The pipeline's settings, in two parts: what changes the explanation and what changes only the mask.
+
+An explanation costs seconds to minutes on a large photo; a mask from it costs
+milliseconds. So the settings are split where the cost is:
+
+:class:`ExplanationSettings`
+    method, rule set, baseline, gate, tiling, photo decision: a change means
+    classifying and explaining again (the key of every explanation cache);
+:class:`MaskSettings`
+    threshold, post-processing, the smallest crack, the scale: a change only
+    re-thresholds and re-measures an existing explanation.
+
+:class:`PipelineConfig` is the pair, for the places that take both (the CLI,
+the sidebar, a results table). :class:`MethodChoice` is one entry of a method
+menu ("lrp (montavon)", "deeplift"), as data rather than a label to parse.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
+
+__all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices"]
+
+#: How a photo reaches the classifier: native-resolution tiles, or the whole photo resized to the model input.
+MODES = ("tiled", "resize")
+
+
+@dataclass(frozen=True)
+class ExplanationSettings:
+    """Everything that changes the relevance map. The defaults are the product's defaults."""
+
+    # Chosen on the validation splits of NHA12D, CrackForest, CrackSC, DeepCrack and SUT-Crack, whole photos in
+    # tiles (docs/results_val.md): LRP epsilon_gamma_box (with gmm, no post-processing) mean F1 0.469 against 0.438
+    # for montavon, the earlier default; photo decision tile_and_whole (docs/photo_decision_val.md).
+    method: str = "lrp"
+    rules: str = "epsilon_gamma_box"
+    #: Who computes LRP: "fast" (cracklib.lrp) or "zennit" (the reference); the same relevance.
+    lrp_backend: str = "fast"
+    baseline: str = "damage_free_mean"
+    #: Explain only when the crack probability reaches this (0 explains always).
+    gate: float = DECISION_THRESHOLD
+    #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
+    mode: str = "tiled"
+    #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).
+    decision: str = "tile_and_whole"
+    #: Overlap between neighbouring tiles, as a fraction of the tile side.
+    tile_overlap: float = 0.25
+    #: Resize factor applied to the photo before tiling (1 = native resolution).
+    tile_scale: float = 1.0
+    #: Tiles per forward/backward pass.
+    batch_size: int = 16
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
+        if not 0 <= self.tile_overlap < 1:
+            raise ValueError(f"tile overlap must be in [0, 1), got {self.tile_overlap}")
+        if self.decision not in PHOTO_DECISIONS:
+            raise ValueError(f"unknown photo decision {self.decision!r}; choose from {', '.join(PHOTO_DECISIONS)}")
+        if not 0 < self.tile_scale <= 4:
+            raise ValueError(f"tile scale must be in (0, 4], got {self.tile_scale}")
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """Everything between a relevance map and the measured mask."""
+
+    # Defaults: see ExplanationSettings.
+    threshold: str = "gmm"
+    post: str = "none"
+    #: Multiplies the post-processing sizes (for photos at another resolution).
+    post_scale: float = 1.0
+    #: Components smaller than this (pixels, 8-connected) are dropped from the mask: specks are not cracks.
+    min_crack_area: int = 10
+    #: Scale of the photo for severity in mm; None reports pixels only.
+    mm_per_px: float | None = None
+
+
+_EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))
+_MASK_FIELDS = tuple(f.name for f in fields(MaskSettings))
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Both parts of the settings. ``PipelineConfig.of(method=..., threshold=...)`` sorts options into them."""
+
+    explanation: ExplanationSettings = field(default_factory=ExplanationSettings)
+    mask: MaskSettings = field(default_factory=MaskSettings)
+
+    @classmethod
+    def of(cls, **options) -> "PipelineConfig":
+        """Settings from flat options (the CLI's and the JSON's names); the others at their defaults."""
+        return cls().replace(**options)
+
+    def replace(self, **options) -> "PipelineConfig":
+        """A copy with some flat options changed, each sent to the part it belongs to."""
+        unknown = set(options) - set(_EXPLANATION_FIELDS) - set(_MASK_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown pipeline setting(s): {', '.join(sorted(unknown))}")
+        explanation = {k: v for k, v in options.items() if k in _EXPLANATION_FIELDS}
+        mask = {k: v for k, v in options.items() if k in _MASK_FIELDS}
+        return PipelineConfig(replace(self.explanation, **explanation), replace(self.mask, **mask))
+
+    def to_dict(self) -> dict:
+        """Flat and JSON-ready (the keys of the CLI's reports)."""
+        return {**asdict(self.explanation), **asdict(self.mask)}
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """One entry of a method menu: a label for people and the settings it stands for."""
+
+    label: str
+    method: str
+    rules: str | None = None
+
+    def applied_to(self, settings: ExplanationSettings) -> ExplanationSettings:
+        """``settings`` with this method (and rule set)."""
+        return replace(settings, method=self.method, **({"rules": self.rules} if self.rules else {}))
+
+
+def method_choices() -> list[MethodChoice]:
+    """Every explanation a user can pick: one per LRP rule set, then the other methods."""
+    from .attribution import METHODS
+    from .composites import RULE_SETS
+
+    return ([MethodChoice(f"lrp ({rules})", "lrp", rules) for rules in RULE_SETS]
+            + [MethodChoice(method, method) for method in METHODS if method != "lrp"])
