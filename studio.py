@@ -12,6 +12,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import plotly.colors
@@ -67,19 +68,28 @@ def classifier(weights: str = str(DEFAULT_WEIGHTS)) -> Classifier:
     return load_classifier(weights)
 
 
+class Explained(NamedTuple):
+    """One upload, decoded and explained: the photo, its display copy and the explanation."""
+
+    image: np.ndarray
+    #: The photo reduced to DISPLAY_SIDE, made once (reducing a 12 MP photo on every rerun costs time).
+    picture: np.ndarray
+    explanation: Explanation
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_explanation(image_bytes: bytes, weights: str, settings: ExplanationSettings,
-                       name: str = "photo") -> tuple[np.ndarray, Explanation]:
-    """Image and explanation, keyed on the image bytes, the weights and the explanation settings only,
+                       name: str = "photo") -> Explained:
+    """Photo and explanation, keyed on the image bytes, the weights and the explanation settings only,
     so a threshold or post-processing change hits the cache. A progress bar shows the tiles while it
     computes (created here: Streamlit replays a cached function's elements)."""
     image = read_image(image_bytes, name=name)
     with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
-        return image, explain(classifier(weights), image, settings, progress=progress)
+        explained = explain(classifier(weights), image, settings, progress=progress)
+    return Explained(image, preview(image, DISPLAY_SIDE), explained)
 
 
-def explanation(name: str, image_bytes: bytes, weights: str,
-                settings: ExplanationSettings) -> tuple[np.ndarray, Explanation]:
+def explanation(name: str, image_bytes: bytes, weights: str, settings: ExplanationSettings) -> Explained:
     """The cached explanation of one upload."""
     return cached_explanation(image_bytes, weights, settings, name)
 
@@ -165,14 +175,20 @@ RELEVANCE_COLORS = [[0.0, "rgba(33,102,172,1)"], [0.3, "rgba(103,169,207,0.7)"],
                     [0.7, "rgba(239,138,98,0.7)"], [1.0, "rgba(178,24,43,1)"]]
 
 
-def heatmap_figure(image: np.ndarray, relevance: np.ndarray | None, *, view: str = HEATMAP_VIEWS[0]) -> go.Figure:
+#: Longest side of a drawn relevance map: a figure 360 px high needs no more, and the browser gets 4x less.
+HEATMAP_SIDE = 800
+
+
+def heatmap_figure(picture: np.ndarray, relevance: np.ndarray | None, *, view: str = HEATMAP_VIEWS[0]) -> go.Figure:
     """The relevance (red for a crack, blue against), over the photo or alone, zoomable, with a colour bar
-    that saturates at the 99.5th percentile of |relevance| (cracklib.render.relevance_scale)."""
-    picture = preview(image, DISPLAY_SIDE)
+    that saturates at the 99.5th percentile of |relevance| (cracklib.render.relevance_scale).
+
+    ``picture`` is the photo at display size; it goes to the browser as a JPEG, not as numbers.
+    """
     alone = view == HEATMAP_VIEWS[1]
-    figure = go.Figure(go.Image(z=np.full_like(picture, 255) if alone else picture))
+    figure = go.Figure(go.Image(source=_jpeg_uri(np.full_like(picture, 255) if alone else picture)))
     if relevance is not None:
-        values = preview(relevance, DISPLAY_SIDE)
+        values = preview(relevance, HEATMAP_SIDE)
         top = relevance_scale(values)
         figure.add_trace(go.Heatmap(z=values, colorscale=RELEVANCE_COLORS, zmin=-top, zmax=top,
                                     colorbar=dict(title=f"relevance<br>(±{RELEVANCE_PERCENTILE}th pct<br>of |R|)"),
@@ -180,9 +196,21 @@ def heatmap_figure(image: np.ndarray, relevance: np.ndarray | None, *, view: str
                                     x0=0, dx=picture.shape[1] / values.shape[1],
                                     y0=0, dy=picture.shape[0] / values.shape[0]))
     figure.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=360)
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
+    figure.update_xaxes(visible=False, range=[0, picture.shape[1]])
+    figure.update_yaxes(visible=False, range=[picture.shape[0], 0])
     return figure
+
+
+def _jpeg_uri(picture: np.ndarray) -> str:
+    """A display copy as a data URI (JPEG: a tenth of a PNG's time and size for a photo)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def pr_figure(curves: list[PRCurve]) -> go.Figure:

@@ -37,13 +37,13 @@ if not chosen:
     st.warning("Pick at least one method.")
     st.stop()
 # Each method's explanation is cached on its own: adding a method or moving the threshold recomputes nothing else.
-explanations = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))[1]
-                for label in chosen]
-runs = compare_explanations(explanations, config.mask, truth=truth)
+explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
+             for label in chosen]
+runs = compare_explanations([one.explanation for one in explained], config.mask, truth=truth)
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
            f"threshold {config.mask.threshold}, post-processing {config.mask.post}.")
 columns = st.columns(min(4, len(runs)))
-picture = preview(image, studio.DISPLAY_SIDE)
+picture = explained[0].picture
 for index, run in enumerate(runs):
     column = columns[index % len(columns)]
     column.markdown(f"**{run.label}** · {run.seconds:.2f} s")

@@ -38,7 +38,7 @@ downloads, rows = {}, []
 for name, data in files:
     st.subheader(name)
     try:
-        image, explanation = studio.explanation(name, data, weights, config.explanation)
+        image, picture, explanation = studio.explanation(name, data, weights, config.explanation)
     except CrackInputError as error:
         st.error(str(error))
         continue
@@ -57,10 +57,9 @@ for name, data in files:
         st.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
                    f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
     left, right = st.columns(2)
-    left.plotly_chart(studio.heatmap_figure(image, result.relevance, view=view), width="stretch", key=f"heat_{name}")
+    left.plotly_chart(studio.heatmap_figure(picture, result.relevance, view=view), width="stretch", key=f"heat_{name}")
     if not result.explained:
         left.caption("Not explained: the photo's crack probability is below the gate.")
-    picture = preview(image, studio.DISPLAY_SIDE)
     right.image(mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
                              truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE)),
                 caption="Crack mask (red)" + ("; missed ground truth in green" if truth is not None else ""),
