@@ -110,8 +110,12 @@ def _select(label: str, options: list[str], default: str, **kwargs) -> str:
     return st.selectbox(label, options, index=options.index(default) if default in options else 0, **kwargs)
 
 
-def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
-    """The weights and pipeline settings chosen in the sidebar (``method=False``: the page picks methods)."""
+def sidebar_config(*, method: bool = True, mask: bool = True) -> tuple[str, PipelineConfig]:
+    """The weights and pipeline settings chosen in the sidebar.
+
+    ``method=False``: the page picks the methods; ``mask=False``: the page picks
+    thresholds and post-processings itself, so the sidebar does not offer them.
+    """
     with st.sidebar:
         st.header("Settings")
         options = weights_options()
@@ -131,8 +135,10 @@ def sidebar_config(*, method: bool = True) -> tuple[str, PipelineConfig]:
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        threshold = _select("Threshold", list(THRESHOLDS), MASK.threshold)
-        post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
+        threshold, post = MASK.threshold, MASK.post
+        if mask:
+            threshold = _select("Threshold", list(THRESHOLDS), MASK.threshold)
+            post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
         gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
@@ -277,6 +283,21 @@ def demo_growth_frames() -> list[tuple[str, bytes]]:
     """A synthetic growing crack (five frames) as PNG uploads, for the page's first open."""
     series = growth_series((384, 512), steps=5, rng=3, max_shift=10, exposure=0.1)
     return [(f"synthetic_{index + 1}.png", png_bytes(frame)) for index, frame in enumerate(series.frames)]
+
+
+#: Where "folder on the server" may look: CRACKLIB_DATA_ROOTS (paths joined by the OS path separator),
+#: by default ../shared/data beside the project. Nothing outside these roots is listed or read.
+DATA_ROOTS_VARIABLE = "CRACKLIB_DATA_ROOTS"
+
+
+def server_data_folders() -> dict[str, Path]:
+    """Name → folder for every data folder directly under the configured data roots."""
+    import os
+
+    default = Path(__file__).resolve().parent.parent / "shared" / "data"
+    roots = [Path(p) for p in os.environ.get(DATA_ROOTS_VARIABLE, str(default)).split(os.pathsep) if p]
+    return {folder.name: folder for root in roots if root.is_dir()
+            for folder in sorted(root.iterdir()) if folder.is_dir() and not folder.name.startswith(".")}
 
 
 def unpacked_zip(data: bytes, name: str) -> Path:

@@ -15,26 +15,26 @@ from cracklib.settings import method_choices
 from cracklib.synthetic import write_sample_dataset
 from cracklib.threshold import THRESHOLDS
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-
 st.title("Evaluate on a data set")
-weights, config = studio.sidebar_config(method=False)
+weights, config = studio.sidebar_config(method=False, mask=False)  # thresholds and post-processings: below
 st.caption("A folder in the `../shared/data` layout (`images/`, `masks/`, `manifest.csv`), or `crack/` and "
            "`no_crack/` sub-folders. Segmentation is scored on the images whose mask holds crack pixels.")
 source = st.radio("Data", ["bundled samples", "folder on the server", "zip upload"], horizontal=True)
-folder = None
+folder, shown = None, None  # the folder, and the name the page shows for it (never a server path)
 if source == "bundled samples":
-    folder = write_sample_dataset(Path(tempfile.gettempdir()) / "cracklib_samples")
+    folder, shown = write_sample_dataset(Path(tempfile.gettempdir()) / "cracklib_samples"), "bundled samples"
 elif source == "folder on the server":
-    known = sorted(str(path) for path in SHARED.iterdir() if path.is_dir()) if SHARED.is_dir() else []
-    typed = st.text_input("Path", value=known[0] if known else "", help="known: " + ", ".join(known))
-    folder = Path(typed) if typed else None
+    known = studio.server_data_folders()
+    if known:
+        shown = st.selectbox("Data folder", list(known))
+        folder = known[shown]
+    else:
+        st.info(f"No data folder on this server (set {studio.DATA_ROOTS_VARIABLE} to offer some).")
 else:
     upload = st.file_uploader("Zip of a data folder", type=["zip"])
     if upload is not None:
-        data = upload.getvalue()
         try:
-            folder = studio.unpacked_zip(data, upload.name)
+            folder, shown = studio.unpacked_zip(upload.getvalue(), upload.name), upload.name
         except CrackInputError as error:
             st.error(str(error))
 left, middle, right, last = st.columns(4)
@@ -45,22 +45,30 @@ thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple"
 posts = last.multiselect("Post-processing", list(POSTPROCESSING), default=["none", "paper"])
 limit = st.number_input("At most this many images (0 = all)", min_value=0, value=20)
 
+selection = (source, shown, split)
 if st.button("Run", type="primary", disabled=folder is None or not (methods and thresholds and posts)):
+    skipped: list[str] = []  # bad manifest rows and unreadable files: named, the rest evaluated
     try:
-        samples = read_dataset(folder, split=None if split == "all" else split)
+        samples = read_dataset(folder, split=None if split == "all" else split, skipped=skipped)
         samples = samples[:limit] if limit else samples
         with studio.progress_bar("Evaluating", "image") as progress:
             rows = evaluate_grid(studio.classifier(weights), samples,
                                  [choices[label].applied_to(config.explanation) for label in methods],
-                                 thresholds, posts, mask=config.mask, progress=progress)
-        st.session_state["evaluation"] = {"folder": str(folder), "rows": rows}
+                                 thresholds, posts, mask=config.mask, skipped=skipped, progress=progress)
+        st.session_state["evaluation"] = {"selection": selection, "rows": rows, "skipped": skipped}
     except CrackInputError as error:
         st.error(str(error))
+        st.session_state.pop("evaluation", None)
 
 evaluation = st.session_state.get("evaluation")
+if evaluation and evaluation["selection"] != selection:
+    st.info("The data selection changed: press Run to evaluate it.")  # never results of another folder
+    evaluation = None
+for problem in (evaluation or {}).get("skipped", []):
+    st.warning(f"Left out: {problem}")
 if evaluation and evaluation["rows"]:
     rows = evaluation["rows"]
-    st.subheader(f"{evaluation['folder']}: {rows[0]['n_images']} images with cracks")
+    st.subheader(f"{shown}: {rows[0]['n_images']} images with cracks")
     table = [{key: value for key, value in row.items() if key != "sampler"} for row in rows]
     st.dataframe(table, width="stretch")
     st.download_button("Table (CSV)", table_csv(table), file_name="evaluation.csv", mime="text/csv")

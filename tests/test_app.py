@@ -1,5 +1,6 @@
 """Every page of the Streamlit studio through streamlit.testing.v1.AppTest."""
 import io
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -108,6 +109,26 @@ def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
     assert list(at.dataframe[0].value["method"]) == ["lrp (seibold)", "saliency"]
 
 
+def test_compare_explains_only_what_changed_and_dots_share_their_curve_colour(monkeypatch):
+    import json
+
+    calls = []
+    original = studio.explain
+    monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(a[2].method) or original(*a, **k))
+    st.cache_data.clear()
+    at = _open("compare")
+    assert len(calls) == 4
+    at.multiselect[0].set_value(["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam",
+                                 "saliency"]).run()
+    assert calls[4:] == ["saliency"]                                    # only the new method
+    _sidebar(at, "Threshold").set_value("simple").run()
+    assert len(calls) == 5                                              # a threshold change explains nothing
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    lines = {t["name"]: t["line"]["color"] for t in traces if t["mode"] == "lines"}
+    dots = {t["name"].removesuffix(": current mask"): t["marker"]["color"] for t in traces if t["mode"] == "markers"}
+    assert dots == lines and len(set(lines.values())) == 5
+
+
 def test_compare_bad_upload_gives_one_error():
     at = _open("compare")
     at.file_uploader[0].set_value(("empty.png", b"", "image/png")).run()
@@ -170,6 +191,47 @@ def test_evaluate_refuses_a_zip_with_paths_outside_its_folder():
     at.radio[0].set_value("zip upload").run()
     at.file_uploader[0].set_value(("evil.zip", _zip({"../evil.png": b"x"}), "application/zip")).run()
     assert not at.exception and "outside its folder" in at.error[0].value
+
+
+def _manifest_zip(rows: str) -> bytes:
+    image, mask = (path.read_bytes() for path in bundled_samples()[2])
+    return _zip({"data/images/a.png": image, "data/masks/a.png": mask,
+                 "data/manifest.csv": "image,mask,label,split,group\n" + rows})
+
+
+def test_evaluate_leaves_out_bad_manifest_rows_and_missing_images_and_scores_the_rest():
+    rows = ("images/a.png,masks/a.png,1,test,x\n"
+            "../../../../etc/hostname,,1,test,x\n"        # outside the folder
+            "images/a.png,masks/a.png,yes,test,x\n"       # not a label
+            "images/gone.png,masks/a.png,1,test,x\n")     # missing
+    at = _open("evaluate")
+    assert not any(s.label in ("Threshold", "Post-processing") for s in at.sidebar.selectbox)  # chosen below
+    at.radio[0].set_value("zip upload").run()
+    at.file_uploader[0].set_value(("survey.zip", _manifest_zip(rows), "application/zip")).run()
+    at.multiselect[0].set_value(["lrp (montavon)"])
+    at.multiselect[2].set_value(["none"])
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 3 and "row 3" in warnings[0] and "row 4" in warnings[1] and "gone.png" in warnings[2]
+    assert at.dataframe[0].value["n_images"].iloc[0] == 1
+    assert at.subheader[0].value.startswith("survey.zip:")
+    shown = " ".join(str(element.value) for element in [*at.subheader, *at.warning, *at.info])
+    assert tempfile.gettempdir() not in shown                  # no server paths
+
+
+def test_evaluate_does_not_show_the_previous_folders_results_and_lists_only_data_roots(monkeypatch, tmp_path):
+    (tmp_path / "survey_a").mkdir()
+    monkeypatch.setenv("CRACKLIB_DATA_ROOTS", str(tmp_path))
+    at = _open("evaluate")
+    at.multiselect[0].set_value(["lrp (montavon)"])
+    at.multiselect[2].set_value(["none"])
+    at.button[0].click().run()
+    assert len(at.dataframe) == 1
+    at.radio[0].set_value("folder on the server").run()
+    folders = next(s for s in at.selectbox if s.label == "Data folder")
+    assert not at.text_input and folders.options == ["survey_a"]  # no free path to probe
+    assert len(at.dataframe) == 0 and "press Run" in at.info[0].value
 
 
 # Train

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cracklib.datasets import assign_splits, match_masks, read_dataset
+from cracklib.errors import CrackInputError
 from cracklib.imageio import write_png
 
 
@@ -34,3 +35,31 @@ def test_masks_are_matched_by_name():
 def test_unknown_group_names_the_known_ones(data_folder):
     with pytest.raises(ValueError, match="groups: crack, free"):
         read_dataset(data_folder, groups=["nope"])
+
+
+def _manifest_folder(tmp_path, rows: str, encoding="utf-8"):
+    (tmp_path / "images").mkdir()
+    write_png(tmp_path / "images" / "a.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "manifest.csv").write_bytes(("image,mask,label,split,group\n" + rows).encode(encoding))
+    return tmp_path
+
+
+@pytest.mark.parametrize("entry", ["../outside.png", "/etc/passwd", "images/../../outside.png"])
+def test_manifest_paths_stay_inside_the_folder(tmp_path, entry):
+    (tmp_path / "data").mkdir()
+    folder = _manifest_folder(tmp_path / "data", f"images/a.png,,1,test,x\n{entry},,1,test,x\n")
+    with pytest.raises(CrackInputError, match="row 3: image .* points outside the data folder"):
+        read_dataset(folder)
+    skipped = []
+    assert [s.image.name for s in read_dataset(folder, skipped=skipped)] == ["a.png"]
+    assert len(skipped) == 1 and "row 3" in skipped[0] and "\n" not in skipped[0]
+
+
+def test_manifest_label_and_encoding_errors_are_one_line(tmp_path):
+    folder = _manifest_folder(tmp_path, "images/a.png,,1,test,x\nimages/a.png,,crack,test,x\n")
+    skipped = []
+    assert len(read_dataset(folder, skipped=skipped)) == 1
+    assert skipped == ["manifest.csv row 3: label 'crack' is not 0, 1 or empty"]
+    (folder / "manifest.csv").write_bytes("image,label\nimages/é.png,1\n".encode("latin-1"))
+    with pytest.raises(CrackInputError, match="not UTF-8"):
+        read_dataset(folder)

@@ -2,6 +2,7 @@ import pytest
 
 from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_grid, evaluate_samples
+from cracklib.errors import CrackInputError
 from cracklib.settings import ExplanationSettings, PipelineConfig
 
 
@@ -57,3 +58,20 @@ def test_grid_curves_one_per_explanation_and_threshold_with_the_mask_as_point(da
     for curve, row in zip(curves, [r for r in rows if r["post"] == "none"]):
         assert curve.point == (row["recall"], row["precision"])
         assert curve.precision.shape == curve.recall.shape and curve.recall.max() == 1.0
+
+
+def test_an_unreadable_image_is_left_out_and_named_and_the_rest_evaluated(data_folder, tiny_classifier):
+    (data_folder / "images" / "2.png").unlink()              # a crack image of the test split
+    (data_folder / "images" / "4.png").write_bytes(b"not an image")
+    samples = read_dataset(data_folder)
+    report = evaluate_samples(tiny_classifier, samples, PipelineConfig.of(gate=0.0))
+    assert [line.split(":")[0] for line in report["skipped"]] == ["2.png", "4.png"]
+    assert report["skipped"][0] == "2.png: no such file"
+    assert not any(str(data_folder) in line for line in report["skipped"])   # no server paths
+    assert report["segmentation"]["n_images"] == 4 and report["classifier"]["n"] == 8
+    skipped = []
+    rows = evaluate_grid(tiny_classifier, samples, [ExplanationSettings(gate=0.0)], ["simple"], ["none"],
+                         skipped=skipped)
+    assert rows[0]["n_images"] == 4 and len(skipped) == 2
+    with pytest.raises(CrackInputError):
+        evaluate_grid(tiny_classifier, samples, [ExplanationSettings(gate=0.0)], ["simple"], ["none"])
