@@ -94,11 +94,45 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
     return cached_explanation(image_bytes, weights, settings, name)
 
 
+#: Where the Train page writes models: one fresh folder per run under the temp folder.
+TRAINED_PREFIX = "cracklib_trained_"
+
+
+def remember_trained(path: str | Path) -> None:
+    """Offer a model trained on the Train page in every page's model list, also after a reload.
+
+    A reload starts a new session, so the model is also named in the page's
+    address (``?trained=FOLDER/NAME``, no server path), where a reload finds it.
+    """
+    path = Path(path)
+    st.session_state.setdefault("trained_weights", [])
+    if str(path) not in st.session_state["trained_weights"]:
+        st.session_state["trained_weights"].append(str(path))
+    tokens = st.query_params.get_all("trained")
+    token = f"{path.parent.name}/{path.stem}"
+    if token not in tokens:
+        st.query_params["trained"] = tokens + [token]
+
+
+def _trained_from_address() -> list[str]:
+    """The trained models named in the address that still exist; anything else in it is ignored."""
+    import re
+
+    found = []
+    for token in st.query_params.get_all("trained"):
+        if re.fullmatch(rf"{TRAINED_PREFIX}[A-Za-z0-9_]+/[A-Za-z0-9_-]{{1,64}}", token):
+            path = Path(tempfile.gettempdir()) / f"{token}.pt"
+            if path.exists():
+                found.append(str(path))
+    return found
+
+
 def weights_options() -> dict[str, str]:
-    """Label → weights path: the shipped weights, then those trained in this session."""
+    """Label → weights path: the shipped weights, then those trained in this session (or named in the address)."""
     options = {path.stem: str(path) for path in sorted(WEIGHTS_DIR.glob("*.pt"))}
     default = {DEFAULT_WEIGHTS.stem: options.pop(DEFAULT_WEIGHTS.stem, str(DEFAULT_WEIGHTS))}
-    trained = {f"{Path(path).stem} (trained here)": path for path in st.session_state.get("trained_weights", [])}
+    paths = dict.fromkeys([*st.session_state.get("trained_weights", []), *_trained_from_address()])
+    trained = {f"{Path(path).stem} (trained here)": path for path in paths}
     return {**default, **options, **trained}
 
 

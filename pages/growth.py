@@ -42,8 +42,8 @@ figure.update_layout(yaxis=dict(title="area (px)", rangemode="tozero"),
                      yaxis2=dict(title="length, width (px)", overlaying="y", side="right", rangemode="tozero"),
                      height=320, margin=dict(l=0, r=0, t=10, b=0), legend=dict(orientation="h"))
 st.plotly_chart(figure, width="stretch")
-st.caption("Crack in the previous frame: orange. New crack: magenta. "
-           f"(colours {OLD_CRACK_COLOR} and {NEW_CRACK_COLOR})")
+st.caption("Crack in the previous frame: orange. New crack: magenta (all of the first frame's, which has no "
+           f"previous frame). Colours {OLD_CRACK_COLOR} and {NEW_CRACK_COLOR}.")
 columns = st.columns(min(3, len(report.growth.frames)))
 for index, frame in enumerate(report.growth.frames):
     picture = growth_overlay(preview(frame.image, studio.DISPLAY_SIDE),

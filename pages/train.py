@@ -53,7 +53,7 @@ if st.button("Train", type="primary", disabled=source == "zip upload" and folder
         chart.plotly_chart(figure, width="stretch", key=f"history_{len(history)}")
 
     try:
-        out = Path(tempfile.mkdtemp(prefix="cracklib_trained_")) / f"{checked_model_name(name)}.pt"
+        out = Path(tempfile.mkdtemp(prefix=studio.TRAINED_PREFIX)) / f"{checked_model_name(name)}.pt"
         card = train_and_save(data=[str(folder)] if folder else None, synthetic=synthetic, arch=arch, width=width,
                               size=size, epochs=int(epochs), out=out, log=io.StringIO(),
                               on_epoch=on_epoch, on_batch=on_batch)
@@ -80,9 +80,7 @@ if trained:
     left.download_button("Download weights, card and baselines (zip)", zip_bytes(files),
                          file_name=f"{path.stem}.zip", mime="application/zip")
     if right.button("Use this model in the other pages"):
-        st.session_state.setdefault("trained_weights", [])
-        if str(path) not in st.session_state["trained_weights"]:
-            st.session_state["trained_weights"].append(str(path))
+        studio.remember_trained(path)
         st.session_state["selected_weights"] = str(path)
         st.session_state.pop("model", None)  # the sidebar picks the new model up
         st.success("Selected: the Segment, Compare, Growth and Evaluate pages now use it (see the sidebar).")

@@ -250,6 +250,12 @@ def test_train_a_tiny_model_and_use_it_on_the_other_pages():
     at.switch_page("pages/segment.py").run()
     assert not at.exception
     assert _sidebar(at, "Model").value == "my_model (trained here)"
+    # A reload is a new session: the model is still offered, found through the page's address.
+    reloaded = AppTest.from_file(APP, default_timeout=300)
+    reloaded.query_params["trained"] = at.query_params["trained"]
+    reloaded.run()
+    assert "my_model (trained here)" in _sidebar(reloaded, "Model").options
+    assert all("/tmp" not in token for token in at.query_params["trained"])
 
 
 def test_train_refuses_a_zip_of_one_class():

@@ -62,6 +62,12 @@ def test_bad_series_give_clear_errors(tiny_classifier, frames, words):
         monitor_growth(tiny_classifier, frames())
 
 
+def test_the_size_error_names_sizes_that_frames_have(tiny_classifier):
+    wide, tall = np.zeros((100, 300, 3), np.uint8), np.zeros((300, 100, 3), np.uint8)
+    with pytest.raises(CrackInputError, match="frame 1 is 300x100 but frame 2 is 100x300"):
+        monitor_growth(tiny_classifier, [wide, tall])
+
+
 def test_unaligned_frames_must_have_one_size(tiny_classifier):
     with pytest.raises(CrackInputError, match="differ in size"):
         monitor_growth(tiny_classifier, [np.zeros((64, 64, 3), np.uint8), np.zeros((60, 64, 3), np.uint8)],
@@ -78,6 +84,7 @@ def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, se
     assert [step["delta_area_px"] for step in data["steps"]] == list(np.diff(areas))
     assert data["cumulative"][-1]["delta_area_px"] == areas[-1] - areas[0]
     assert all(step["vanished_crack_px"] == 0 for step in data["steps"])
+    assert not report.previous_mask(0).any() and (report.previous_mask(1) == masks[0]).all()  # nothing before 1
 
 
 def test_shared_threshold_on_identical_frames_gives_identical_masks(tiny_classifier, series):
