@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -15,6 +16,9 @@ from cracklib.synthetic import bundled_samples, growth_series
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300
+
+# Every page loads the shipped default model.
+pytestmark = pytest.mark.slow
 
 
 def _open(page: str | None = None) -> AppTest:
@@ -307,7 +311,11 @@ def test_about_shows_the_model_card_and_the_papers():
     at = _open("about")
     assert any("Seibold" in markdown.value for markdown in at.markdown)
     assert any("From classification to segmentation" in markdown.value for markdown in at.markdown)
-    assert at.json  # training data and test metrics of the card
+    import json
+
+    card = json.loads(at.json[0].value)
+    assert "test_metrics" in card and "sources" in card["training_data"]
+    assert card["training_data"]["sources"]["brick_walls"]["train"]["examples"] > 0
 
 
 # Concurrency
@@ -379,3 +387,10 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     assert paint.sum() > 50_000                              # the photo's two markings were found
     assert mask.any()
     assert (mask & paint).sum() <= 0.01 * mask.sum(), "lane markings marked as crack"
+
+
+def test_the_served_app_shows_no_tracebacks():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] in ("type", "none")

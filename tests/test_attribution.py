@@ -55,26 +55,31 @@ def _hooks(model):
                for m in model.modules())
 
 
-def test_hooks_are_removed_even_after_an_error(random_model):
+# zennit's backend registers hooks (the fast one sets none): the claims are tested where they can fail.
+@pytest.mark.parametrize("backend", ["zennit", "fast"])
+def test_hooks_are_removed_even_after_an_error(random_model, backend):
     before = {k: v.clone() for k, v in random_model.state_dict().items()}
-    attribute(random_model, torch.randn(1, 3, 64, 64), "lrp")
+    settings = AttributionSettings(lrp_backend=backend)
+    attribute(random_model, torch.randn(1, 3, 64, 64), "lrp", settings)
     assert _hooks(random_model) == 0
     with pytest.raises(RuntimeError):
-        attribute(random_model, torch.randn(1, 5, 64, 64), "lrp")  # wrong channel count
+        attribute(random_model, torch.randn(1, 5, 64, 64), "lrp", settings)  # wrong channel count
     assert _hooks(random_model) == 0
     for key, value in random_model.state_dict().items():
         assert torch.equal(value, before[key])
 
 
-def test_concurrent_threads_on_one_model_get_their_own_answers(random_model):
+@pytest.mark.parametrize("backend", ["zennit", "fast"])
+def test_concurrent_threads_on_one_model_get_their_own_answers(random_model, backend):
     x = torch.randn(1, 3, 64, 64)
     rule_sets = ["seibold", "montavon", "epsilon_plus_flat", "forest"] * 2
-    expected = {r: attribute(random_model, x, "lrp", AttributionSettings(rules=r)) for r in set(rule_sets)}
+    expected = {r: attribute(random_model, x, "lrp", AttributionSettings(rules=r, lrp_backend=backend))
+                for r in set(rule_sets)}
     results, errors = {}, []
 
     def work(index, rule_set):
         try:
-            results[index] = attribute(random_model, x, "lrp", AttributionSettings(rules=rule_set))
+            results[index] = attribute(random_model, x, "lrp", AttributionSettings(rules=rule_set, lrp_backend=backend))
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 

@@ -96,6 +96,7 @@ def test_shared_threshold_on_identical_frames_gives_identical_masks(tiny_classif
     assert report.steps[0]["new_crack_px"] == 0 and report.steps[0]["delta_area_px"] == 0
 
 
+@pytest.mark.slow
 def test_predicted_area_rises_with_the_true_area():
     """Integration, shipped default weights (tiled, gmm). Measured on this series: Spearman rho 1.0."""
     grown = growth_series((384, 512), steps=6, rng=3, max_shift=12, exposure=0.1)

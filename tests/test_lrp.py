@@ -36,7 +36,7 @@ def models():
 
 
 @pytest.mark.parametrize("rule_set", list(RULE_SETS))
-@pytest.mark.parametrize("model_name", ["shipped", "vgg11_128", "vgg11_onefc"])
+@pytest.mark.parametrize("model_name", [pytest.param("shipped", marks=pytest.mark.slow), "vgg11_128", "vgg11_onefc"])
 @pytest.mark.parametrize("batch", [1, 8])
 def test_fast_engine_matches_zennit(models, model_name, rule_set, batch):
     model, size = models[model_name]

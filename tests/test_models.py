@@ -67,6 +67,7 @@ def test_bad_weights_are_user_errors(tmp_path):
         load_model(tmp_path / "junk.pt")
 
 
+@pytest.mark.slow
 def test_every_shipped_weights_file_loads_and_matches_its_card():
     import hashlib
     from pathlib import Path

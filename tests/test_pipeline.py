@@ -35,6 +35,7 @@ def test_result_summary_is_json_ready(tiny_classifier):
     assert summary["severity"]["mm_per_px"] == 0.2
 
 
+@pytest.mark.slow
 def test_shipped_default_weights_match_their_card():
     """Integration: the default model (trained on the real data sets) loads and its sha256 matches."""
     import hashlib
@@ -47,6 +48,7 @@ def test_shipped_default_weights_match_their_card():
     assert result.mask.shape == image.shape[:2] and result.explained
 
 
+@pytest.mark.slow
 def test_synthetic_demo_weights_segment_the_bundled_samples():
     """Integration: the shipped synthetic demo model on the bundled synthetic samples."""
     classifier = load_classifier(WEIGHTS_DIR / "synthetic_demo.pt", device="cpu")
@@ -74,6 +76,7 @@ def _bundled_f1(classifier, config):
     return totals.f1
 
 
+@pytest.mark.slow
 def test_tiling_beats_resizing_with_the_default_weights():
     """Integration: native-resolution tiles keep the thin cracks that resizing blurs away.
 
