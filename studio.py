@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import contextmanager
 import json
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -339,6 +340,10 @@ def unpacked_zip(data: bytes, name: str) -> Path:
     target = Path(tempfile.gettempdir()) / f"cracklib_upload_{digest(data)}"
     if not target.exists():
         staging = Path(tempfile.mkdtemp(prefix="cracklib_unpacking_"))
-        extract_zip(data, staging, name=name)  # raises before anything lands in ``target``
+        try:
+            extract_zip(data, staging, name=name)  # raises before anything lands in ``target``
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # a refused zip leaves nothing behind
+            raise
         staging.rename(target)
     return data_root(target)

@@ -191,10 +191,12 @@ def _zip(entries):
 
 
 def test_evaluate_refuses_a_zip_with_paths_outside_its_folder():
+    before = set(Path(tempfile.gettempdir()).glob("cracklib_unpacking_*"))
     at = _open("evaluate")
     at.radio[0].set_value("zip upload").run()
     at.file_uploader[0].set_value(("evil.zip", _zip({"../evil.png": b"x"}), "application/zip")).run()
     assert not at.exception and "outside its folder" in at.error[0].value
+    assert set(Path(tempfile.gettempdir()).glob("cracklib_unpacking_*")) == before  # nothing left behind
 
 
 def _manifest_zip(rows: str) -> bytes:
