@@ -228,7 +228,11 @@ def models_section(weights: list[str], summary: dict) -> list[str]:
         sources = card.training_data.get("sources", {})
         counts = [sum(v.get(split, {}).get("examples", 0) + v.get(split, {}).get("hard_negatives", 0)
                       for v in sources.values() if isinstance(v.get(split), dict)) for split in ("train", "val")]
-        lines.append(f"| `{_relative(path)}` | {card.arch}, width {card.width}, {card.input_size} px | "
+        data = card.training_data
+        how = (f"; fine-tuned from {data['fine_tuned_from']}" if data.get("fine_tuned_from") else "") + \
+            ("; repeated " + ", ".join(f"{k} {v}×" for k, v in data["oversampled"].items())
+             if data.get("oversampled") else "")
+        lines.append(f"| `{_relative(path)}` | {card.arch}, width {card.width}, {card.input_size} px{how} | "
                      f"{counts[0]:,} / {counts[1]:,} | {card.notes.get('epochs_run')} | "
                      f"{card.notes.get('wall_time_s', 0) / 60:.0f} min | {_fmt(kept.get('val_balanced_accuracy'))} |")
     lines += ["", "What a wider or larger classifier would cost here (`benchmarks/model_cost.py`, random inputs, "

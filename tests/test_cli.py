@@ -19,6 +19,7 @@ def _run(*args):
                           timeout=300)
 
 
+@pytest.mark.slow  # a fresh python process (imports torch) per call
 def test_segment_bundled_samples_end_to_end(tmp_path):
     images = [str(p) for p, _ in bundled_samples()]
     done = _run("segment", *images, "--out", str(tmp_path), "--scale", "0.5")
@@ -50,6 +51,7 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, args, words
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow  # a fresh python process (imports torch) per call
 def test_error_in_a_subprocess_has_no_traceback():
     done = _run("segment", "nope.jpg", "--out", "/tmp/cracklib-cli-test")
     assert done.returncode == 2
@@ -83,6 +85,7 @@ def test_evaluate_with_a_mask_of_the_wrong_size(data_folder, tiny_weights, capsy
     assert "mask is 10x10 but the image is 96x96" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh python process (imports torch) per call
 def test_train_on_synthetic_writes_weights_card_and_baselines(tmp_path):
     out = tmp_path / "w.pt"
     done = _run("train", "--synthetic", "40", "--width", "0.0625", "--size", "32", "--epochs", "1",

@@ -105,6 +105,7 @@ def test_predicted_area_rises_with_the_true_area():
     assert spearmanr(predicted, grown.areas)[0] >= 0.9
 
 
+@pytest.mark.slow  # a fresh python process (imports torch) per call
 def test_growth_cli_json_and_files(tmp_path, series):
     paths = []
     for index, frame in enumerate(series.frames[:3]):
@@ -123,6 +124,7 @@ def test_growth_cli_json_and_files(tmp_path, series):
     assert (tmp_path / "out" / "03_t2_growth.png").exists() and (tmp_path / "out" / "01_t0_mask.png").exists()
 
 
+@pytest.mark.slow  # a fresh python process (imports torch) per call
 def test_growth_cli_errors_are_one_line(tmp_path):
     write_png(tmp_path / "a.png", np.zeros((64, 64, 3), np.uint8))
     (tmp_path / "b.png").write_bytes(b"not an image")
