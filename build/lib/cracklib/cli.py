@@ -170,7 +170,9 @@ def _evaluate(args) -> int:
     bar.close()
     report.update({"data": str(args.data), "split": args.split, "groups": groups, "weights": str(args.weights)})
     print(json.dumps(report))
-    return 0
+    for problem in report["skipped"]:  # scored without them, but the user must hear of each
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if report["skipped"] else 0
 
 
 def _growth(args) -> int:

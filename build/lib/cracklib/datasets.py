@@ -18,9 +18,14 @@ import numpy as np
 from .errors import CrackInputError
 from .imageio import read_mask
 
-__all__ = ["Sample", "read_dataset", "IMAGE_SUFFIXES", "LABEL_FOLDERS", "assign_splits", "match_masks"]
+__all__ = ["DEMO_SAMPLE", "Sample", "read_dataset", "read_sample", "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS", "assign_splits", "match_masks"]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+
+#: The studio's first picture: a real road photo and its crack mask (CrackSC, Sun et al., MIT licence;
+#: image 136 of its train split, attributed in the README). Default pipeline F1 on it: 0.55.
+DEMO_SAMPLE = (Path(__file__).resolve().parent / "samples" / "real" / "cracksc_136.jpg",
+               Path(__file__).resolve().parent / "samples" / "real" / "cracksc_136_mask.png")
 
 
 @dataclass(frozen=True)
@@ -36,18 +41,44 @@ class Sample:
         return self.image.stem
 
 
-def _from_manifest(folder: Path) -> list[Sample]:
+def _inside(folder: Path, entry: str, column: str) -> Path:
+    """``folder / entry``, refused unless it stays inside ``folder`` (no absolute paths, no ``..`` out, no links out)."""
+    path = (folder / entry).resolve()
+    if Path(entry).is_absolute() or not path.is_relative_to(folder.resolve()):
+        raise CrackInputError(f"{column} {entry!r} points outside the data folder")
+    return folder / entry
+
+
+def _sample_from_row(folder: Path, row: dict) -> Sample:
+    image = (row.get("image") or "").strip()
+    if not image:
+        raise CrackInputError("no image named")
+    mask = (row.get("mask") or "").strip()
+    label = (row.get("label") or "").strip()
+    if label not in ("", "0", "1"):
+        raise CrackInputError(f"label {label!r} is not 0, 1 or empty")
+    return Sample(image=_inside(folder, image, "image"), mask=_inside(folder, mask, "mask") if mask else None,
+                  label=int(label) if label else None, split=row.get("split") or None, group=row.get("group") or None)
+
+
+def _from_manifest(folder: Path, skipped: list[str] | None) -> list[Sample]:
     samples = []
-    with open(folder / "manifest.csv", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "image" not in reader.fieldnames:
-            raise CrackInputError(f"{folder / 'manifest.csv'}: no 'image' column")
-        for row in reader:
-            mask = row.get("mask") or ""
-            label = row.get("label", "")
-            samples.append(Sample(image=folder / row["image"], mask=folder / mask if mask else None,
-                                  label=int(label) if label not in ("", None) else None,
-                                  split=row.get("split") or None, group=row.get("group") or None))
+    try:
+        with open(folder / "manifest.csv", newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames or "image" not in reader.fieldnames:
+                raise CrackInputError("manifest.csv: no 'image' column")
+            for number, row in enumerate(reader, 2):  # row 1 is the header
+                try:
+                    samples.append(_sample_from_row(folder, row))
+                except CrackInputError as error:
+                    if skipped is None:
+                        raise CrackInputError(f"manifest.csv row {number}: {error}") from None
+                    skipped.append(f"manifest.csv row {number}: {error}")
+    except UnicodeDecodeError:
+        raise CrackInputError("manifest.csv is not UTF-8 text") from None
+    except csv.Error as error:
+        raise CrackInputError(f"manifest.csv is not valid CSV ({error})") from None
     return samples
 
 
@@ -73,13 +104,19 @@ def _from_folders(folder: Path) -> list[Sample]:
     return samples
 
 
-def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[str] | None = None) -> list[Sample]:
-    """The samples of a data folder, optionally one split and some groups only."""
+def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[str] | None = None,
+                 skipped: list[str] | None = None) -> list[Sample]:
+    """The samples of a data folder, optionally one split and some groups only.
+
+    A manifest row that names a path outside the folder, or a label other than
+    0, 1 or empty, raises :class:`CrackInputError`; with a ``skipped`` list, the
+    row is left out and described there instead (one line each), and the rest is read.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise CrackInputError(f"{folder}: no such data folder")
     if (folder / "manifest.csv").exists():
-        samples = _from_manifest(folder)
+        samples = _from_manifest(folder, skipped)
     elif any((folder / name).is_dir() for name in LABEL_FOLDERS):
         samples = _from_label_folders(folder)
     else:
@@ -100,7 +137,15 @@ def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[s
 
 def crack_pixels(sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
     """The sample's mask (checked against the image shape), or None without one."""
-    return read_mask(sample.mask, shape=shape) if sample.mask is not None else None
+    return read_mask(sample.mask, shape=shape, name=sample.mask.name) if sample.mask is not None else None
+
+
+def read_sample(sample: Sample, *, with_mask: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sample's image and (with ``with_mask``) its mask; errors name the files, not the server's folders."""
+    from .imageio import read_image
+
+    image = read_image(sample.image, name=sample.image.name)
+    return image, crack_pixels(sample, image.shape[:2]) if with_mask else None
 
 
 def assign_splits(samples: list[Sample], *, val_fraction: float = 0.2, seed: int = 0) -> list[Sample]:

@@ -16,8 +16,8 @@ from typing import Callable
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from .datasets import Sample, crack_pixels
-from .imageio import read_image
+from .datasets import Sample, read_sample
+from .errors import CrackInputError
 from .decision import DECISION_THRESHOLD
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
@@ -46,35 +46,50 @@ def classifier_scores(labels: list[int], probabilities: list[float]) -> dict:
     }
 
 
+def _readable(samples: list[Sample], skipped: list[str] | None, *, with_mask: bool = True):
+    """(sample, image, mask) of every sample that reads; the others are described in ``skipped`` (or raise)."""
+    for sample in samples:
+        try:
+            image, truth = read_sample(sample, with_mask=with_mask)
+        except CrackInputError as error:
+            if skipped is None:
+                raise
+            skipped.append(str(error))
+            yield sample, None, None
+            continue
+        yield sample, image, truth
+
+
 def evaluate_samples(classifier: Classifier, samples: list[Sample], config: PipelineConfig = PipelineConfig(), *,
                      segmentation: bool = True,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Evaluate on ``samples``; with ``segmentation=False`` the classifier only (``--method none``).
 
+    An image or mask that cannot be read is left out and named in ``skipped``.
+
     Returns
     -------
     dict with ``n_images``, ``classifier`` {balanced_accuracy, tpr, tnr, auc},
     ``segmentation`` {iou, precision, recall, f1, ap, n_images, ...} (None when
-    not evaluated), ``seconds_per_image``.
+    not evaluated), ``seconds_per_image``, ``skipped`` (one line per unreadable file).
     """
     labels, probabilities = [], []
     total = Confusion()
     sampler = ScoreSampler()
     per_image = []
+    skipped: list[str] = []
     start = time.perf_counter()
-    for index, sample in enumerate(samples, 1):
-        image = read_image(sample.image)
-        truth = crack_pixels(sample, image.shape[:2]) if segmentation else None
-        if segmentation and truth is not None and truth.any():
+    for index, (sample, image, truth) in enumerate(_readable(samples, skipped, with_mask=segmentation), 1):
+        if image is not None and truth is not None and truth.any():
             result = segment_explanation(explain(classifier, image, config.explanation), config.mask)
             counts = confusion(result.mask, truth)
             total = total + counts
             sampler.add(result.score, truth)
             per_image.append({"image": sample.image.name, **counts.scores()})
             probability = result.probability
-        else:
+        elif image is not None:
             probability = classify(classifier, image, config.explanation)
-        if sample.label is not None:
+        if image is not None and sample.label is not None:
             labels.append(sample.label)
             probabilities.append(probability)
         if progress:
@@ -86,6 +101,7 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
         "segmentation": None,
         "seconds_per_image": seconds / max(1, len(samples)),
         "config": config.to_dict() if segmentation else None,
+        "skipped": skipped,
     }
     if segmentation:
         report["segmentation"] = {"n_images": len(per_image), **total.scores(),
@@ -96,6 +112,7 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
 
 def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],
                   thresholds: list[str], posts: list[str], *, mask: MaskSettings = MaskSettings(),
+                  skipped: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Segmentation scores for every explanation setting × threshold × post-processing.
 
@@ -103,7 +120,8 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     threshold and post-processing reuses that explanation, and each cell's mask
     comes from :func:`cracklib.pipeline.segment_explanation` with ``mask``'s
     other settings (scale, smallest crack), the very mask the pipeline gives.
-    Only images whose mask holds crack pixels are used.
+    Only images whose mask holds crack pixels are used. With a ``skipped``
+    list, an unreadable image or mask is described there and left out (else it raises).
 
     Returns
     -------
@@ -115,9 +133,7 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     cells: dict[tuple, dict] = {}
     seconds = [0.0] * len(explanations)
     images = 0
-    for index, sample in enumerate(samples, 1):
-        image = read_image(sample.image)
-        truth = crack_pixels(sample, image.shape[:2])
+    for index, (sample, image, truth) in enumerate(_readable(samples, skipped), 1):
         if truth is None or not truth.any():
             if progress:
                 progress(index, len(samples))

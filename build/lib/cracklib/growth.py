@@ -91,8 +91,11 @@ def _common_shape(frames: list[np.ndarray]) -> list[np.ndarray]:
     height, width = min(s[0] for s in shapes), min(s[1] for s in shapes)
     for index, (h, w) in enumerate(shapes):
         if height < 0.8 * h or width < 0.8 * w:
-            raise CrackInputError(f"frame {index + 1} is {w}x{h} but another is {width}x{height}: "
-                                  "frames of such different sizes cannot be aligned")
+            # Name a real frame: the one with the smallest side that rules out this one.
+            other = min(range(len(shapes)), key=lambda i: shapes[i][0] if height < 0.8 * h else shapes[i][1])
+            raise CrackInputError(f"frame {index + 1} is {w}x{h} but frame {other + 1} is "
+                                  f"{shapes[other][1]}x{shapes[other][0]}: frames of such different sizes "
+                                  "cannot be aligned")
     out = []
     for frame in frames:
         top, left = (frame.shape[0] - height) // 2, (frame.shape[1] - width) // 2
@@ -193,8 +196,10 @@ class GrowthReport:
     options: dict
 
     def previous_mask(self, index: int) -> np.ndarray:
-        """The mask frame ``index`` grew from: the previous frame's (the first frame's own for the first)."""
-        return self.frames[max(0, index - 1)].result.mask
+        """The mask frame ``index`` grew from: the previous frame's; nothing for the first frame."""
+        if index == 0:
+            return np.zeros_like(self.frames[0].result.mask)
+        return self.frames[index - 1].result.mask
 
     @property
     def steps(self) -> list[dict]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .tiling import ceil_div
 
-__all__ = ["heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR",
+__all__ = ["RELEVANCE_PERCENTILE", "relevance_scale", "heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR",
            "OLD_CRACK_COLOR"]
 
 #: Crack that was already there, and crack that is new, in growth pictures.
@@ -19,32 +19,55 @@ _RED = np.array([1.0, 0.0, 0.0])
 _BLUE = np.array([0.0, 0.0, 1.0])
 
 
+#: Colour scales end at this percentile of |relevance| over the explained pixels (see relevance_scale).
+RELEVANCE_PERCENTILE = 99.5
+
+
+def relevance_scale(relevance: np.ndarray, *, percentile: float = RELEVANCE_PERCENTILE) -> float:
+    """The |relevance| at which a colour scale saturates: a high percentile over the non-zero pixels.
+
+    Relevance on a photo is heavy-tailed: scaled by its maximum, a few hot
+    pixels take the whole scale and the crack is a faint trace. The 99.5th
+    percentile of the pixels that hold relevance (tiles the gate skipped are
+    exactly zero) keeps the crack visible and saturates only the hottest 0.5 %.
+    """
+    magnitude = np.abs(np.asarray(relevance, np.float32))
+    held = magnitude[magnitude > 0]
+    return float(np.percentile(held, percentile)) if held.size else 1.0
+
+
 def heatmap_rgb(relevance: np.ndarray | None, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Relevance as blue (against a crack) - white (none) - red (for a crack), symmetric around 0.
+    """Relevance as blue (against a crack) - white (none) - red (for a crack), symmetric around 0,
+    saturating at :func:`relevance_scale`.
 
     ``None`` (an image the gate did not explain) gives a white picture of ``shape``.
     """
     if relevance is None:
         return np.full((*shape, 3), 255, np.uint8)
-    top = float(np.abs(relevance).max()) or 1.0
+    top = relevance_scale(relevance)
     value = np.clip(relevance / top, -1, 1)[..., None]
     rgb = np.where(value >= 0, 1 + value * (_RED - 1), 1 - value * (_BLUE - 1))
     return np.round(rgb * 255).astype(np.uint8)
 
 
 def heatmap_overlay(image: np.ndarray, relevance: np.ndarray | None, *, strength: float = 0.85) -> np.ndarray:
-    """``image`` tinted by the relevance: red for a crack, blue against, as strong as the relevance."""
+    """``image`` tinted by the relevance: red for a crack, blue against, as strong as the relevance
+    (full strength from :func:`relevance_scale` up)."""
     if relevance is None:
         return image
-    top = float(np.abs(relevance).max()) or 1.0
+    top = relevance_scale(relevance)
     weight = strength * np.clip(np.abs(relevance) / top, 0, 1)[..., None]
     color = np.where((relevance >= 0)[..., None], _RED, _BLUE) * 255
     return np.round((1 - weight) * image + weight * color).astype(np.uint8)
 
 
-def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alpha: float = 0.6,
+def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alpha: float = 1.0,
                  truth: np.ndarray | None = None, truth_color=(0, 200, 0)) -> np.ndarray:
-    """``image`` with ``mask`` painted in ``color``; missed ``truth`` pixels in ``truth_color``."""
+    """``image`` with ``mask`` painted in ``color``; missed ``truth`` pixels in ``truth_color``.
+
+    The photo keeps its full brightness; the mask is opaque by default, since a
+    crack one pixel wide blended with a dark crack is a dark line again.
+    """
     out = image.astype(np.float32).copy()
     layers = [(mask, color)]
     if truth is not None:
@@ -65,16 +88,24 @@ def preview(array: np.ndarray, max_side: int) -> np.ndarray:
 
     Photos (uint8) are averaged, maps (float) averaged per block, masks (bool)
     keep a pixel where any pixel of its block is set, so one-pixel cracks stay
-    visible. Arrays already small enough come back unchanged.
+    visible. Blocks at the right and bottom edges average what they hold.
+    Arrays already small enough come back unchanged.
     """
-    from skimage.measure import block_reduce
-
     array = np.asarray(array)
     factor = ceil_div(max(array.shape[:2]), max_side)
     if factor <= 1:
         return array
-    block = (factor, factor) + (1,) * (array.ndim - 2)
+    if array.dtype == np.uint8:
+        from PIL import Image  # its box reduction is C code: 20x faster than numpy on a 12 MP photo
+
+        return np.asarray(Image.fromarray(array).reduce(factor))
+    # numpy by reshaping: (h/f, f, w/f, f) blocks, padded to whole blocks.
+    height, width = array.shape[:2]
+    rows, cols = ceil_div(height, factor), ceil_div(width, factor)
+    pad = ((0, rows * factor - height), (0, cols * factor - width)) + ((0, 0),) * (array.ndim - 2)
+    blocks = np.pad(array, pad).reshape(rows, factor, cols, factor, *array.shape[2:])
     if array.dtype == bool:
-        return block_reduce(array, block, np.max)
-    reduced = block_reduce(array.astype(np.float32), block, np.mean)
-    return np.round(reduced).astype(array.dtype) if array.dtype == np.uint8 else reduced
+        return blocks.any(axis=(1, 3))
+    counts = np.pad(np.ones((height, width), np.float32), pad[:2]).reshape(rows, factor, cols, factor).sum((1, 3))
+    return (blocks.sum(axis=(1, 3), dtype=np.float64) / counts.reshape(rows, cols, *([1] * (array.ndim - 2))))\
+        .astype(np.float32)

@@ -31,8 +31,8 @@ __all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "
 
 #: Pixels used to fit a mixture; more only costs time (the fit is per image).
 _MAX_FIT_PIXELS = 20_000
-#: Pixels per call when evaluating a fitted mixture on a whole map.
-_PREDICT_CHUNK = 2_000_000
+#: Points at which a fitted mixture's posterior is evaluated before it is interpolated to every pixel.
+_POSTERIOR_GRID = 4097
 
 
 @dataclass
@@ -95,6 +95,35 @@ def fixed_threshold(relevance: np.ndarray, *, value: float = 0.25, support: np.n
     return _cut(_positive_scaled(relevance), value, support)
 
 
+def _posterior_per_pixel(values: np.ndarray, posterior: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``posterior(values)`` for millions of pixels at the cost of a few thousand.
+
+    The posterior of a fitted 1-D mixture is a function of the pixel's value
+    alone, so it is evaluated on a fine grid over the values' range and
+    interpolated (a 12 MP map: 0.1 s instead of seconds). Where the mask is
+    decided, it is exact: the pixels of every grid cell whose ends lie on
+    different sides of 0.5, or differ by more than 0.05 (a hard assignment's
+    step), get the posterior itself.
+    """
+    if values.size <= _POSTERIOR_GRID:
+        return posterior(values)
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return posterior(values)
+    grid = np.linspace(low, high, _POSTERIOR_GRID)
+    on_grid = posterior(grid)
+    # The grid is uniform: a pixel's cell and its place in it are arithmetic (no search).
+    position = (values - low) * ((_POSTERIOR_GRID - 1) / (high - low))
+    cell = np.minimum(position.astype(np.int64), _POSTERIOR_GRID - 2)
+    fraction = position - cell
+    score = on_grid[cell] * (1 - fraction) + on_grid[cell + 1] * fraction
+    rough = ((on_grid[:-1] > 0.5) != (on_grid[1:] > 0.5)) | (np.abs(np.diff(on_grid)) > 0.05)
+    exact = rough[cell]
+    if exact.any():
+        score[exact] = posterior(values[exact])
+    return score
+
+
 def _fit_sample(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     flat = values.ravel()
     if flat.size > _MAX_FIT_PIXELS:
@@ -126,16 +155,18 @@ def gaussian_mixture_threshold(relevance: np.ndarray, *, n_components: int = 3, 
     # centre is crack.
     others = np.delete(gmm.means_[:, 0], crack)
     floor = others.max() if others.size else -np.inf
+
+    def crack_posterior(values: np.ndarray) -> np.ndarray:
+        standard = (values - center) / spread
+        chances = gmm.predict_proba(standard.reshape(-1, 1))[:, crack]
+        chances[standard < floor] = 0.0
+        return chances
+
     posterior = np.zeros_like(smoothed)
-    flat_posterior, flat_values = posterior.reshape(-1), smoothed.reshape(-1)
-    indices = np.flatnonzero(support) if support is not None else None
-    total = flat_values.size if indices is None else indices.size
-    for start in range(0, total, _PREDICT_CHUNK):  # chunks bound the memory on 48 MP maps
-        where = slice(start, start + _PREDICT_CHUNK) if indices is None else indices[start:start + _PREDICT_CHUNK]
-        values = (flat_values[where] - center) / spread
-        chunk = gmm.predict_proba(values.reshape(-1, 1))[:, crack]
-        chunk[values < floor] = 0.0
-        flat_posterior[where] = chunk
+    if support is None:
+        posterior[...] = _posterior_per_pixel(smoothed.ravel(), crack_posterior).reshape(smoothed.shape)
+    else:
+        posterior[support] = _posterior_per_pixel(fitted, crack_posterior)
     return _cut(posterior, 0.5)
 
 
@@ -196,7 +227,7 @@ def beta_mixture_threshold(relevance: np.ndarray, *, filter_size: int = 5, drop_
         log_likelihood = new_ll
     params = [_beta_moments(sample, 1 - responsibility), _beta_moments(sample, responsibility)]
     mass = np.clip([1 - responsibility.mean(), responsibility.mean()], 1e-6, None)
-    score[kept], _ = _beta_e_step(x, params, mass, background_interval)
+    score[kept] = _posterior_per_pixel(x, lambda v: _beta_e_step(v, params, mass, background_interval)[0])
     return _cut(score, 0.5)
 
 
