@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import contextmanager
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,10 +26,10 @@ from cracklib.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
 from cracklib.baselines import BASELINES
 from cracklib.composites import RULE_SETS
 from cracklib.decision import PHOTO_DECISIONS
+from cracklib.errors import CrackInputError
 from cracklib.evaluation import PRCurve
 from cracklib.export import png_bytes
 from cracklib.growth import GrowthReport, monitor_growth
-from cracklib.errors import CrackInputError
 from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
@@ -117,8 +118,6 @@ def remember_trained(path: str | Path) -> None:
 
 def _trained_from_address() -> list[str]:
     """The trained models named in the address that still exist; anything else in it is ignored."""
-    import re
-
     found = []
     for token in st.query_params.get_all("trained"):
         if re.fullmatch(rf"{TRAINED_PREFIX}[A-Za-z0-9_]+/[A-Za-z0-9_-]{{1,64}}", token):

@@ -11,9 +11,11 @@ Modules, one concept each:
 - :mod:`~cracklib.metrics`: IoU/F1, PR curves, localisation scores
 - :mod:`~cracklib.severity`: area, count, length, width, orientation
 - :mod:`~cracklib.tiling`, :mod:`~cracklib.decision`: whole photos in tiles, and the photo's probability from its tiles
+- :mod:`~cracklib.settings`: what changes the explanation, what changes only the mask
 - :mod:`~cracklib.pipeline`: photo → probability → explanation → mask → severity
 - :mod:`~cracklib.evaluation`, :mod:`~cracklib.datasets`: data folders and scores
 - :mod:`~cracklib.training`, :mod:`~cracklib.training_data`: training from image labels
 - :mod:`~cracklib.synthetic`: synthetic cracks with exact masks
+- :mod:`~cracklib.errors`: the one error type for a user's mistake
 """
 __version__ = "0.1.0"
