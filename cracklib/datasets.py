@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CrackInputError
-from .imageio import read_mask
+from .imageio import read_image, read_mask
 
 __all__ = ["DEMO_SAMPLE", "Sample", "read_dataset", "read_sample", "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS", "assign_splits", "match_masks"]
 
@@ -142,8 +142,6 @@ def crack_pixels(sample: Sample, shape: tuple[int, int]) -> np.ndarray | None:
 
 def read_sample(sample: Sample, *, with_mask: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """The sample's image and (with ``with_mask``) its mask; errors name the files, not the server's folders."""
-    from .imageio import read_image
-
     image = read_image(sample.image, name=sample.image.name)
     return image, crack_pixels(sample, image.shape[:2]) if with_mask else None
 
