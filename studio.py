@@ -7,15 +7,19 @@ figures only draw arrays that cracklib computed.
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 import json
+import os
 import re
 import shutil
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
+import cachetools
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
@@ -33,6 +37,7 @@ from cracklib.growth import GrowthReport, monitor_growth
 from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
+from cracklib.refine import REFINEMENTS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import growth_series
@@ -79,21 +84,73 @@ class Explained(NamedTuple):
     explanation: Explanation
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_explanation(image_bytes: bytes, weights: str, settings: ExplanationSettings,
-                       name: str = "photo") -> Explained:
-    """Photo and explanation, keyed on the image bytes, the weights and the explanation settings only,
-    so a threshold or post-processing change hits the cache. A progress bar shows the tiles while it
-    computes (created here: Streamlit replays a cached function's elements)."""
-    image = read_image(image_bytes, name=name)
-    with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
-        explained = explain(classifier(weights), image, settings, progress=progress)
-    return Explained(image, preview(image, DISPLAY_SIDE), explained)
+#: Memory the explanations of all sessions may hold together (MB); the least recently used go first.
+CACHE_MB_VARIABLE, DEFAULT_CACHE_MB = "CRACKLIB_CACHE_MB", 2048
+
+
+def _nbytes(explained: Explained) -> int:
+    arrays = [explained.image, explained.picture, explained.explanation.relevance, explained.explanation.support,
+              explained.explanation.tile_probabilities]
+    return sum(array.nbytes for array in arrays if array is not None)
+
+
+class ExplanationCache:
+    """Explained uploads of all sessions, bounded in bytes (not in entries: one 43 MP photo holds ~0.6 GB).
+
+    Streamlit's ``cache_data`` bounds entries only and copies every hit;
+    cachetools' LRU cache weighs each entry. Cached arrays are made read-only,
+    since every session is handed the same object.
+    """
+
+    def __init__(self, budget_bytes: int):
+        self._entries = cachetools.LRUCache(maxsize=budget_bytes, getsizeof=_nbytes)
+        self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._entries.currsize)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key, compute: Callable[[], Explained]) -> Explained:
+        with self._lock:
+            if key in self._entries:
+                return self._entries[key]
+        explained = compute()  # outside the lock: other sessions keep being served
+        for array in (explained.image, explained.picture, explained.explanation.relevance,
+                      explained.explanation.support):
+            if array is not None:
+                array.flags.writeable = False
+        with self._lock:
+            try:
+                self._entries[key] = explained
+            except ValueError:  # larger than the whole budget: served, not kept
+                pass
+        return explained
+
+
+@st.cache_resource
+def explanation_cache() -> ExplanationCache:
+    """The one explanation cache of this server process (CRACKLIB_CACHE_MB, default 2048 MB)."""
+    return ExplanationCache(int(float(os.environ.get(CACHE_MB_VARIABLE, DEFAULT_CACHE_MB)) * 2**20))
 
 
 def explanation(name: str, image_bytes: bytes, weights: str, settings: ExplanationSettings) -> Explained:
-    """The cached explanation of one upload."""
-    return cached_explanation(image_bytes, weights, settings, name)
+    """Photo and explanation of one upload, cached on the image bytes, the weights and the explanation
+    settings only, so a threshold or post-processing change hits the cache. A progress bar shows the tiles
+    while it computes."""
+    def compute() -> Explained:
+        image = read_image(image_bytes, name=name)
+        with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
+            explained = explain(classifier(weights), image, settings, progress=progress)
+        return Explained(image, preview(image, DISPLAY_SIDE), explained)
+
+    return explanation_cache().get((hashlib.sha256(image_bytes).hexdigest(), name, weights, settings), compute)
 
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.
@@ -144,8 +201,9 @@ def _select(label: str, options: list[str], default: str, **kwargs) -> str:
     return st.selectbox(label, options, index=options.index(default) if default in options else 0, **kwargs)
 
 
-def sidebar_config(*, method: bool = True, mask: bool = True) -> tuple[str, PipelineConfig]:
-    """The weights and pipeline settings chosen in the sidebar.
+def sidebar_config(*, method: bool = True, mask: bool = True,
+                   defaults: PipelineConfig = PipelineConfig()) -> tuple[str, PipelineConfig]:
+    """The weights and pipeline settings chosen in the sidebar, starting from ``defaults``.
 
     ``method=False``: the page picks the methods; ``mask=False``: the page picks
     thresholds and post-processings itself, so the sidebar does not offer them.
@@ -169,10 +227,12 @@ def sidebar_config(*, method: bool = True, mask: bool = True) -> tuple[str, Pipe
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        threshold, post = MASK.threshold, MASK.post
+        threshold, post, refine = MASK.threshold, MASK.post, defaults.mask.refine
         if mask:
             threshold = _select("Threshold", list(THRESHOLDS), MASK.threshold)
             post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
+            refine = _select("Refine with the photo", list(REFINEMENTS), defaults.mask.refine,
+                             help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
         gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
@@ -187,7 +247,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True) -> tuple[str, Pipe
             backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
-                                      threshold=threshold, post=post, gate=gate, mm_per_px=scale or None,
+                                      threshold=threshold, post=post, refine=refine, gate=gate, mm_per_px=scale or None,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 
 
@@ -326,17 +386,56 @@ DATA_ROOTS_VARIABLE = "CRACKLIB_DATA_ROOTS"
 
 def server_data_folders() -> dict[str, Path]:
     """Name → folder for every data folder directly under the configured data roots."""
-    import os
-
     default = Path(__file__).resolve().parent.parent / "shared" / "data"
     roots = [Path(p) for p in os.environ.get(DATA_ROOTS_VARIABLE, str(default)).split(os.pathsep) if p]
     return {folder.name: folder for root in roots if root.is_dir()
             for folder in sorted(root.iterdir()) if folder.is_dir() and not folder.name.startswith(".")}
 
 
+#: Unpacked zips are removed this long after their last use, and the oldest first beyond the disk budget.
+UPLOAD_TTL_S, UPLOAD_BUDGET_BYTES = 3600, 8 * 2**30
+#: Staging folders of an extraction that died (a crash mid-unpack) are removed after this long.
+STAGING_TTL_S = 3600
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+
+
+def sweep_uploads(*, keep: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove unpacked zips unused for UPLOAD_TTL_S, then the least recently used beyond UPLOAD_BUDGET_BYTES.
+
+    Streamlit tells the app nothing when a session ends, so the temp folder is
+    swept on every unpack instead; ``keep`` (the folder being used) is never
+    removed. Returns the removed folders.
+    """
+    now = time.time() if now is None else now
+    temp = Path(tempfile.gettempdir())
+    removed = [staging for staging in temp.glob("cracklib_unpacking_*")
+               if staging.is_dir() and now - staging.stat().st_mtime > STAGING_TTL_S]
+    uploads = sorted((folder for folder in temp.glob("cracklib_upload_*") if folder.is_dir() and folder != keep),
+                     key=lambda folder: folder.stat().st_mtime, reverse=True)  # most recently used first
+    used = _folder_bytes(keep) if keep is not None and keep.is_dir() else 0
+    for folder in uploads:
+        size = _folder_bytes(folder)
+        if now - folder.stat().st_mtime > UPLOAD_TTL_S or used + size > UPLOAD_BUDGET_BYTES:
+            removed.append(folder)
+        else:
+            used += size
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 def unpacked_zip(data: bytes, name: str) -> Path:
-    """An uploaded zip unpacked once into a temporary folder named by its digest; returns the data folder."""
+    """An uploaded zip unpacked once into a temporary folder named by its digest; returns the data folder.
+
+    Each use marks the folder as used now; older unpacked zips are swept (:func:`sweep_uploads`).
+    """
     target = Path(tempfile.gettempdir()) / f"cracklib_upload_{digest(data)}"
+    if target.exists():
+        os.utime(target)
+    sweep_uploads(keep=target)
     if not target.exists():
         staging = Path(tempfile.mkdtemp(prefix="cracklib_unpacking_"))
         try:

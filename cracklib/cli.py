@@ -15,11 +15,13 @@ from .baselines import BASELINES
 from .composites import RULE_SETS
 from .decision import PHOTO_DECISIONS
 from .errors import CrackInputError
+from .growth import GROWTH_CONFIG, TEMPORAL_MODES
 from .imageio import write_png
 from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .postprocess import POSTPROCESSING
+from .refine import REFINEMENTS
 from .threshold import THRESHOLDS
 
 __all__ = ["main"]
@@ -32,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
         raise CrackInputError(f"{self.prog}: {message}")
 
 
-def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False) -> None:
+def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False, refine: str = MASK.refine) -> None:
     methods = list(METHODS) + (["none"] if allow_none else [])
     parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
     parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
@@ -42,6 +44,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--threshold", default=MASK.threshold, choices=list(THRESHOLDS))
     parser.add_argument("--post", default=MASK.post, choices=list(POSTPROCESSING))
     parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
+    parser.add_argument("--refine", default=refine, choices=list(REFINEMENTS),
+                        help=f"photo: keep the mask's pixels darker than the surface around them (default {refine})")
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
@@ -58,7 +62,7 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 def _config(args) -> PipelineConfig:
     return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
                              lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
-                             post=args.post, post_scale=args.post_scale, gate=args.gate, mm_per_px=args.mm_per_px,
+                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate, mm_per_px=args.mm_per_px,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
                              tile_scale=args.tile_scale)
 
@@ -93,12 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--align", action=argparse.BooleanOptionalAction, default=True,
                     help="register every frame onto the first (phase correlation) and crop to the shared region")
     gr.add_argument("--rotation", action="store_true", help="also undo rotations of up to 10 degrees")
-    gr.add_argument("--shared-threshold", action="store_true", help="one threshold for the whole series")
-    gr.add_argument("--keep-previous", action="store_true",
-                    help="a crack does not heal: each mask includes the previous one")
+    gr.add_argument("--temporal", default="consistent", choices=list(TEMPORAL_MODES),
+                    help="; ".join(f"{name}: {text}" for name, text in TEMPORAL_MODES.items()))
     gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
     gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
-    _pipeline_options(gr)
+    _pipeline_options(gr, refine=GROWTH_CONFIG.mask.refine)
 
     tr = commands.add_parser("train", help="train a classifier on image labels")
     source = tr.add_mutually_exclusive_group(required=True)
@@ -185,8 +188,8 @@ def _growth(args) -> int:
     classifier = load_classifier(args.weights)
     bar = _progress(len(images), "growth")
     report = monitor_growth(classifier, images, _config(args), names=[str(name) for name in args.frames],
-                            align=args.align, rotation=args.rotation, shared_threshold=args.shared_threshold,
-                            keep_previous=args.keep_previous, progress=lambda done, total: _advance(bar, done, total))
+                            align=args.align, rotation=args.rotation, temporal=args.temporal,
+                            progress=lambda done, total: _advance(bar, done, total))
     bar.close()
     if args.out:
         out = Path(args.out)
@@ -205,8 +208,9 @@ def _growth(args) -> int:
         print(f"{'frame':<32} {'prob':>5} {'area px':>8} {'length':>7} {'max w':>6} {'cracks':>6} {'shift':>12}")
         for frame in data["frames"]:
             shift = "{:+.1f},{:+.1f}".format(*frame["shift_px"])
+            flag = "  disagrees with its neighbours" if frame["flagged"] else ""
             print(f"{Path(frame['image']).name[:32]:<32} {frame['crack_probability']:>5.2f} {frame['area_px']:>8} "
-                  f"{frame['length_px']:>7.0f} {frame['max_width_px']:>6.1f} {frame['n_cracks']:>6} {shift:>12}")
+                  f"{frame['length_px']:>7.0f} {frame['max_width_px']:>6.1f} {frame['n_cracks']:>6} {shift:>12}{flag}")
         for step in data["steps"]:
             print(f"step {step['from'] + 1}->{step['to'] + 1}: area {step['delta_area_px']:+d} px, "
                   f"length {step['delta_length_px']:+.0f} px, new crack {step['new_crack_px']} px")

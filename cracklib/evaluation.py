@@ -21,8 +21,8 @@ from .errors import CrackInputError
 from .decision import DECISION_THRESHOLD
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
-from .pipeline import (Classifier, Explanation, SegmentationResult, classify, explain, segment_explanation,
-                       threshold_explanation)
+from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cut_explanation, explain,
+                       segment_explanation)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
@@ -81,7 +81,7 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
     start = time.perf_counter()
     for index, (sample, image, truth) in enumerate(_readable(samples, skipped, with_mask=segmentation), 1):
         if image is not None and truth is not None and truth.any():
-            result = segment_explanation(explain(classifier, image, config.explanation), config.mask)
+            result = segment_explanation(explain(classifier, image, config.explanation), config.mask, photo=image)
             counts = confusion(result.mask, truth)
             total = total + counts
             sampler.add(result.score, truth)
@@ -144,7 +144,8 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
             explanation = explain(classifier, image, settings)
             seconds[position] += time.perf_counter() - start
             for threshold in thresholds:
-                cut = threshold_explanation(explanation, threshold)  # once for every post-processing
+                # One cut for every post-processing.
+                cut = cut_explanation(explanation, replace(mask, threshold=threshold), photo=image)
                 for post in posts:
                     cell = cells.setdefault((position, threshold, post), {"confusion": Confusion(),
                                                                           "sampler": ScoreSampler()})
@@ -242,11 +243,11 @@ def method_label(settings: ExplanationSettings) -> str:
 
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
-                         truth: np.ndarray | None = None) -> list[MethodRun]:
-    """One mask per explanation with the same mask settings, scored against ``truth`` if given."""
+                         photo: np.ndarray | None = None, truth: np.ndarray | None = None) -> list[MethodRun]:
+    """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given."""
     runs = []
     for explanation in explanations:
-        result = segment_explanation(explanation, settings)
+        result = segment_explanation(explanation, settings, photo=photo)
         seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
         runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))
@@ -262,4 +263,4 @@ def compare_methods(classifier: Classifier, image: np.ndarray, explanations: lis
         done.append(explain(classifier, image, explanation_settings))
         if progress:
             progress(index, len(explanations))
-    return compare_explanations(done, settings, truth=truth)
+    return compare_explanations(done, settings, photo=image, truth=truth)

@@ -31,7 +31,7 @@ Two ways to feed a photo to the classifier (``ExplanationSettings.mode``):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -45,6 +45,7 @@ from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, ModelCard, load_model
 from .postprocess import drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
+from .refine import darkness, refine_mask
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
@@ -52,7 +53,7 @@ from .tiling import TileBlender, TileGrid, ceil_div, pad_to_tile, tile_grid, til
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "explain", "threshold_explanation", "segment_explanation", "segment"]
+           "explain", "threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
 
 # In the repository (or an editable install) the weights are in weights/ beside the package;
 # `pip install .` puts them inside it (pyproject.toml).
@@ -93,6 +94,8 @@ class Explanation:
     grid: TileGrid | None = None
     tile_probabilities: np.ndarray | None = None
     support: np.ndarray | None = None
+    #: Tiled mode: indices of the explained tiles (those the gate let through, or those asked for).
+    tiles: np.ndarray | None = None
 
     @property
     def explained(self) -> bool:
@@ -104,9 +107,13 @@ class Explanation:
 
     @property
     def n_explained(self) -> int:
-        if self.tile_probabilities is None or not self.explained:
-            return int(self.explained)
-        return int(np.sum(self.tile_probabilities >= self.settings.gate))
+        return len(self.explained_tiles())
+
+    def explained_tiles(self) -> np.ndarray:
+        """Indices of the explained tiles (``[0]`` for an explained resized photo, none when unexplained)."""
+        if not self.explained:
+            return np.zeros(0, int)
+        return np.zeros(1, int) if self.tiles is None else self.tiles
 
     def relevance_map(self) -> np.ndarray:
         """The relevance, or zeros for a photo the gate kept unexplained."""
@@ -279,28 +286,35 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
 
 
 def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings(), *,
+            tiles: np.ndarray | None = None,
             progress: Callable[[int, int], None] | None = None) -> Explanation:
     """Stage 1: probability, then relevance at the photo's size where the gate lets it through.
 
+    ``tiles`` overrides the gate: exactly these tiles (indices into the tile
+    grid) are explained, whatever their probability; in resize mode a non-empty
+    ``tiles`` explains the photo. Growth uses it so that every frame of a series
+    is explained where any frame holds a crack (:meth:`Explanation.explained_tiles`).
     ``progress(done, total)`` is called as tiles are classified and explained
     (the total grows to its final value once the gate has picked the tiles).
     """
     if not isinstance(settings, ExplanationSettings):
         raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
     if settings.mode == "resize":
-        return _explain_resized(classifier, image, settings)
-    return _explain_tiled(classifier, image, settings, progress)
+        return _explain_resized(classifier, image, settings, forced=tiles is not None and len(tiles) > 0)
+    return _explain_tiled(classifier, image, settings, progress, tiles)
 
 
-def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings) -> Explanation:
-    """The whole photo resized to the model input; the relevance resized back."""
+
+def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,
+                     forced: bool = False) -> Explanation:
+    """The whole photo resized to the model input; the relevance resized back (``forced``: whatever the gate says)."""
     shape = tuple(image.shape[:2])
     timings = {}
     start = time.perf_counter()
     inputs = _inputs(classifier, image)
     probability = float(_probabilities(classifier, inputs)[0])
     timings["classify"] = time.perf_counter() - start
-    if probability < settings.gate:
+    if probability < settings.gate and not forced:
         return Explanation(probability, None, shape, settings, timings)
     start = time.perf_counter()
     relevance = attribute(classifier.model, inputs, settings.method, _settings(classifier, settings))[0]
@@ -309,8 +323,8 @@ def _explain_resized(classifier: Classifier, image: np.ndarray, settings: Explan
 
 
 def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings,
-                   progress) -> Explanation:
-    """Tiles at the model input size: classify all in batches, explain the gated ones, blend."""
+                   progress, tiles: np.ndarray | None = None) -> Explanation:
+    """Tiles at the model input size: classify all in batches, explain the gated ones (or ``tiles``), blend."""
     shape = tuple(image.shape[:2])
     size = classifier.card.input_size
     timings = {}
@@ -320,6 +334,8 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: Explanat
     timings["classify"] = time.perf_counter() - start
     # A photo the decision calls crack-free is not explained, whatever its single tiles say.
     gated = np.flatnonzero(probabilities >= settings.gate) if probability >= settings.gate else np.zeros(0, int)
+    if tiles is not None:
+        gated = np.asarray(tiles, int)
     total = done + len(gated)
     if not len(gated):
         if progress:
@@ -342,7 +358,7 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: Explanat
         relevance = resize_map(relevance, shape)
         support = resize_map(support.astype(np.float32), shape) > 0.5
     timings["attribute"] = time.perf_counter() - start
-    return Explanation(probability, relevance, shape, settings, timings, grid, probabilities, support)
+    return Explanation(probability, relevance, shape, settings, timings, grid, probabilities, support, gated)
 
 
 def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
@@ -352,8 +368,23 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
     return apply_threshold(explanation.relevance, threshold, support=explanation.support)
 
 
+def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
+                    photo: np.ndarray | None = None, level: float | None = None) -> Thresholded:
+    """Threshold the relevance and, with ``settings.refine == "photo"``, keep the photo's dark pixels of it.
+
+    ``level`` is the darkness level of the refinement (default: fitted on this
+    photo, :func:`cracklib.refine.refine_mask`).
+    """
+    cut = threshold_explanation(explanation, settings.threshold)
+    if settings.refine == "none" or not cut.mask.any():
+        return cut
+    if photo is None:
+        raise ValueError("refine='photo' needs the photo: pass photo=")
+    return replace(cut, mask=refine_mask(cut.mask, darkness(photo), level=level))
+
+
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
-                        thresholded: Thresholded | None = None,
+                        photo: np.ndarray | None = None, thresholded: Thresholded | None = None,
                         previous_mask: np.ndarray | None = None) -> SegmentationResult:
     """Stage 2, the one path from an explanation to the measured mask: threshold, post-process, drop specks.
 
@@ -361,9 +392,11 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     ----------
     explanation : Explanation
     settings : MaskSettings
+    photo : (H, W, 3) uint8, optional
+        The explained photo; needed when ``settings.refine`` is ``"photo"``.
     thresholded : Thresholded, optional
-        Replaces the threshold step (one threshold shared by a growth series,
-        or one cut reused for several post-processings).
+        Replaces the cut (:func:`cut_explanation`): one threshold shared by a
+        growth series, or one cut reused for several post-processings.
     previous_mask : (H, W) bool, optional
         A crack does not heal: the mask is joined with this one (growth's
         ``keep_previous``) before it is measured.
@@ -377,7 +410,7 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     timings = {}
     start = time.perf_counter()
     if thresholded is None:
-        thresholded = threshold_explanation(explanation, settings.threshold)
+        thresholded = cut_explanation(explanation, settings, photo=photo)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     mask = postprocess(thresholded.mask, settings.post, scale=settings.post_scale)
@@ -391,4 +424,5 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
 def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
             progress: Callable[[int, int], None] | None = None) -> SegmentationResult:
     """The whole pipeline on one photo (H×W×3 uint8)."""
-    return segment_explanation(explain(classifier, image, config.explanation, progress=progress), config.mask)
+    return segment_explanation(explain(classifier, image, config.explanation, progress=progress), config.mask,
+                               photo=image)

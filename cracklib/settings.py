@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
+from .refine import REFINEMENTS
 
 __all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices"]
 
@@ -75,6 +76,12 @@ class MaskSettings:
     min_crack_area: int = 10
     #: Scale of the photo for severity in mm; None reports pixels only.
     mm_per_px: float | None = None
+    #: "photo": keep only the mask's pixels darker than the surface around them (cracklib.refine).
+    refine: str = "none"
+
+    def __post_init__(self):
+        if self.refine not in REFINEMENTS:
+            raise ValueError(f"unknown refinement {self.refine!r}; choose from {', '.join(REFINEMENTS)}")
 
 
 _EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))

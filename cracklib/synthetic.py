@@ -8,13 +8,13 @@ real data in ``../shared/data``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "growth_series", "bundled_samples",
+__all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "HARD_SERIES", "growth_series", "bundled_samples",
            "write_bundled_samples", "write_sample_dataset"]
 
 TEXTURES = ("concrete", "brick")
@@ -156,15 +156,48 @@ class GrowthSeries:
     #: Per frame, the (row, col) shift that registers it onto the first frame
     #: (``skimage.registration.phase_cross_correlation``'s convention).
     shifts: list[tuple[int, int]]
+    #: Per frame, the rotation (degrees, counter-clockwise) that registers it onto the first.
+    rotations: list[float] = field(default_factory=list)
 
     @property
     def areas(self) -> list[int]:
         return [int(mask.sum()) for mask in self.masks]
 
 
+#: What makes a series as hard as real ones (``growth_series(**HARD_SERIES)``): exposure and shading
+#: drift, fresh sensor noise, blur, JPEG, shifts and small turns, a branch that appears halfway.
+HARD_SERIES = {"max_shift": 12, "exposure": 0.15, "shading": 0.08, "noise": 0.03, "blur": 1.2,
+               "jpeg_quality": 70, "max_rotation": 2.0, "branch": True, "inset": 0.15}
+
+
+def _inside(points, shape, inset: float):
+    """The first run of ``points`` that stays ``inset`` (a fraction of each side) clear of the border."""
+    h, w = shape
+    kept = []
+    for point in points:
+        if not (inset * h <= point[0] < (1 - inset) * h and inset * w <= point[1] < (1 - inset) * w):
+            if kept:
+                break
+            continue
+        kept.append(point)
+    return kept
+
+
+def _jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(BytesIO(buffer.getvalue())).convert("RGB"))
+
+
 def growth_series(shape: tuple[int, int] = (384, 512), steps: int = 5, *, kind: str = "concrete", rng=None,
                   max_shift: int = 0, exposure: float = 0.0, start_length: float = 0.35,
-                  start_width: float = 1.5, max_width: float = 6.0) -> GrowthSeries:
+                  start_width: float = 1.5, max_width: float = 6.0, shading: float = 0.0, noise: float = 0.0,
+                  blur: float = 0.0, jpeg_quality: int | None = None, max_rotation: float = 0.0,
+                  branch: bool = False, inset: float = 0.0) -> GrowthSeries:
     """A crack that grows frame by frame on one crack-free surface (as Forest et al. simulated growth).
 
     The crack is one random walk: frame k paints its first part (from
@@ -173,11 +206,23 @@ def growth_series(shape: tuple[int, int] = (384, 512), steps: int = 5, *, kind: 
     one and the true area rises. Frames after the first are shifted by up to
     ``max_shift`` pixels and their exposure scaled by up to ±``exposure``.
 
+    Real series are harder; each of these is off by default (:data:`HARD_SERIES` turns them all on):
+    ``shading`` (a smooth illumination field of that relative strength, new every
+    frame), ``noise`` (fresh sensor noise, standard deviation in [0, 1] units),
+    ``blur`` (a Gaussian blur of up to this sigma), ``jpeg_quality``,
+    ``max_rotation`` (degrees, turns about the centre), ``branch`` (a side crack
+    that appears halfway through the series and grows), ``inset`` (the crack
+    keeps this fraction of each side clear of the border, so it stays inside the
+    region every aligned frame shares and the true areas stay comparable).
+
     Returns
     -------
     GrowthSeries
-        uint8 frames of ``shape``, their masks, and the known registration shifts.
+        uint8 frames of ``shape``, their masks (in each frame's own pixels), and
+        the known shifts and rotations.
     """
+    from skimage.transform import rotate
+
     rng = np.random.default_rng(rng)
     margin = max_shift
     canvas_shape = (shape[0] + 2 * margin, shape[1] + 2 * margin)
@@ -185,28 +230,49 @@ def growth_series(shape: tuple[int, int] = (384, 512), steps: int = 5, *, kind: 
     h, w = canvas_shape
     path = []
     for _ in range(20):  # a walk that crosses most of the surface
-        start = (rng.uniform(0.3, 0.7) * h, float(margin))
-        path = _walk(start, rng.normal(0, 0.3), 2 * (h + w), rng, canvas_shape)
-        if len(path) >= w // 2:
+        start = (rng.uniform(0.3, 0.7) * h, float(margin) + inset * w)
+        path = _inside(_walk(start, rng.normal(0, 0.3), 2 * (h + w), rng, canvas_shape), canvas_shape, inset)
+        if len(path) >= w // 2 * (1 - 2 * inset):
             break
     wobble = _wobble(len(path), rng)
+    side, side_wobble = [], None
+    if branch and len(path) > 10:
+        r, c, a = path[int(len(path) * 0.4)]
+        side = _inside(_walk((r, c), a + rng.choice([-1, 1]) * rng.uniform(0.6, 1.0), (h + w) // 3, rng,
+                             canvas_shape), canvas_shape, inset)
+        side_wobble = _wobble(len(side), rng)
     darkness_seed = int(rng.integers(2**31))
-    frames, masks, shifts = [], [], []
+    frames, masks, shifts, rotations = [], [], [], []
     for k in range(steps):
         grown = k / max(1, steps - 1)
         mask = np.zeros(canvas_shape, bool)
         count = int(round(len(path) * (start_length + (1 - start_length) * grown)))
         _paint_path(mask, path, start_width + (max_width - start_width) * grown, wobble, count=count)
+        if side and k >= steps // 2:
+            later = (k - steps // 2 + 1) / max(1, steps - steps // 2)
+            _paint_path(mask, side, max(1.0, 0.6 * max_width * later), side_wobble, count=int(len(side) * later))
         painted = paint_crack(background, mask, rng=darkness_seed).astype(np.float32)
         if k and exposure:
             painted *= 1 + rng.uniform(-exposure, exposure)
+        if shading:
+            painted *= (1 + shading * _noise(canvas_shape, rng, max(canvas_shape) / 6))[..., None]
+        if noise:
+            painted += 255 * noise * rng.standard_normal(painted.shape)
+        angle = float(rng.uniform(-max_rotation, max_rotation)) if k and max_rotation else 0.0
+        if angle:  # turn about the canvas centre; the mask turns with the photo
+            painted = rotate(painted, angle, order=1, mode="edge", preserve_range=True)
+            mask = rotate(mask.astype(float), angle, order=0, mode="constant") > 0.5
+        if blur:
+            painted = ndimage.gaussian_filter(painted, (rng.uniform(0, blur),) * 2 + (0,))
         jitter = rng.integers(-max_shift, max_shift + 1, 2) if k else np.zeros(2, int)
         offset = tuple(int(v) for v in margin + jitter)
         window = (slice(offset[0], offset[0] + shape[0]), slice(offset[1], offset[1] + shape[1]))
-        frames.append(np.clip(np.round(painted[window]), 0, 255).astype(np.uint8))
+        frame = np.clip(np.round(painted[window]), 0, 255).astype(np.uint8)
+        frames.append(_jpeg(frame, jpeg_quality) if jpeg_quality else frame)
         masks.append(mask[window])
         shifts.append((offset[0] - margin, offset[1] - margin))
-    return GrowthSeries(frames, masks, shifts)
+        rotations.append(-angle)
+    return GrowthSeries(frames, masks, shifts, rotations)
 
 
 def bundled_samples() -> list[tuple[Path, Path]]:

@@ -39,7 +39,7 @@ if not chosen:
 # Each method's explanation is cached on its own: adding a method or moving the threshold recomputes nothing else.
 explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
              for label in chosen]
-runs = compare_explanations([one.explanation for one in explained], config.mask, truth=truth)
+runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth)
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
            f"threshold {config.mask.threshold}, post-processing {config.mask.post}.")
 columns = st.columns(min(4, len(runs)))

@@ -5,17 +5,18 @@ import streamlit as st
 
 import studio
 from cracklib.errors import CrackInputError
+from cracklib.growth import GROWTH_CONFIG, TEMPORAL_MODES
 from cracklib.render import NEW_CRACK_COLOR, OLD_CRACK_COLOR, growth_overlay, preview
 
 st.title("Crack growth")
-weights, config = studio.sidebar_config()
+weights, config = studio.sidebar_config(defaults=GROWTH_CONFIG)
 uploads = st.file_uploader("Frames of one surface (sorted by file name = time order)", type=studio.IMAGE_TYPES,
                            accept_multiple_files=True)
-left, middle, right, last = st.columns(4)
+left, middle, right = st.columns(3)
 align = left.toggle("Align frames", value=True, help="phase correlation onto the first frame, then crop")
 rotation = middle.toggle("Also undo rotation", value=False, help="a search over ±10 degrees")
-shared = right.toggle("One threshold for the series", value=False)
-keep = last.toggle("Cracks do not heal", value=False, help="every mask includes the previous frame's")
+temporal = right.selectbox("Frames", list(TEMPORAL_MODES), help="; ".join(f"{name}: {text}" for name, text
+                                                                          in TEMPORAL_MODES.items()))
 if uploads:
     frames = sorted(((upload.name, upload.getvalue()) for upload in uploads), key=lambda item: item[0])
 else:
@@ -24,12 +25,16 @@ else:
 
 try:
     report = studio.growth_report(tuple(frames), weights, config,
-                                  dict(align=align, rotation=rotation, shared_threshold=shared, keep_previous=keep))
+                                  dict(align=align, rotation=rotation, temporal=temporal))
 except CrackInputError as error:
     st.error(str(error))
     st.stop()
 for _, problem in report.skipped:
     st.error(problem)
+for frame in report.growth.frames:
+    if frame.flagged:
+        st.warning(f"{frame.name} disagrees with its neighbours: the series overruled "
+                   f"{frame.disagreement:.0%} of its own mask. Check its exposure, focus and alignment.")
 
 data = report.growth.to_dict()
 figure = go.Figure()

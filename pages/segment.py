@@ -42,7 +42,7 @@ for name, data in files:
     except CrackInputError as error:
         st.error(str(error))
         continue
-    result = segment_explanation(explanation, config.mask)
+    result = segment_explanation(explanation, config.mask, photo=image)
     truth = studio.read_truth(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     severity = result.severity

@@ -56,11 +56,16 @@ def test_segment_first_open_shows_the_sample_with_its_ground_truth_scores():
     assert "Everything (zip)" in labels and "Numbers (CSV)" in labels
 
 
+def _clear_caches():
+    st.cache_data.clear()
+    studio.explanation_cache().clear()
+
+
 def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkeypatch):
     calls = []
     original = studio.explain
     monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
-    st.cache_data.clear()
+    _clear_caches()
     at = _open()
     before = _metrics(at)["Area (px)"]
     _sidebar(at, "Threshold").set_value("percentile").run()
@@ -119,7 +124,7 @@ def test_compare_explains_only_what_changed_and_dots_share_their_curve_colour(mo
     calls = []
     original = studio.explain
     monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(a[2].method) or original(*a, **k))
-    st.cache_data.clear()
+    _clear_caches()
     at = _open("compare")
     assert len(calls) == 4
     at.multiselect[0].set_value(["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam",
@@ -335,9 +340,9 @@ def test_concurrent_sessions_with_different_rules_get_their_own_results():
 
     alone = [None] * len(rules)
     for index, rule in enumerate(rules):
-        st.cache_data.clear()
+        _clear_caches()
         area(rule, alone, index)
-    st.cache_data.clear()
+    _clear_caches()
     together = [None] * len(rules)
     threads = [threading.Thread(target=area, args=(rule, together, index)) for index, rule in enumerate(rules)]
     for thread in threads:
@@ -379,7 +384,7 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     monkeypatch.setattr(studio, "explanation",
                         lambda *a, **k: seen.append((a[3] if len(a) > 3 else k["config"], original(*a, **k))) or
                         seen[-1][1])
-    st.cache_data.clear()
+    _clear_caches()
     at = _open()
     at.file_uploader[0].set_value((NHA12D_LANES.name, NHA12D_LANES.read_bytes(), "image/jpeg")).run()
     assert not at.exception and not at.error

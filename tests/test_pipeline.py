@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from cracklib.imageio import read_image, read_mask
@@ -145,3 +146,19 @@ def test_specks_leave_the_mask_not_just_the_count(tiny_classifier):
     strict = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=40))
     assert strict.mask.sum() < loose.mask.sum()
     assert strict.severity.area_px == strict.mask.sum() and loose.severity.area_px == loose.mask.sum()
+
+
+def test_explain_can_be_told_which_tiles_to_explain(tiny_classifier):
+    """Growth's series gate: tiles explained whatever their probability (a gate above 1 alone explains nothing)."""
+    image = np.random.default_rng(0).integers(0, 255, (150, 260, 3), np.uint8)
+    settings = PipelineConfig.of(gate=1.01, mode="tiled").explanation
+    assert not explain(tiny_classifier, image, settings).explained
+    forced = explain(tiny_classifier, image, settings, tiles=np.array([0, 1]))
+    assert forced.explained and forced.explained_tiles().tolist() == [0, 1] and forced.n_explained == 2
+    covered = np.zeros(image.shape[:2], bool)
+    for index in (0, 1):
+        covered[forced.grid.window(index)] = True
+    assert (forced.explained_pixels() == covered).all()
+    resized = PipelineConfig.of(gate=1.01, mode="resize").explanation
+    assert explain(tiny_classifier, image, resized, tiles=np.array([0])).explained
+    assert not explain(tiny_classifier, image, resized, tiles=np.zeros(0, int)).explained

@@ -1,0 +1,62 @@
+"""Refining a mask with the photo: tiny hand-made photos whose dark pixels are known."""
+import numpy as np
+import pytest
+
+from cracklib.pipeline import cut_explanation, explain, segment_explanation
+from cracklib.refine import darkness, darkness_level, refine_mask
+from cracklib.settings import MaskSettings, PipelineConfig
+
+
+def _photo():
+    """A grey 40×40 surface with a dark 2-px line at rows 19-20."""
+    gray = np.full((40, 40), 180, np.uint8)
+    gray[19:21, 5:35] = 60
+    return np.stack([gray] * 3, axis=-1)
+
+
+def test_darkness_is_the_depth_of_a_dark_line_below_its_surround():
+    dark = darkness(_photo(), width=7)
+    assert dark[19, 20] == pytest.approx(120) and dark[5, 5] == 0 and dark[30, 20] == 0
+    # Wider than the neighbourhood, a dark band is surface, not crack: its middle has no darkness.
+    wide = np.full((40, 40), 180, np.uint8)
+    wide[10:30] = 60
+    assert darkness(wide, width=7)[20, 20] == 0
+
+
+def test_refined_mask_keeps_the_line_inside_a_blob_around_it():
+    blob = np.zeros((40, 40), bool)
+    blob[15:25, 10:30] = True  # what a relevance map marks: a band around the line
+    refined = refine_mask(blob, darkness(_photo(), width=7))
+    expected = np.zeros_like(blob)
+    expected[19:21, 10:30] = True
+    assert (refined == expected).all()
+    assert not refine_mask(np.zeros_like(blob), darkness(_photo())).any()  # an empty mask stays empty
+
+
+def test_one_level_can_be_given_for_several_photos():
+    dark = darkness(_photo(), width=7)
+    blob = np.ones((40, 40), bool)
+    assert darkness_level(dark, blob) is not None
+    assert not refine_mask(blob, dark, level=200).any() and refine_mask(blob, dark, level=-1).all()
+    assert darkness_level(dark, np.zeros_like(blob)) is None  # nothing to fit on
+    with pytest.raises(ValueError, match="differ"):
+        refine_mask(blob[:10], dark)
+
+
+def test_unknown_refinement_is_refused():
+    with pytest.raises(ValueError, match="refinement"):
+        MaskSettings(refine="sharpen")
+
+
+def test_pipeline_refines_only_when_asked_and_needs_the_photo(tiny_classifier):
+    image = np.ascontiguousarray(np.tile(_photo(), (2, 2, 1)))
+    explanation = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0, mode="resize").explanation)
+    plain = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=0))
+    refined = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="photo", min_crack_area=0),
+                                  photo=image)
+    assert (refined.mask & ~plain.mask).sum() == 0  # a subset of the plain mask
+    cut = cut_explanation(explanation, MaskSettings(threshold="otsu", refine="photo"), photo=image)
+    assert (refined.mask == cut.mask).all()
+    assert refined.severity.area_px == int(refined.mask.sum())
+    with pytest.raises(ValueError, match="photo"):
+        segment_explanation(explanation, MaskSettings(threshold="otsu", refine="photo"))

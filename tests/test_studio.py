@@ -1,0 +1,93 @@
+"""The studio's shared resources: the explanation cache bounded in bytes, and the temp-folder sweep."""
+import os
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+import studio
+from cracklib.pipeline import Explanation
+from cracklib.settings import ExplanationSettings
+
+
+def _explained(side: int) -> studio.Explained:
+    """An upload of side×side pixels: image, picture and relevance hold 3 + 3 + 4 bytes per pixel."""
+    image = np.zeros((side, side, 3), np.uint8)
+    relevance = np.zeros((side, side), np.float32)
+    return studio.Explained(image, image.copy(), Explanation(0.9, relevance, (side, side), ExplanationSettings()))
+
+
+def test_explanation_cache_is_bounded_in_bytes_and_drops_the_least_recently_used():
+    one = studio._nbytes(_explained(10))
+    assert one == 10 * 10 * (3 + 3 + 4)
+    cache = studio.ExplanationCache(budget_bytes=int(2.5 * one))
+    calls = []
+
+    def compute(key):
+        def run():
+            calls.append(key)
+            return _explained(10)
+        return run
+
+    first = cache.get("a", compute("a"))
+    assert cache.get("a", compute("a")) is first and calls == ["a"]  # a hit computes nothing
+    cache.get("b", compute("b"))
+    cache.get("a", compute("a"))  # a is now the most recently used
+    cache.get("c", compute("c"))  # over budget: b goes, not a
+    assert len(cache) == 2 and cache.nbytes <= 2.5 * one
+    cache.get("a", compute("a"))
+    cache.get("b", compute("b"))
+    assert calls == ["a", "b", "c", "b"]
+    with pytest.raises(ValueError):  # what every session is handed cannot be changed by one of them
+        first.image[0, 0, 0] = 1
+
+
+def test_an_explanation_larger_than_the_budget_is_served_but_not_kept():
+    cache = studio.ExplanationCache(budget_bytes=100)
+    explained = cache.get("big", lambda: _explained(50))
+    assert explained.image.shape == (50, 50, 3) and len(cache) == 0 and cache.nbytes == 0
+
+
+def _folder(parent, name, size, age_s, now):
+    folder = parent / name
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(b"x" * size)
+    os.utime(folder, (now - age_s, now - age_s))
+    return folder
+
+
+def test_sweep_removes_old_and_over_budget_uploads_but_never_the_one_in_use(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(studio, "UPLOAD_BUDGET_BYTES", 2500)
+    now = time.time()
+    stale = _folder(tmp_path, "cracklib_upload_stale", 10, studio.UPLOAD_TTL_S + 60, now)
+    recent = _folder(tmp_path, "cracklib_upload_recent", 1000, 60, now)
+    older = _folder(tmp_path, "cracklib_upload_older", 1000, 120, now)
+    in_use = _folder(tmp_path, "cracklib_upload_in_use", 1000, 2 * studio.UPLOAD_TTL_S, now)
+    dead_staging = _folder(tmp_path, "cracklib_unpacking_dead", 10, studio.STAGING_TTL_S + 60, now)
+    live_staging = _folder(tmp_path, "cracklib_unpacking_live", 10, 5, now)
+    other = _folder(tmp_path, "someone_else", 10, 10 * studio.UPLOAD_TTL_S, now)
+    removed = studio.sweep_uploads(keep=in_use, now=now)
+    # in_use (1000) + recent (1000) fit the 2500-byte budget; older would pass it.
+    assert set(removed) == {stale, older, dead_staging}
+    assert all(not folder.exists() for folder in removed)
+    assert in_use.exists() and recent.exists() and live_staging.exists() and other.exists()
+
+
+def test_unpacking_a_zip_marks_it_used_and_sweeps_the_rest(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    now = time.time()
+    stale = _folder(tmp_path, "cracklib_upload_stale", 10, studio.UPLOAD_TTL_S + 60, now)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data/images/a.png", b"not checked here")
+    folder = studio.unpacked_zip(buffer.getvalue(), "data.zip")
+    assert folder.exists() and not stale.exists()
+    target = next(tmp_path.glob("cracklib_upload_*"))
+    os.utime(target, (now - 600, now - 600))
+    studio.unpacked_zip(buffer.getvalue(), "data.zip")  # used again: its clock restarts
+    assert target.stat().st_mtime > now - 60
