@@ -38,6 +38,7 @@ from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS
+from cracklib.segnet import SEGMENTER_METHODS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import growth_series
@@ -222,7 +223,10 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                        "(0.5 is chance): its masks and counts are not to be trusted.")
         choice, rules = EXPLANATION.method, EXPLANATION.rules
         if method:
-            choice = _select("XAI method", list(METHODS), EXPLANATION.method)
+            choice = _select("XAI method", list(METHODS) + list(SEGMENTER_METHODS), EXPLANATION.method,
+                             help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
+                                  "trained on this product's explanation masks, from image labels only. "
+                                  "Use the 'probability' threshold with them.")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
@@ -233,6 +237,8 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), defaults.mask.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
+        gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
+                        help="fragments along one crack, interrupted by a faint stretch, count as one crack")
         gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
@@ -247,7 +253,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
-                                      threshold=threshold, post=post, refine=refine, gate=gate, mm_per_px=scale or None,
+                                      threshold=threshold, post=post, refine=refine, crack_gap_px=gap, gate=gate, mm_per_px=scale or None,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 
 
@@ -255,8 +261,9 @@ def digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()[:12]
 
 
-def read_truth(data: bytes, name: str, shape: tuple[int, int]) -> np.ndarray | None:
-    """A ground-truth mask upload checked against the photo's size; shows the error and returns None if bad."""
+def read_mask_upload(data: bytes, name: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """A mask upload (ground truth, or regions to ignore) checked against the photo's size; shows the error
+    and returns None if bad."""
     try:
         return read_mask(data, shape=shape, name=name)
     except CrackInputError as error:

@@ -1,4 +1,5 @@
-"""Tiled explanation of a 24 MP photo: seconds per megapixel and peak memory, gated vs every tile.
+"""Tiled explanation of a 24 MP photo: seconds per megapixel and peak memory, gated vs every tile,
+against the segmentation networks (``unet``, ``distilled``: one forward per tile, no classifier).
 
     .venv/bin/python benchmarks/tiling.py [--weights weights/default.pt] [--data-root ../shared/data]
         [--method lrp] [--rules montavon]
@@ -20,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-VARIANTS = {"gated": 0.5, "every tile": 0.0}
+#: name → (method or None for ``--method``, gate).
+VARIANTS = {"gated": (None, 0.5), "every tile": (None, 0.0), "unet": ("unet", 0.0), "distilled": ("distilled", 0.0)}
 
 
 def assemble_photo(data_root: Path, *, rows: int = 3, cols: int = 4):
@@ -49,13 +51,16 @@ def worker(args) -> None:
     torch.set_num_threads(args.threads)
     photo, source = assemble_photo(Path(args.data_root))
     classifier = load_classifier(args.weights)
-    config = PipelineConfig.of(method=args.method, rules=args.rules, gate=args.gate)
+    method, gate = VARIANTS[args.variant]
+    network = method is not None
+    config = PipelineConfig.of(method=method or args.method, rules=args.rules, gate=gate,
+                               **({"threshold": "probability"} if network else {}))
     start = time.perf_counter()
     result = segment(classifier, photo, config)
     result.severity  # measured on first use: part of the pipeline's time
     seconds = time.perf_counter() - start
     megapixels = photo.shape[0] * photo.shape[1] / 1e6
-    print(json.dumps({"source": source, "megapixels": round(megapixels, 2), "gate": args.gate,
+    print(json.dumps({"source": source, "megapixels": round(megapixels, 2), "gate": gate,
                       "seconds": round(seconds, 2), "seconds_per_mp": round(seconds / megapixels, 3),
                       "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
                       "tiles": result.n_tiles, "tiles_explained": result.n_explained,
@@ -73,33 +78,40 @@ def main() -> None:
     parser.add_argument("--method", default="lrp")
     parser.add_argument("--rules", default="montavon")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--gate", type=float, default=None, help=argparse.SUPPRESS)  # worker only
+    parser.add_argument("--variant", default=None, help=argparse.SUPPRESS)  # worker only
     args = parser.parse_args()
-    if args.gate is not None:
+    if args.variant is not None:
         return worker(args)
+    from cracklib.segnet import segmenter_path
+
     results = {}
-    for name, gate in VARIANTS.items():
+    for name, (method, _) in VARIANTS.items():
+        if method is not None and not segmenter_path(method).exists():
+            continue
         command = [sys.executable, __file__, "--weights", args.weights, "--data-root", args.data_root,
                    "--method", args.method, "--rules", args.rules, "--threads", str(args.threads),
-                   "--gate", str(gate)]
+                   "--variant", name]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results[name] = json.loads(output.strip().splitlines()[-1])
     first = next(iter(results.values()))
     print(f"{first['source']}: {first['megapixels']} MP, {first['tiles']} tiles of "
           f"{Path(args.weights).name}, {args.method} ({args.rules}), {args.threads} threads")
-    stages = list(first["timings_s"])
+    stages = sorted({stage for row in results.values() for stage in row["timings_s"]})
     print(f"{'variant':<12} {'s/MP':>7} {'total s':>8} {'peak GB':>8} {'explained':>10}  "
           + " ".join(f"{stage:>11}" for stage in stages))
     for name, row in results.items():
         print(f"{name:<12} {row['seconds_per_mp']:>7.2f} {row['seconds']:>8.1f} {row['peak_rss_gb']:>8.2f} "
-              f"{row['share_explained']:>9.1%}  " + " ".join(f"{row['timings_s'][stage]:>10.1f}s" for stage in stages))
+              f"{row['share_explained']:>9.1%}  "
+              + " ".join(f"{row['timings_s'].get(stage, 0.0):>10.1f}s" for stage in stages))
     gated, every = results["gated"], results["every tile"]
     print(json.dumps({"megapixels": first["megapixels"], "tiles": first["tiles"],
                       "gated_seconds_per_mp": gated["seconds_per_mp"],
                       "every_tile_seconds_per_mp": every["seconds_per_mp"],
                       "gated_peak_rss_gb": gated["peak_rss_gb"], "every_tile_peak_rss_gb": every["peak_rss_gb"],
                       "share_explained": gated["share_explained"],
-                      "speedup": round(every["seconds"] / gated["seconds"], 2)}))
+                      "speedup": round(every["seconds"] / gated["seconds"], 2),
+                      **{f"{name}_seconds_per_mp": row["seconds_per_mp"] for name, row in results.items()
+                         if VARIANTS[name][0] is not None}}))
 
 
 if __name__ == "__main__":

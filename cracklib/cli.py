@@ -22,6 +22,7 @@ from .pipeline import DEFAULT_WEIGHTS
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .postprocess import POSTPROCESSING
 from .refine import REFINEMENTS
+from .segnet import SEGMENTER_METHODS, SegmenterConfig
 from .threshold import THRESHOLDS
 
 __all__ = ["main"]
@@ -34,8 +35,34 @@ class _Parser(argparse.ArgumentParser):
         raise CrackInputError(f"{self.prog}: {message}")
 
 
+def _segmenter_options(parser: argparse.ArgumentParser, *, out: str) -> None:
+    defaults = SegmenterConfig()
+    parser.add_argument("--out", default=out, help=f"weights file (default {out})")
+    parser.add_argument("--width", type=float, default=defaults.width, help="channel multiplier of the U-Net")
+    parser.add_argument("--crop", type=int, default=defaults.crop, help="training crop side (a multiple of 16)")
+    parser.add_argument("--crops-per-image", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
+
+
+def _segmenter_config(args) -> "SegmenterConfig":
+    if args.crop % 16:
+        raise CrackInputError(f"--crop {args.crop}: must be a multiple of 16")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CrackInputError("--device cuda: no CUDA GPU on this machine")
+    return SegmenterConfig(width=args.width, crop=args.crop, epochs=args.epochs, batch_size=args.batch_size,
+                           learning_rate=args.lr, seed=args.seed, device=args.device)
+
+
 def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False, refine: str = MASK.refine) -> None:
-    methods = list(METHODS) + (["none"] if allow_none else [])
+    methods = list(METHODS) + list(SEGMENTER_METHODS) + (["none"] if allow_none else [])
     parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
     parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
     parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
@@ -49,6 +76,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
+    parser.add_argument("--crack-gap", type=int, default=MASK.crack_gap_px, dest="crack_gap_px",
+                        help="mask fragments closer than this (pixels) count as one crack")
     parser.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES),
                         help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
     parser.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS),
@@ -62,7 +91,7 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 def _config(args) -> PipelineConfig:
     return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
                              lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
-                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate, mm_per_px=args.mm_per_px,
+                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate, mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
                              tile_scale=args.tile_scale)
 
@@ -84,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     seg = commands.add_parser("segment", help="segment photos; writes masks, heatmaps and JSON")
     seg.add_argument("images", nargs="+", help="image files")
     seg.add_argument("--out", required=True, help="output folder")
+    seg.add_argument("--exclude", default=None, metavar="MASK",
+                     help="a mask of the photos' size whose white pixels are never crack (lane markings, joints, edges)")
     _pipeline_options(seg)
 
     ev = commands.add_parser("evaluate", help="evaluate on a data folder; prints one JSON object")
@@ -102,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
     gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
     _pipeline_options(gr, refine=GROWTH_CONFIG.mask.refine)
+
+    un = commands.add_parser("train-unet", help="train the supervised U-Net on pixel masks (the reference)")
+    un.add_argument("--data", nargs="+", required=True, help="data folders with masks (train and val splits)")
+    _segmenter_options(un, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "unet.pt"))
+
+    ds = commands.add_parser("distill", help="train a U-Net on the classifier's explanation masks (image labels only)")
+    ds.add_argument("--data", nargs="+", required=True, help="data folders (train and val splits; masks are not read)")
+    ds.add_argument("--teacher", dest="weights", default=str(DEFAULT_WEIGHTS),
+                    help="the classifier whose explanations are the targets (same as --weights)")
+    ds.add_argument("--rounds", type=int, default=1, help="further rounds train on the network's own predictions")
+    ds.add_argument("--cache-dir", default=None,
+                    help="where the pseudo-masks are kept as PNG (default: a folder in the temp folder)")
+    _segmenter_options(ds, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "distilled.pt"))
+    _pipeline_options(ds)
 
     tr = commands.add_parser("train", help="train a classifier on image labels")
     source = tr.add_mutually_exclusive_group(required=True)
@@ -132,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _segment(args) -> int:
     from .export import result_files
-    from .imageio import read_image
+    from .imageio import read_image, read_mask
     from .pipeline import load_classifier, segment
 
     config = _config(args)
@@ -144,13 +189,16 @@ def _segment(args) -> int:
     for name in args.images:
         try:
             image = read_image(name)
+            exclude = read_mask(args.exclude, shape=image.shape[:2], name=f"--exclude {args.exclude} for {name}") \
+                if args.exclude else None
         except CrackInputError as error:
             print(f"error: {error}", file=sys.stderr)
             failures += 1
             bar.update()
             continue
         tiles = _progress(0, Path(name).name)
-        result = segment(classifier, image, config, progress=lambda done, total: _advance(tiles, done, total))
+        result = segment(classifier, image, config, exclude=exclude,
+                         progress=lambda done, total: _advance(tiles, done, total))
         tiles.close()
         for file_name, content in result_files(Path(name).name, image, result).items():  # as the app's downloads
             (out / file_name).write_bytes(content)
@@ -217,6 +265,40 @@ def _growth(args) -> int:
     return 0
 
 
+def _train_unet(args) -> int:
+    from .segnet import fit_and_save
+
+    for folder in args.data:
+        if not Path(folder).is_dir():
+            raise CrackInputError(f"{folder}: no such data folder")
+    card = fit_and_save(args.data, args.out, config=_segmenter_config(args), crops_per_image=args.crops_per_image,
+                        notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
+                        log=sys.stderr)
+    print(card.to_json())
+    return 0
+
+
+def _distill(args) -> int:
+    import tempfile
+
+    from .distill import distill_and_save
+    from .pipeline import load_classifier
+
+    for folder in args.data:
+        if not Path(folder).is_dir():
+            raise CrackInputError(f"{folder}: no such data folder")
+    if args.rounds < 1:
+        raise CrackInputError(f"--rounds {args.rounds}: at least 1")
+    teacher = load_classifier(args.weights)
+    cache = args.cache_dir or Path(tempfile.gettempdir()) / f"cracklib_pseudo_{teacher.card.sha256[:12]}"
+    card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=_config(args),
+                            rounds=args.rounds, crops_per_image=args.crops_per_image, cache_dir=cache,
+                            notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
+                            log=sys.stderr)
+    print(card.to_json())
+    return 0
+
+
 def _train(args) -> int:
     import torch
 
@@ -251,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
-        return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train}[args.command](args)
+        return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
+                "train-unet": _train_unet, "distill": _distill}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -160,7 +160,7 @@ def assign_splits(samples: list[Sample], *, val_fraction: float = 0.2, seed: int
     return out
 
 
-_MASK_SUFFIXES = ("", "_mask", "-mask", "_gt", "_label", "_labels", "_groundtruth")
+_MASK_SUFFIXES = ("", "_mask", "-mask", "_gt", "_label", "_labels", "_groundtruth", "_ignore", "_exclude", "_roi")
 
 
 def match_masks(image_names: list[str], mask_names: list[str]) -> dict[str, str]:

@@ -15,8 +15,9 @@ from PIL import Image
 from .metrics import SCORE_KEYS
 from .pipeline import SegmentationResult
 from .render import heatmap_rgb, mask_overlay
+from .severity import Severity
 
-__all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv"]
+__all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv", "crack_rows"]
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -56,7 +57,7 @@ def result_row(name: str, result: SegmentationResult, scores: dict | None = None
     """One flat row of numbers for a table: probability, tiles, severity and (with truth) the scores."""
     row = {"image": name, "crack_probability": round(result.probability, 4), "explained": result.explained,
            "tiles": result.n_tiles, "tiles_explained": result.n_explained}
-    row.update({key: value for key, value in result.severity.to_dict().items() if value is not None})
+    row.update({key: value for key, value in result.severity.summary().items() if value is not None})
     if scores:
         row.update({key: scores[key] for key in SCORE_KEYS if key in scores})
     return row
@@ -65,7 +66,8 @@ def result_row(name: str, result: SegmentationResult, scores: dict | None = None
 def result_file_makers(name: str, image: np.ndarray, result: SegmentationResult,
                        scores: dict | None = None) -> dict[str, Callable[[], bytes]]:
     """File name → a function that makes it: ``NAME_mask.png``, ``NAME_heatmap.png``, ``NAME_overlay.png``,
-    ``NAME.json``. Making a PNG of a 48 MP photo takes seconds, so the app only makes the ones asked for."""
+    ``NAME.json`` and ``NAME_cracks.csv`` (one row per crack). Making a PNG of a 48 MP photo takes seconds,
+    so the app only makes the ones asked for."""
     stem = name.rsplit(".", 1)[0]
 
     def numbers() -> bytes:
@@ -79,7 +81,24 @@ def result_file_makers(name: str, image: np.ndarray, result: SegmentationResult,
         f"{stem}_heatmap.png": lambda: png_bytes(heatmap_rgb(result.relevance, result.mask.shape)),
         f"{stem}_overlay.png": lambda: png_bytes(mask_overlay(image, result.mask)),
         f"{stem}.json": numbers,
+        f"{stem}_cracks.csv": lambda: table_csv(crack_rows(result.severity)).encode(),
     }
+
+
+def crack_rows(severity: Severity) -> list[dict]:
+    """One row per crack: id, mm figures first when there is a scale, then pixels, orientation, box."""
+    rows = []
+    for crack in severity.cracks:
+        row = {"id": crack.id}
+        if crack.length_mm is not None:
+            row.update(length_mm=round(crack.length_mm, 2), max_width_mm=round(crack.max_width_mm, 3),
+                       mean_width_mm=round(crack.mean_width_mm, 3))
+        top, left, bottom, right = crack.bbox
+        row.update(length_px=round(crack.length_px, 1), max_width_px=round(crack.max_width_px, 2),
+                   mean_width_px=round(crack.mean_width_px, 2), area_px=crack.area_px,
+                   orientation_deg=round(crack.orientation_deg, 1), top=top, left=left, bottom=bottom, right=right)
+        rows.append(row)
+    return rows
 
 
 def result_files(name: str, image: np.ndarray, result: SegmentationResult,

@@ -39,6 +39,12 @@ __all__ = [
     "checked_model_name", "conv_layer_names", "default_device", "fold_batch_norm", "load_model", "save_model",
 ]
 
+# In the repository (or an editable install) the weights are in weights/ beside the package;
+# `pip install .` puts them inside it (pyproject.toml).
+_PACKAGE = Path(__file__).resolve().parent
+#: Where the shipped weights are.
+WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
+
 #: Index of the crack class in the classifier output.
 CRACK_CLASS = 1
 

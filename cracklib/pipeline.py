@@ -40,12 +40,14 @@ import numpy as np
 import torch
 
 from .attribution import AttributionSettings, attribute, model_lock
+from .errors import CrackInputError
 from .baselines import DamageFree, baselines_path
 from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
-from .models import CRACK_CLASS, ModelCard, load_model
+from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model
 from .postprocess import drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
 from .refine import darkness, refine_mask
+from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
@@ -55,10 +57,6 @@ __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "Ma
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
            "explain", "threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
 
-# In the repository (or an editable install) the weights are in weights/ beside the package;
-# `pip install .` puts them inside it (pyproject.toml).
-_PACKAGE = Path(__file__).resolve().parent
-WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
 
@@ -155,7 +153,7 @@ class SegmentationResult:
     @cached_property
     def severity(self) -> Severity:
         start = time.perf_counter()
-        severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px)
+        severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px)
         self.mask_timings["severity"] = time.perf_counter() - start
         return severity
 
@@ -299,10 +297,32 @@ def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSett
     """
     if not isinstance(settings, ExplanationSettings):
         raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
+    if settings.method in SEGMENTER_METHODS:
+        return _segment_with_network(image, settings, progress)
     if settings.mode == "resize":
         return _explain_resized(classifier, image, settings, forced=tiles is not None and len(tiles) > 0)
     return _explain_tiled(classifier, image, settings, progress, tiles)
 
+
+
+def _segment_with_network(image: np.ndarray, settings: ExplanationSettings, progress) -> Explanation:
+    """A segmentation network (``unet``, ``distilled``) instead of classify + explain: its crack probability
+    per pixel is the map, its highest value the photo's probability (gated like any other).
+
+    The network runs on native-resolution tiles whatever ``mode`` says (it is
+    fully convolutional); the classifier is not used.
+    """
+    shape = tuple(image.shape[:2])
+    model, card = load_segmenter(segmenter_path(settings.method))
+    start = time.perf_counter()
+    with model_lock(model):
+        probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
+                                      progress=progress)
+    timings = {"attribute": time.perf_counter() - start}
+    probability = float(probability_map.max())
+    if probability < settings.gate:
+        return Explanation(probability, None, shape, settings, timings)
+    return Explanation(probability, probability_map, shape, settings, timings)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,
@@ -385,7 +405,8 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
 
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
                         photo: np.ndarray | None = None, thresholded: Thresholded | None = None,
-                        previous_mask: np.ndarray | None = None) -> SegmentationResult:
+                        previous_mask: np.ndarray | None = None,
+                        exclude: np.ndarray | None = None) -> SegmentationResult:
     """Stage 2, the one path from an explanation to the measured mask: threshold, post-process, drop specks.
 
     Parameters
@@ -400,6 +421,9 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     previous_mask : (H, W) bool, optional
         A crack does not heal: the mask is joined with this one (growth's
         ``keep_previous``) before it is measured.
+    exclude : (H, W) bool, optional
+        A region of no interest (lane markings, joints, the specimen's edge):
+        its pixels are never crack, in the mask and in its severity.
 
     Returns
     -------
@@ -417,12 +441,18 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     mask = drop_small_components(mask, settings.min_crack_area)
     if previous_mask is not None:
         mask |= previous_mask
+    if exclude is not None:
+        if exclude.shape != mask.shape:
+            raise CrackInputError(f"exclusion mask is {exclude.shape[1]}x{exclude.shape[0]} but the photo is "
+                                  f"{mask.shape[1]}x{mask.shape[0]}")
+        mask &= ~exclude
     timings["postprocess"] = time.perf_counter() - start
     return SegmentationResult(explanation, settings, thresholded.score, mask, timings)
 
 
 def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,
+            exclude: np.ndarray | None = None,
             progress: Callable[[int, int], None] | None = None) -> SegmentationResult:
-    """The whole pipeline on one photo (H×W×3 uint8)."""
+    """The whole pipeline on one photo (H×W×3 uint8); ``exclude`` (H×W bool) marks pixels that are never crack."""
     return segment_explanation(explain(classifier, image, config.explanation, progress=progress), config.mask,
-                               photo=image)
+                               photo=image, exclude=exclude)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .tiling import ceil_div
 
-__all__ = ["RELEVANCE_PERCENTILE", "relevance_scale", "heatmap_rgb", "heatmap_overlay", "mask_overlay", "growth_overlay", "preview", "NEW_CRACK_COLOR",
+__all__ = ["RELEVANCE_PERCENTILE", "relevance_scale", "heatmap_rgb", "heatmap_overlay", "mask_overlay", "outline_boxes", "growth_overlay", "preview", "NEW_CRACK_COLOR",
            "OLD_CRACK_COLOR"]
 
 #: Crack that was already there, and crack that is new, in growth pictures.
@@ -75,6 +75,24 @@ def mask_overlay(image: np.ndarray, mask: np.ndarray, *, color=(255, 0, 0), alph
     for region, paint in layers:
         out[region] = (1 - alpha) * out[region] + alpha * np.asarray(paint, np.float32)
     return np.round(out).astype(np.uint8)
+
+
+def outline_boxes(image: np.ndarray, boxes: list[tuple[int, int, int, int]], *, scale: float = 1.0,
+                  color=(255, 220, 0), thickness: int = 2) -> np.ndarray:
+    """``image`` with a rectangle around each box (top, left, bottom, right, in pixels of the full photo).
+
+    ``scale`` maps full-photo pixels to ``image`` pixels (a display copy is
+    smaller); a box is widened by ``thickness`` so the line does not hide the crack.
+    """
+    out = image.copy()
+    height, width = out.shape[:2]
+    for top, left, bottom, right in boxes:
+        t, l = max(0, int(top * scale) - thickness), max(0, int(left * scale) - thickness)
+        b, r = min(height, int(np.ceil(bottom * scale)) + thickness), min(width, int(np.ceil(right * scale)) + thickness)
+        for rows, cols in [(slice(t, t + thickness), slice(l, r)), (slice(b - thickness, b), slice(l, r)),
+                           (slice(t, b), slice(l, l + thickness)), (slice(t, b), slice(r - thickness, r))]:
+            out[rows, cols] = color
+    return out
 
 
 def growth_overlay(image: np.ndarray, before: np.ndarray, after: np.ndarray, *, alpha: float = 0.7) -> np.ndarray:

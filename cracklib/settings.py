@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 from .refine import REFINEMENTS
+from .severity import GAP_PX
 
 __all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices"]
 
@@ -78,6 +79,8 @@ class MaskSettings:
     mm_per_px: float | None = None
     #: "photo": keep only the mask's pixels darker than the surface around them (cracklib.refine).
     refine: str = "none"
+    #: Mask fragments closer than this (pixels) count as one crack (cracklib.severity.crack_labels).
+    crack_gap_px: int = GAP_PX
 
     def __post_init__(self):
         if self.refine not in REFINEMENTS:
@@ -128,9 +131,11 @@ class MethodChoice:
 
 
 def method_choices() -> list[MethodChoice]:
-    """Every explanation a user can pick: one per LRP rule set, then the other methods."""
+    """Every explanation a user can pick: one per LRP rule set, the other methods, then the segmentation networks."""
     from .attribution import METHODS
     from .composites import RULE_SETS
+    from .segnet import SEGMENTER_METHODS
 
     return ([MethodChoice(f"lrp ({rules})", "lrp", rules) for rules in RULE_SETS]
-            + [MethodChoice(method, method) for method in METHODS if method != "lrp"])
+            + [MethodChoice(method, method) for method in METHODS if method != "lrp"]
+            + [MethodChoice(method, method) for method in SEGMENTER_METHODS])

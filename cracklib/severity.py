@@ -11,14 +11,42 @@ study on crack detection and growth monitoring", Automation in Construction, 202
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import ndimage
 from skimage.measure import label, regionprops
-from skimage.morphology import skeletonize
+from skimage.morphology import disk, skeletonize
 
-__all__ = ["Severity", "measure_severity", "skeleton_length"]
+__all__ = ["Severity", "Crack", "GAP_PX", "measure_severity", "crack_labels", "skeleton_length"]
+
+
+#: Fragments closer than this (pixels) are one crack when cracks are counted (``measure_severity(gap_px=...)``).
+GAP_PX = 6
+
+
+@dataclass
+class Crack:
+    """One crack: the fragments of the mask that lie within ``gap_px`` of each other.
+
+    ``bbox`` is (top, left, bottom, right) in pixels, bottom and right exclusive.
+    ``*_mm`` fields are None without a scale.
+    """
+
+    id: int
+    area_px: int
+    length_px: float
+    max_width_px: float
+    mean_width_px: float
+    #: Direction in degrees from the horizontal, in [0, 180).
+    orientation_deg: float
+    bbox: tuple[int, int, int, int]
+    length_mm: float | None = None
+    max_width_mm: float | None = None
+    mean_width_mm: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -37,9 +65,18 @@ class Severity:
     length_mm: float | None = None
     max_width_mm: float | None = None
     mean_width_mm: float | None = None
+    #: Every crack, longest first (ids 1, 2, … in that order).
+    cracks: list[Crack] = field(default_factory=list)
+    #: Fragments closer than this were counted as one crack.
+    gap_px: int = GAP_PX
 
     def to_dict(self) -> dict:
+        """JSON-ready, with ``cracks`` as a list of dicts."""
         return asdict(self)
+
+    def summary(self) -> dict:
+        """The whole-mask numbers only (one flat row of a table), without the per-crack list."""
+        return {key: value for key, value in asdict(self).items() if key != "cracks"}
 
 
 def skeleton_length(skeleton: np.ndarray) -> float:
@@ -60,8 +97,25 @@ def skeleton_length(skeleton: np.ndarray) -> float:
     return float(straight + np.sqrt(2) * diagonal)
 
 
-def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None) -> Severity:
-    """Measure the cracks in a binary mask, every pixel of it.
+def crack_labels(mask: np.ndarray, *, gap_px: int = GAP_PX) -> np.ndarray:
+    """Label the mask's pixels by crack: 8-connected fragments closer than ``gap_px`` share a label.
+
+    A crack drawn with interruptions (a faint stretch, a shadow) comes out of a
+    segmentation as fragments along one line; a person counts one crack. The
+    fragments are grown by half the gap, the grown shapes labelled, and each
+    mask pixel takes its shape's label; branches stay part of their crack.
+    Labels are 1…n, 0 off the mask.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    grown = ndimage.binary_dilation(mask, structure=disk(max(0, gap_px) // 2)) if gap_px > 1 else mask
+    labels = label(grown, connectivity=2)
+    labels[~mask] = 0
+    # Dense ids 1…n (a grown shape always holds mask pixels, so none is empty).
+    return labels
+
+
+def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px: int = GAP_PX) -> Severity:
+    """Measure the cracks in a binary mask, every pixel of it, and each crack on its own.
 
     Specks are dropped before, where the mask is made
     (:func:`cracklib.pipeline.segment_explanation`), so the mask a user keeps
@@ -72,6 +126,8 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None) -> Sev
     mask : (H, W) bool
     mm_per_px : float, optional
         Scale of the photo; fills the ``*_mm`` fields.
+    gap_px : int
+        Fragments closer than this are one crack (:func:`crack_labels`).
 
     Notes
     -----
@@ -84,30 +140,58 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None) -> Sev
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
     area = int(mask.sum())
-    if area:  # everything below is the same on the mask's bounding box, and faster
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     if area == 0:
-        severity = Severity(0, 0, 0.0, 0.0, 0.0, None)
+        severity = Severity(0, 0, 0.0, 0.0, 0.0, None, gap_px=gap_px)
     else:
-        labels = label(mask, connectivity=2)
+        # Everything below is the same on the mask's bounding box, and faster.
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        offset = (int(rows[0]), int(cols[0]))
+        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        labels = crack_labels(mask, gap_px=gap_px)
         skeleton = skeletonize(mask)
-        ends = _skeleton_ends(skeleton)
-        length = skeleton_length(skeleton) + ends
-        widths = 2 * _distance_to_background(mask, skeleton) - 1
+        widths = 2 * _distance_to_background(mask, skeleton) - 1  # row-major order of the skeleton's pixels
+        cracks = _cracks(labels, skeleton, widths, offset)
         props = regionprops(mask.astype(np.uint8))[0]
-        # regionprops' orientation is the major axis' angle to the row axis;
-        # turn it into degrees from the horizontal (x to the right, y up).
-        orientation = float((90 + np.degrees(props.orientation)) % 180)
-        severity = Severity(area, int(labels.max()), float(length), float(widths.max()),
-                            float(widths.mean()), orientation)
+        severity = Severity(area, len(cracks), float(sum(c.length_px for c in cracks)), float(widths.max()),
+                            float(widths.mean()), _degrees(props.orientation), cracks=cracks, gap_px=gap_px)
     if mm_per_px is not None:
         severity.mm_per_px = float(mm_per_px)
         severity.area_mm2 = severity.area_px * mm_per_px ** 2
         severity.length_mm = severity.length_px * mm_per_px
         severity.max_width_mm = severity.max_width_px * mm_per_px
         severity.mean_width_mm = severity.mean_width_px * mm_per_px
+        for crack in severity.cracks:
+            crack.length_mm = crack.length_px * mm_per_px
+            crack.max_width_mm = crack.max_width_px * mm_per_px
+            crack.mean_width_mm = crack.mean_width_px * mm_per_px
     return severity
+
+
+def _degrees(orientation: float) -> float:
+    # regionprops' orientation is the major axis' angle to the row axis;
+    # turn it into degrees from the horizontal (x to the right, y up).
+    return float((90 + np.degrees(orientation)) % 180)
+
+
+def _cracks(labels: np.ndarray, skeleton: np.ndarray, widths: np.ndarray, offset: tuple[int, int]) -> list[Crack]:
+    """One :class:`Crack` per label, longest first."""
+    skeleton_labels = labels[skeleton]  # row-major, like ``widths``
+    found = []
+    for region in regionprops(labels):
+        window = region.slice
+        own = skeleton[window] & (labels[window] == region.label)
+        length = skeleton_length(own) + _skeleton_ends(own)
+        crack_widths = widths[skeleton_labels == region.label]
+        top, left, bottom, right = region.bbox
+        found.append(Crack(0, int(region.area), float(length),
+                           float(crack_widths.max()) if crack_widths.size else 1.0,
+                           float(crack_widths.mean()) if crack_widths.size else 1.0,
+                           _degrees(region.orientation),
+                           (top + offset[0], left + offset[1], bottom + offset[0], right + offset[1])))
+    found.sort(key=lambda crack: -crack.length_px)
+    for number, crack in enumerate(found, 1):
+        crack.id = number
+    return found
 
 
 #: Side of the blocks in which distances are computed, and the margin read around each.

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "HARD_SERIES", "growth_series", "bundled_samples",
-           "write_bundled_samples", "write_sample_dataset"]
+           "write_bundled_samples", "write_sample_dataset", "write_synthetic_dataset"]
 
 TEXTURES = ("concrete", "brick")
 SAMPLES_DIR = Path(__file__).parent / "samples"
@@ -296,6 +296,38 @@ def write_sample_dataset(folder: Path) -> Path:
         label = int("clean" not in image.stem)
         rows.append({"image": f"images/{image.name}", "mask": f"masks/{image.name}", "label": label,
                      "split": "test", "group": "crack" if label else "clean"})
+    with open(folder / "manifest.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+def write_synthetic_dataset(folder: Path, *, n: int = 24, shape: tuple[int, int] = (128, 128), seed: int = 0,
+                            val_fraction: float = 0.25) -> Path:
+    """``n`` synthetic photos with exact masks as a data folder in the ``../shared/data`` layout.
+
+    Every other photo is crack-free (its mask empty); the last ``val_fraction``
+    are split ``val``, the rest ``train``. For tests and demos of training.
+    """
+    import csv
+
+    from .imageio import write_png
+
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for index in range(n):
+        cracked = index % 2 == 0
+        image, mask = crack_image(shape, crack=cracked, rng=rng, kind=TEXTURES[index // 2 % len(TEXTURES)])
+        name = f"synthetic_{index:03d}.png"
+        write_png(folder / "images" / name, image)
+        write_png(folder / "masks" / name, mask)
+        rows.append({"image": f"images/{name}", "mask": f"masks/{name}", "label": int(cracked),
+                     "split": "val" if index >= n * (1 - val_fraction) else "train",
+                     "group": "crack" if cracked else "clean"})
     with open(folder / "manifest.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()

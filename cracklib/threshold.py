@@ -27,7 +27,7 @@ from skimage.filters import threshold_isodata, threshold_otsu
 from sklearn.mixture import GaussianMixture
 
 __all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "otsu_threshold",
-           "percentile_threshold", "fixed_threshold", "gaussian_mixture_threshold", "beta_mixture_threshold"]
+           "percentile_threshold", "fixed_threshold", "probability_threshold", "gaussian_mixture_threshold", "beta_mixture_threshold"]
 
 #: Pixels used to fit a mixture; more only costs time (the fit is per image).
 _MAX_FIT_PIXELS = 20_000
@@ -93,6 +93,13 @@ def percentile_threshold(relevance: np.ndarray, *, percentile: float = 95.0,
 def fixed_threshold(relevance: np.ndarray, *, value: float = 0.25, support: np.ndarray | None = None) -> Thresholded:
     """Keep pixels above ``value`` times the map's maximum positive relevance."""
     return _cut(_positive_scaled(relevance), value, support)
+
+
+def probability_threshold(relevance: np.ndarray, *, value: float = 0.5,
+                          support: np.ndarray | None = None) -> Thresholded:
+    """Keep pixels whose value passes ``value``, not rescaled: for maps that are probabilities already
+    (the segmentation networks ``unet`` and ``distilled``), whose own decision is 0.5."""
+    return _cut(np.clip(np.asarray(relevance, dtype=np.float64), 0, 1), value, support)
 
 
 def _posterior_per_pixel(values: np.ndarray, posterior: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -251,6 +258,7 @@ THRESHOLDS: dict[str, Callable[..., Thresholded]] = {
     "otsu": otsu_threshold,
     "percentile": percentile_threshold,
     "fixed": fixed_threshold,
+    "probability": probability_threshold,
 }
 
 

@@ -32,7 +32,7 @@ try:
 except CrackInputError as error:
     st.error(str(error))
     st.stop()
-truth = studio.read_truth(mask_data, mask_name, image.shape[:2]) if mask_data else None
+truth = studio.read_mask_upload(mask_data, mask_name, image.shape[:2]) if mask_data else None
 if not chosen:
     st.warning("Pick at least one method.")
     st.stop()

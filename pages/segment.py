@@ -7,10 +7,10 @@ from cracklib.archive import zip_bytes
 from cracklib.datasets import DEMO_SAMPLE, match_masks
 from cracklib.errors import CrackInputError
 from cracklib.evaluation import result_curve, score_result
-from cracklib.export import result_file_makers, result_row, table_csv, unique_names
+from cracklib.export import crack_rows, result_file_makers, result_row, table_csv, unique_names
 from cracklib.metrics import SCORE_KEYS
 from cracklib.pipeline import segment_explanation
-from cracklib.render import mask_overlay, preview
+from cracklib.render import mask_overlay, outline_boxes, preview
 
 SCORE_LABELS = dict(zip(SCORE_KEYS, ("IoU", "Precision", "Recall", "F1", "AP")))
 
@@ -21,6 +21,10 @@ uploads = st.file_uploader("Photos (jpg, png, tif, bmp; any size)", type=studio.
                            accept_multiple_files=True)
 mask_uploads = st.file_uploader("Ground-truth masks (optional; matched by file name, e.g. photo_mask.png)",
                                 type=studio.IMAGE_TYPES, accept_multiple_files=True)
+exclude_uploads = st.file_uploader("Regions to ignore (optional; white = never crack, e.g. lane markings or "
+                                   "joints; matched by file name, e.g. photo_ignore.png)",
+                                   type=studio.IMAGE_TYPES, accept_multiple_files=True)
+excludes = {upload.name: upload.getvalue() for upload in exclude_uploads or []}
 if uploads:
     files = list(zip(unique_names([upload.name for upload in uploads]), (upload.getvalue() for upload in uploads)))
     masks = {upload.name: upload.getvalue() for upload in mask_uploads or []}
@@ -31,7 +35,8 @@ else:
     files = [(image_path.name, image_path.read_bytes())]
     masks = {mask_path.name: mask_path.read_bytes()}
 pairs = match_masks([name for name, _ in files], list(masks))
-for name in sorted(set(masks) - set(pairs.values())):
+exclude_pairs = match_masks([name for name, _ in files], list(excludes))
+for name in sorted(set(masks) - set(pairs.values())) + sorted(set(excludes) - set(exclude_pairs.values())):
     st.warning(f"{name}: no photo with a matching name; this mask is not used.")
 
 downloads, rows = {}, []
@@ -42,8 +47,10 @@ for name, data in files:
     except CrackInputError as error:
         st.error(str(error))
         continue
-    result = segment_explanation(explanation, config.mask, photo=image)
-    truth = studio.read_truth(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
+    exclude = (studio.read_mask_upload(excludes[exclude_pairs[name]], exclude_pairs[name], image.shape[:2])
+               if name in exclude_pairs else None)
+    result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude)
+    truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     severity = result.severity
     cols = st.columns(6)
@@ -56,14 +63,24 @@ for name, data in files:
     if severity.mm_per_px:
         st.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
                    f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
+    chosen = []
+    if severity.cracks:
+        with st.expander(f"The {severity.n_cracks} cracks one by one (fragments closer than {severity.gap_px} px "
+                         "count as one; select rows to outline them)"):
+            table = st.dataframe(crack_rows(severity), width="stretch", hide_index=True, on_select="rerun",
+                                 selection_mode="multi-row", key=f"cracks_{name}")
+            chosen = [severity.cracks[row] for row in table.selection.rows]
     left, right = st.columns(2)
     left.plotly_chart(studio.heatmap_figure(picture, result.relevance, view=view), width="stretch", key=f"heat_{name}")
     if not result.explained:
         left.caption("Not explained: the photo's crack probability is below the gate.")
-    right.image(mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
-                             truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE)),
-                caption="Crack mask (red)" + ("; missed ground truth in green" if truth is not None else ""),
-                width="stretch")
+    overlay = mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
+                           truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE))
+    if chosen:
+        overlay = outline_boxes(overlay, [crack.bbox for crack in chosen], scale=picture.shape[0] / image.shape[0])
+    right.image(overlay, caption="Crack mask (red)" + ("; missed ground truth in green" if truth is not None else "")
+                + ("; selected cracks outlined in yellow" if chosen else "")
+                + ("; ignored regions left out" if exclude is not None else ""), width="stretch")
     if explanation.grid is not None and explanation.n_tiles > 1:
         with st.expander("Where the classifier sees cracks (tile probabilities)"):
             st.plotly_chart(studio.probability_figure(explanation),

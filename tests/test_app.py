@@ -77,6 +77,23 @@ def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkey
     assert len(calls) == 2
 
 
+def test_segment_lists_each_crack_and_leaves_out_the_regions_to_ignore():
+    at = _open()
+    cracks = at.dataframe[0].value  # the per-crack table comes first
+    assert list(cracks.columns[:2]) == ["id", "length_px"] and len(cracks) == int(_metrics(at)["Cracks"])
+    assert (cracks["length_px"].diff().dropna() <= 0).all()  # longest first
+    name, data, _ = _bundled()
+    from cracklib.imageio import read_image
+    shape = read_image(data).shape[:2]
+    at.file_uploader[0].set_value((name, data, "image/png")).run()
+    assert int(_metrics(at)["Area (px)"].replace(",", "")) > 0
+    ignore = name.replace(".png", "_ignore.png")
+    at.file_uploader[2].set_value((ignore, png_bytes(np.ones(shape, bool)), "image/png")).run()
+    assert not at.exception and _metrics(at)["Area (px)"] == "0"
+    at.file_uploader[2].set_value((ignore, png_bytes(np.ones((5, 5), bool)), "image/png")).run()
+    assert any("mask is 5x5" in error.value for error in at.error)
+
+
 def test_segment_uploads_with_a_bad_file_and_a_mismatched_mask():
     name, image, mask = _bundled(2)
     other, other_image, _ = _bundled(0)

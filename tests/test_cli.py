@@ -97,3 +97,21 @@ def test_train_on_synthetic_writes_weights_card_and_baselines(tmp_path):
     assert "epoch 1/1" in done.stderr and "ETA" in done.stderr
     assert card["notes"]["command"].startswith("python -m cracklib train --synthetic 40")
     assert not (tmp_path / "w.ckpt.pt").exists()  # a finished run leaves no checkpoint behind
+
+
+def test_segment_with_an_exclusion_mask_and_one_of_the_wrong_size(tmp_path, tiny_weights, capsys):
+    image_path = bundled_samples()[0][0]
+    from cracklib.imageio import read_image
+    height, width = read_image(image_path).shape[:2]
+    everything = np.ones((height, width), bool)
+    write_png(tmp_path / "all.png", everything)
+    write_png(tmp_path / "small.png", np.ones((8, 8), bool))
+    assert main(["segment", str(image_path), "--out", str(tmp_path / "a"), "--weights", str(tiny_weights),
+                 "--gate", "0", "--exclude", str(tmp_path / "all.png"), "--crack-gap", "3"]) == 0
+    report = json.loads((tmp_path / "a" / f"{image_path.stem}.json").read_text())
+    assert report["severity"]["area_px"] == 0 and report["severity"]["gap_px"] == 3
+    assert (tmp_path / "a" / f"{image_path.stem}_cracks.csv").exists()
+    assert main(["segment", str(image_path), "--out", str(tmp_path / "b"), "--weights", str(tiny_weights),
+                 "--exclude", str(tmp_path / "small.png")]) == 2
+    err = capsys.readouterr().err
+    assert "mask is 8x8 but the image is" in err and len(err.strip().splitlines()) == 1

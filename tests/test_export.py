@@ -15,13 +15,28 @@ def test_result_files_and_row(tiny_classifier, rng):
     image = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
     result = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0, threshold="otsu"))
     files = result_files("wall.jpg", image, result, {"iou": 0.5, "curve_recall": np.zeros(3)})
-    assert set(files) == {"wall_mask.png", "wall_heatmap.png", "wall_overlay.png", "wall.json"}
+    assert set(files) == {"wall_mask.png", "wall_heatmap.png", "wall_overlay.png", "wall.json", "wall_cracks.csv"}
     assert (read_mask(files["wall_mask.png"]) == result.mask).all()
     assert read_image(files["wall_overlay.png"]).shape == image.shape
     summary = json.loads(files["wall.json"])
     assert summary["image"] == "wall.jpg" and summary["scores"] == {"iou": 0.5}
+    assert len(summary["severity"]["cracks"]) == result.severity.n_cracks
+    cracks = list(csv.DictReader(io.StringIO(files["wall_cracks.csv"].decode())))
+    assert [int(row["id"]) for row in cracks] == list(range(1, result.severity.n_cracks + 1))
     row = result_row("wall.jpg", result, {"iou": 0.5, "f1": 0.6})
-    assert row["area_px"] == result.severity.area_px and row["f1"] == 0.6
+    assert row["area_px"] == result.severity.area_px and row["f1"] == 0.6 and "cracks" not in row
+
+
+def test_crack_rows_put_millimetres_first_when_there_is_a_scale():
+    from cracklib.export import crack_rows
+    from cracklib.severity import measure_severity
+
+    mask = np.zeros((20, 40), bool)
+    mask[5:8, 2:30] = True
+    rows = crack_rows(measure_severity(mask, mm_per_px=0.5))
+    assert list(rows[0])[:4] == ["id", "length_mm", "max_width_mm", "mean_width_mm"]
+    assert abs(rows[0]["length_mm"] - rows[0]["length_px"] * 0.5) < 0.05 and rows[0]["max_width_mm"] == 1.5
+    assert "length_mm" not in crack_rows(measure_severity(mask))[0]
 
 
 def test_table_csv_takes_the_union_of_columns():

@@ -162,3 +162,17 @@ def test_explain_can_be_told_which_tiles_to_explain(tiny_classifier):
     resized = PipelineConfig.of(gate=1.01, mode="resize").explanation
     assert explain(tiny_classifier, image, resized, tiles=np.array([0])).explained
     assert not explain(tiny_classifier, image, resized, tiles=np.zeros(0, int)).explained
+
+
+def test_excluded_pixels_are_never_crack_in_the_mask_or_its_severity(tiny_classifier):
+    image, _ = crack_image((96, 96), rng=1)
+    config = PipelineConfig.of(gate=0.0, threshold="otsu", min_crack_area=0)
+    plain = segment(tiny_classifier, image, config)
+    exclude = np.zeros(image.shape[:2], bool)
+    exclude[:, :48] = True
+    kept = segment(tiny_classifier, image, config, exclude=exclude)
+    assert not kept.mask[:, :48].any() and (kept.mask[:, 48:] == plain.mask[:, 48:]).all()
+    assert kept.severity.area_px == int(kept.mask.sum())
+    from cracklib.errors import CrackInputError
+    with pytest.raises(CrackInputError, match="exclusion mask is 10x10"):
+        segment(tiny_classifier, image, config, exclude=np.zeros((10, 10), bool))

@@ -27,3 +27,14 @@ def test_mask_overlay_keeps_the_photo_and_paints_the_mask_opaque():
     mask[1, 1] = True
     out = mask_overlay(image, mask)
     assert out[1, 1].tolist() == [255, 0, 0] and (out[0, 0] == 40).all()
+
+
+def test_outline_boxes_draws_a_frame_around_each_box_in_display_pixels():
+    from cracklib.render import outline_boxes
+
+    picture = np.zeros((50, 50, 3), np.uint8)
+    out = outline_boxes(picture, [(20, 20, 40, 60)], scale=0.5, color=(255, 255, 0), thickness=1)
+    # The box (20, 20)-(40, 60) of the full photo is (10, 10)-(20, 30) here, widened by the line's thickness.
+    assert (out[9, 9:31] == (255, 255, 0)).all() and (out[20, 9:31] == (255, 255, 0)).all()
+    assert (out[9:21, 9] == (255, 255, 0)).all() and (out[9:21, 30] == (255, 255, 0)).all()
+    assert not out[12:19, 11:29].any() and not picture.any()  # inside untouched; the input is not changed

@@ -71,3 +71,32 @@ def test_widths_on_a_large_mask_match_the_whole_distance_transform():
     skeleton = skeletonize(mask)
     full = 2 * ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1][skeleton] - 1
     assert measure_severity(mask).mean_width_px == pytest.approx(full.mean())
+
+
+def test_fragments_along_one_crack_count_once_and_far_apart_cracks_twice():
+    mask = np.zeros((40, 100), bool)
+    mask[10:12, 5:30] = True
+    mask[10:12, 33:60] = True      # 3 px after the first: the same crack, interrupted
+    mask[30:32, 5:60] = True       # 18 px below: another crack
+    severity = measure_severity(mask, gap_px=6)
+    assert severity.n_cracks == 2
+    first, second = severity.cracks
+    assert (first.id, second.id) == (1, 2) and first.length_px >= second.length_px  # longest first
+    assert first.bbox == (30, 5, 32, 60) and second.bbox == (10, 5, 12, 60)
+    assert first.area_px == 110 and second.area_px == 50 + 54
+    assert abs(severity.length_px - first.length_px - second.length_px) < 1e-9
+    assert measure_severity(mask, gap_px=0).n_cracks == 3  # without bridging: every fragment
+    assert measure_severity(mask, gap_px=40).n_cracks == 1
+
+
+def test_each_crack_has_its_own_widths_orientation_and_millimetres():
+    mask = np.zeros((60, 60), bool)
+    mask[5:8, 5:55] = True       # horizontal, 3 px wide
+    mask[15:55, 40:41] = True    # vertical, 1 px wide
+    severity = measure_severity(mask, mm_per_px=0.2)
+    horizontal, vertical = severity.cracks
+    assert horizontal.max_width_px == 3 and vertical.max_width_px == 1
+    assert abs(horizontal.orientation_deg - 0) < 1 or abs(horizontal.orientation_deg - 180) < 1
+    assert abs(vertical.orientation_deg - 90) < 1
+    assert horizontal.length_mm == horizontal.length_px * 0.2 and vertical.mean_width_mm == 0.2
+    assert severity.to_dict()["cracks"][0]["id"] == 1 and "cracks" not in severity.summary()

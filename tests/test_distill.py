@@ -1,0 +1,41 @@
+"""Self-training on explanation masks: pseudo-masks on hand-made results, and no pixel mask read anywhere."""
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from cracklib.distill import PseudoMaskSettings, distill_and_save, pseudo_mask
+from cracklib.models import WEIGHTS_DIR
+from cracklib.pipeline import load_classifier
+from cracklib.segnet import IGNORE, SegmenterConfig
+from cracklib.synthetic import write_synthetic_dataset
+
+
+def test_pseudo_mask_is_crack_on_the_mask_unsure_around_it_and_background_elsewhere():
+    score = np.zeros((9, 9))
+    score[4, 2:7] = 0.9           # the pipeline's mask
+    score[0, 0] = 0.5             # unsure: at least half the weakest kept score, not kept
+    score[8, 8] = 0.3             # background: below half of it
+    result = SimpleNamespace(mask=score >= 0.9, score=score)
+    target = pseudo_mask(result, PseudoMaskSettings(band=1, unsure=0.5))
+    assert (target[4, 2:7] == 1).all()
+    # The one-pixel band (4-connected: the box's corners stay background).
+    assert (target[3, 2:7] == IGNORE).all() and (target[5, 2:7] == IGNORE).all()
+    assert target[4, 1] == IGNORE and target[4, 7] == IGNORE and target[3, 1] == 0
+    assert target[0, 0] == IGNORE and target[8, 8] == 0 and target[1, 4] == 0
+    empty = pseudo_mask(SimpleNamespace(mask=np.zeros((3, 3), bool), score=np.zeros((3, 3))))
+    assert not empty.any()
+
+
+def test_distillation_reads_no_pixel_mask(tmp_path):
+    """Distilling on a folder whose masks are deleted gives the very same weights."""
+    folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(96, 96))
+    teacher = load_classifier(WEIGHTS_DIR / "synthetic_demo.pt", device="cpu")
+    config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
+    distill_and_save(teacher, [str(folder)], tmp_path / "with.pt", config=config, crops_per_image=2)
+    shutil.rmtree(folder / "masks")
+    distill_and_save(teacher, [str(folder)], tmp_path / "without.pt", config=config, crops_per_image=2)
+    first = torch.load(tmp_path / "with.pt", weights_only=True)
+    second = torch.load(tmp_path / "without.pt", weights_only=True)
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)

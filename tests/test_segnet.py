@@ -1,0 +1,93 @@
+"""The segmentation network: loss on hand-made tensors, crops, training on synthetic photos, tiled prediction."""
+import numpy as np
+import pytest
+import torch
+
+from cracklib.datasets import Sample, read_dataset, read_sample
+from cracklib.errors import CrackInputError
+from cracklib.metrics import confusion
+from cracklib.models import Normalization
+from cracklib.pipeline import PipelineConfig, explain, load_classifier, segment_explanation
+from cracklib.segnet import (IGNORE, SegmenterConfig, UNet11, crops_from_masks, load_segmenter, predict_map,
+                             save_segmenter, segmentation_loss, train_segmenter)
+import cracklib.segnet as segnet
+from cracklib.synthetic import write_synthetic_dataset
+
+
+def test_unet_gives_one_logit_per_pixel():
+    model = UNet11(width=0.125).eval()
+    assert model(torch.zeros(2, 3, 64, 96)).shape == (2, 1, 64, 96)
+
+
+def test_loss_ignores_the_unsure_pixels_and_is_small_for_a_right_answer():
+    target = torch.zeros(1, 4, 4, dtype=torch.uint8)
+    target[0, 1, 1] = 1
+    right = torch.full((1, 1, 4, 4), -20.0)
+    right[0, 0, 1, 1] = 20.0
+    assert float(segmentation_loss(right, target)) < 1e-3
+    wrong_where_ignored = right.clone()
+    wrong_where_ignored[0, 0, 3, 3] = 20.0  # a false crack pixel...
+    assert float(segmentation_loss(wrong_where_ignored, target)) > 0.1
+    target[0, 3, 3] = IGNORE  # ...that no longer counts once it is marked unsure
+    assert float(segmentation_loss(wrong_where_ignored, target)) < 1e-3
+    assert float(segmentation_loss(right, torch.full_like(target, IGNORE))) == 0.0
+
+
+def test_crops_come_from_masks_and_skip_unusable_images(tmp_path):
+    folder = write_synthetic_dataset(tmp_path / "data", n=4, shape=(96, 128))
+    samples = read_dataset(folder)
+    crops, targets = crops_from_masks(samples, crop=64, per_image=4, seed=1)
+    assert crops.shape == (16, 64, 64, 3) and targets.shape == (16, 64, 64) and set(np.unique(targets)) <= {0, 1}
+    cracked = targets[:4]  # the first photo is cracked: its centred crops (every other one) hold crack pixels
+    assert cracked[0].any() and cracked[2].any()
+    assert not targets[4:8].any()  # the second is crack-free: all background
+    empty_defect = Sample(samples[1].image, samples[1].mask, 1)  # labelled cracked, mask empty: skipped
+    assert len(crops_from_masks([empty_defect], crop=64)[0]) == 0
+    no_mask_clean = Sample(samples[1].image, None, 0)  # crack-free without a mask: all background
+    assert not crops_from_masks([no_mask_clean], crop=64, per_image=2)[1].any()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny U-Net trained on synthetic photos (about 10 s on 2 cores)."""
+    folder = write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), n=24, shape=(128, 128))
+    x, y = crops_from_masks(read_dataset(folder, split="train"), crop=64, per_image=4)
+    vx, vy = crops_from_masks(read_dataset(folder, split="val"), crop=64, per_image=2)
+    model, history = train_segmenter(x, y, vx, vy, config=SegmenterConfig(width=0.125, crop=64, epochs=12,
+                                                                            batch_size=8, learning_rate=5e-3))
+    return folder, model, history
+
+
+def test_a_tiny_unet_learns_the_synthetic_cracks(trained):
+    folder, model, history = trained
+    assert len(history) == 12 and history[-1].train_loss < history[0].train_loss
+    total = None
+    for sample in read_dataset(folder, split="val"):
+        image, truth = read_sample(sample)
+        probability = predict_map(model, image, Normalization(), tile=64)
+        assert probability.shape == truth.shape and 0 <= probability.min() and probability.max() <= 1
+        counts = confusion(probability > 0.5, truth)
+        total = counts if total is None else total + counts
+    assert total.scores()["f1"] > 0.8, total.scores()
+
+
+def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monkeypatch, tiny_classifier):
+    _, model, _ = trained
+    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    save_segmenter(model, tmp_path / "unet.pt", notes={"test": True})
+    loaded, card = load_segmenter(tmp_path / "unet.pt", device="cpu")
+    image = read_sample(read_dataset(trained[0], split="val")[0])[0]
+    assert np.allclose(predict_map(loaded, image, card.normalization), predict_map(model, image, Normalization()),
+                       atol=1e-5)
+    explanation = explain(tiny_classifier, image, PipelineConfig.of(method="unet", gate=0.0).explanation)
+    assert explanation.explained and explanation.relevance.shape == image.shape[:2]
+    result = segment_explanation(explanation, PipelineConfig.of(threshold="probability").mask)
+    # The network's own decision (probability above 0.5), less the specks the pipeline drops.
+    assert result.mask.any() and not (result.mask & ~(explanation.relevance > 0.5)).any()
+    with pytest.raises(CrackInputError, match="no such segmentation network"):
+        explain(tiny_classifier, image, PipelineConfig.of(method="distilled").explanation)
+
+
+def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
+    with pytest.raises(CrackInputError, match="not a segmentation network"):
+        load_segmenter(tiny_weights, device="cpu")
