@@ -134,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
     _pipeline_options(gr, refine=GROWTH_CONFIG.mask.refine)
 
+    ba = commands.add_parser("batch", help="a whole campaign: every photo of a folder, resumable, local or on Ray")
+    ba.add_argument("input", help="a folder of photos (recursive), a manifest.csv, or a text file of photo paths")
+    ba.add_argument("--out", required=True, help="campaign folder (photos/, records/, results.csv, results.parquet)")
+    ba.add_argument("--engine", default="local", choices=["local", "ray"])
+    ba.add_argument("--address", default=None, help="Ray cluster address (auto, ray://HOST:PORT); default: a local Ray")
+    ba.add_argument("--workers", type=int, default=1, help="Ray actors, each with the model loaded once")
+    ba.add_argument("--gpus-per-worker", type=float, default=0.0)
+    ba.add_argument("--threads-per-worker", type=int, default=None, help="torch threads per worker")
+    _pipeline_options(ba)
+
     un = commands.add_parser("train-unet", help="train the supervised U-Net on pixel masks (the reference)")
     un.add_argument("--data", nargs="+", required=True, help="data folders with masks (train and val splits)")
     _segmenter_options(un, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "unet.pt"))
@@ -265,6 +275,28 @@ def _growth(args) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    from .batch import run_campaign
+
+    if args.workers < 1:
+        raise CrackInputError(f"--workers {args.workers}: at least 1")
+    bar = _progress(0, "batch")
+
+    def progress(done: int, total: int, errors: int) -> None:
+        _advance(bar, done, total)
+        bar.set_postfix(errors=errors)
+
+    summary = run_campaign(args.input, args.out, _config(args), weights=args.weights, engine=args.engine,
+                           address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                           threads_per_worker=args.threads_per_worker, progress=progress)
+    bar.close()
+    print(f"{summary.photos} photos ({summary.done_now} now, {summary.skipped_finished} finished before): "
+          f"{summary.cracked} cracked, {summary.errors} errors, total crack length {summary.total_length_px:.0f} px, "
+          f"{summary.seconds:.0f} s; table {summary.table}", file=sys.stderr)
+    print(json.dumps(summary.to_dict()))
+    return 0
+
+
 def _train_unet(args) -> int:
     from .segnet import fit_and_save
 
@@ -334,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
-                "train-unet": _train_unet, "distill": _distill}[args.command](args)
+                "train-unet": _train_unet, "distill": _distill, "batch": _batch}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

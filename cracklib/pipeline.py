@@ -154,6 +154,8 @@ class SegmentationResult:
     def severity(self) -> Severity:
         start = time.perf_counter()
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px)
+        if self.settings.refine == "photo":
+            severity.width_method += "; mask refined on the photo (its pixels darker than their surround)"
         self.mask_timings["severity"] = time.perf_counter() - start
         return severity
 

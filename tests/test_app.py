@@ -129,7 +129,7 @@ def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
     assert "bundled sample" in at.info[0].value
     table = at.dataframe[0].value
     assert list(table["method"]) == ["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift (damage_free_mean)",
-                                     "grad_cam"]
+                                     "grad_cam", "distilled", "unet"]
     assert (table["seconds"] > 0).all() and table["f1"].between(0, 1).all()
     at.multiselect[0].set_value(["lrp (seibold)", "saliency"]).run()
     assert list(at.dataframe[0].value["method"]) == ["lrp (seibold)", "saliency"]
@@ -143,16 +143,16 @@ def test_compare_explains_only_what_changed_and_dots_share_their_curve_colour(mo
     monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(a[2].method) or original(*a, **k))
     _clear_caches()
     at = _open("compare")
-    assert len(calls) == 4
+    assert len(calls) == 6
     at.multiselect[0].set_value(["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam",
-                                 "saliency"]).run()
-    assert calls[4:] == ["saliency"]                                    # only the new method
+                                 "distilled", "unet", "saliency"]).run()
+    assert calls[6:] == ["saliency"]                                    # only the new method
     _sidebar(at, "Threshold").set_value("simple").run()
-    assert len(calls) == 5                                              # a threshold change explains nothing
+    assert len(calls) == 7                                              # a threshold change explains nothing
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     lines = {t["name"]: t["line"]["color"] for t in traces if t["mode"] == "lines"}
     dots = {t["name"].removesuffix(": current mask"): t["marker"]["color"] for t in traces if t["mode"] == "markers"}
-    assert dots == lines and len(set(lines.values())) == 5
+    assert dots == lines and len(set(lines.values())) == 7
 
 
 def test_compare_bad_upload_gives_one_error():
@@ -419,3 +419,25 @@ def test_the_served_app_shows_no_tracebacks():
 
     config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] in ("type", "none")
+
+
+# The segmentation networks on every page (shipped weights in weights/segmenters/)
+
+def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
+    at = _open()
+    _sidebar(at, "XAI method").set_value("unet").run()
+    _sidebar(at, "Threshold").set_value("probability").run()
+    assert not at.exception and 0 < float(_metrics(at)["F1"]) <= 1
+    assert _metrics(at)["Tiles explained"] == "1 / 1"  # one network pass over the photo, no classifier tiles
+    at.switch_page("pages/compare.py").run()
+    table = at.dataframe[0].value
+    assert {"distilled", "unet"} <= set(table["method"]) and table["f1"].between(0, 1).all()
+    at.switch_page("pages/evaluate.py").run()
+    at.multiselect[0].set_value(["distilled", "unet"])
+    at.multiselect[1].set_value(["probability"])
+    at.multiselect[2].set_value(["none"])
+    at.button[0].click().run()
+    assert not at.exception and set(at.dataframe[0].value["method"]) == {"distilled", "unet"}
+    at.switch_page("pages/growth.py").run()
+    _sidebar(at, "XAI method").set_value("distilled").run()
+    assert not at.exception and len(at.dataframe) >= 2  # frames and steps

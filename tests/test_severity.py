@@ -38,7 +38,7 @@ def test_counting_and_mm_measure_every_pixel_of_the_mask():
     mask[5:8, 5:30] = True     # 75 px
     mask[30:33, 10:40] = True  # 90 px
     mask[45, 45] = True        # a speck: measured too (specks are dropped where the mask is made)
-    assert measure_severity(mask).n_cracks == 3 and measure_severity(mask).area_px == 166
+    assert measure_severity(mask, gap_px=0).n_cracks == 3 and measure_severity(mask).area_px == 166
     mask[45, 45] = False
     severity = measure_severity(mask, mm_per_px=0.5)
     assert severity.n_cracks == 2
@@ -93,7 +93,7 @@ def test_each_crack_has_its_own_widths_orientation_and_millimetres():
     mask = np.zeros((60, 60), bool)
     mask[5:8, 5:55] = True       # horizontal, 3 px wide
     mask[15:55, 40:41] = True    # vertical, 1 px wide
-    severity = measure_severity(mask, mm_per_px=0.2)
+    severity = measure_severity(mask, mm_per_px=0.2, gap_px=4)
     horizontal, vertical = severity.cracks
     assert horizontal.max_width_px == 3 and vertical.max_width_px == 1
     assert abs(horizontal.orientation_deg - 0) < 1 or abs(horizontal.orientation_deg - 180) < 1

@@ -1,0 +1,113 @@
+"""Campaigns: the same files as segment, bad photos as rows, resumable, and the Ray engine."""
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cracklib.pipeline
+from cracklib.batch import campaign_inputs, run_campaign
+from cracklib.cli import main
+from cracklib.errors import CrackInputError
+from cracklib.settings import PipelineConfig
+from cracklib.synthetic import bundled_samples
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = PipelineConfig.of(gate=0.0, threshold="otsu")
+
+
+@pytest.fixture
+def campaign(tmp_path):
+    """The bundled photos in two sub-folders, and one corrupt file."""
+    folder = tmp_path / "photos"
+    for index, (image, _) in enumerate(bundled_samples()):
+        target = folder / ("day1" if index % 2 else "day2") / image.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(image, target)
+    (folder / "day1" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def _rows(out):
+    import csv
+    with open(out / "results.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_inputs_from_a_folder_a_list_and_a_manifest(campaign, tmp_path):
+    photos = campaign_inputs(campaign)
+    assert len(photos) == len(bundled_samples()) + 1 and photos == sorted(photos)
+    listing = tmp_path / "list.txt"
+    listing.write_text("# two photos\nphotos/day1/broken.jpg\n\n" + str(photos[0]) + "\n")
+    assert campaign_inputs(listing) == [tmp_path / "photos/day1/broken.jpg", photos[0]]
+    with pytest.raises(CrackInputError, match="no such folder or file"):
+        campaign_inputs(tmp_path / "nothing")
+
+
+def test_batch_writes_what_segment_writes_and_a_row_per_photo(campaign, tmp_path, tiny_weights):
+    summary = run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
+    assert summary.photos == summary.done_now == len(bundled_samples()) + 1 and summary.errors == 1
+    rows = _rows(tmp_path / "out")
+    broken = [row for row in rows if row["photo"].endswith("broken.jpg")]
+    assert len(rows) == summary.photos and len(broken) == 1 and "broken.jpg" in broken[0]["error"]
+    assert len({row["settings_hash"] for row in rows}) == 1
+    import pandas as pd
+    assert len(pd.read_parquet(tmp_path / "out" / "results.parquet")) == len(rows)
+    # Byte-identical to segment's files for the same photo and settings.
+    photo = campaign / "day1" / bundled_samples()[1][0].name
+    assert main(["segment", str(photo), "--out", str(tmp_path / "seg"), "--weights", str(tiny_weights),
+                 "--gate", "0", "--threshold", "otsu"]) == 0
+    batch_mask = tmp_path / "out" / "photos" / f"day1__{photo.stem}_mask.png"
+    assert batch_mask.read_bytes() == (tmp_path / "seg" / f"{photo.stem}_mask.png").read_bytes()
+
+
+def test_a_rerun_recomputes_nothing_finished_and_redoes_changed_settings(campaign, tmp_path, tiny_weights,
+                                                                        monkeypatch):
+    run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
+    calls = []
+    original = cracklib.pipeline.segment
+    monkeypatch.setattr(cracklib.pipeline, "segment", lambda *a, **k: calls.append(1) or original(*a, **k))
+    again = run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
+    assert calls == [] and again.done_now == 0 and again.skipped_finished == again.photos
+    changed = run_campaign(campaign, tmp_path / "out", CONFIG.replace(threshold="simple"), weights=tiny_weights)
+    assert changed.done_now == changed.photos and len(calls) == changed.photos - 1  # the broken file never segments
+    assert len(_rows(tmp_path / "out")) == changed.photos
+
+
+@pytest.mark.slow  # a fresh python process (imports torch), killed midway
+def test_a_killed_run_resumes_and_loses_only_the_photos_in_flight(campaign, tmp_path, tiny_weights):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cracklib", "batch", str(campaign), "--out", str(out), "--weights",
+               str(tiny_weights), "--gate", "0", "--threshold", "otsu"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and len(list((out / "records").glob("*.json"))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {path.name: path.stat().st_mtime_ns for path in (out / "records").glob("*.json")}
+    assert 2 <= len(before) < len(campaign_inputs(campaign))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["skipped_finished"] == len(before) and summary["done_now"] == summary["photos"] - len(before)
+    after = {path.name: path.stat().st_mtime_ns for path in (out / "records").glob("*.json")}
+    assert all(after[name] == stamp for name, stamp in before.items())  # finished photos were not redone
+    assert len(_rows(out)) == summary["photos"]
+
+
+@pytest.mark.slow  # starts a local Ray with 2 CPUs
+def test_the_ray_engine_gives_the_local_engines_files(campaign, tmp_path, tiny_weights):
+    pytest.importorskip("ray")
+    local = run_campaign(campaign, tmp_path / "local", CONFIG, weights=tiny_weights)
+    distributed = run_campaign(campaign, tmp_path / "ray", CONFIG, weights=tiny_weights, engine="ray", workers=2,
+                               threads_per_worker=1)
+    assert distributed.done_now == local.done_now and distributed.errors == 1
+    masks = sorted((tmp_path / "local" / "photos").glob("*_mask.png"))
+    assert masks and all(mask.read_bytes() == (tmp_path / "ray" / "photos" / mask.name).read_bytes()
+                         for mask in masks)
