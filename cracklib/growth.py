@@ -49,7 +49,7 @@ TEMPORAL_MODES = {
     "keep_previous": "every frame on its own, joined with the previous frame's mask",
 }
 #: Growth's default settings: the product's, with masks refined on the photo, since growth reports areas
-#: (on the hard synthetic series, default model: area errors 40-170 % without, docs/growth.md).
+#: (hard synthetic series, default model: median area error 247 % without, 8 % with; docs/growth.md).
 GROWTH_CONFIG = PipelineConfig.of(refine="photo")
 #: A frame is flagged when the series overrules this share of its own mask (``GrowthFrame.disagreement``).
 DISAGREEMENT_FLAG = 0.5
@@ -255,8 +255,8 @@ def _series_cuts(explanations, images, settings):
     """One relevance threshold for the series, then (``refine="photo"``) each frame's dark pixels of its cut.
 
     The darkness level stays per frame: it follows each frame's exposure and
-    blur (one level for a synthetic series with ±15 % exposure drift measured
-    larger area errors, docs/growth.md).
+    blur (one level for the whole series, tried on the hard synthetic series,
+    overstated or missed the early frames' thin cracks more often).
     """
     cuts = _shared_thresholds(explanations, settings.threshold)
     if settings.refine == "none":

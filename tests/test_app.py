@@ -129,7 +129,7 @@ def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
     assert "bundled sample" in at.info[0].value
     table = at.dataframe[0].value
     assert list(table["method"]) == ["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift (damage_free_mean)",
-                                     "grad_cam", "distilled", "unet"]
+                                     "grad_cam", "unet", "distilled"]
     assert (table["seconds"] > 0).all() and table["f1"].between(0, 1).all()
     at.multiselect[0].set_value(["lrp (seibold)", "saliency"]).run()
     assert list(at.dataframe[0].value["method"]) == ["lrp (seibold)", "saliency"]
