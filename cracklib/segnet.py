@@ -44,6 +44,7 @@ from .imageio import read_image
 from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, save_model
 from .preprocess import to_pixels
 from .tiling import TileBlender, pad_to_tile, tile_grid
+from .training import _save_checkpoint, jitter_brightness
 
 __all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
            "predict_map", "load_segmenter", "save_segmenter", "segmentation_loss"]
@@ -222,11 +223,7 @@ def _augment(pixels: torch.Tensor, target: torch.Tensor, generator: torch.Genera
         pixels, target = pixels.flip(-2), target.flip(-2)
     turns = int(torch.randint(4, (1,), generator=generator))
     pixels, target = torch.rot90(pixels, turns, dims=(-2, -1)), torch.rot90(target, turns, dims=(-2, -1))
-    n = pixels.shape[0]
-    contrast = 1 + jitter * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
-    brightness = jitter * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
-    mean = pixels.mean(dim=(1, 2, 3), keepdim=True)
-    return ((pixels - mean) * contrast + mean + brightness).clamp(0, 1), target
+    return jitter_brightness(pixels, generator, jitter), target
 
 
 @torch.no_grad()
@@ -310,12 +307,10 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
             best_loss = val_loss if val_loss is not None else np.inf
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if checkpoint:
-            temporary = checkpoint.with_name(checkpoint.name + ".tmp")  # a run killed mid-write keeps the last one
-            torch.save({"config": asdict(config), "n_crops": len(crops), "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                        "generator": generator.get_state(), "history": [h.to_dict() for h in history],
-                        "best_state": best_state, "best_loss": best_loss}, temporary)
-            temporary.replace(checkpoint)
+            _save_checkpoint(checkpoint, config=asdict(config), n_crops=len(crops), model=model.state_dict(),
+                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                             generator=generator.get_state(), history=[h.to_dict() for h in history],
+                             best_state=best_state, best_loss=best_loss)
         if progress:
             progress(stats)
     model = model.cpu().to(memory_format=torch.contiguous_format)

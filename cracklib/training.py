@@ -82,6 +82,11 @@ def _augment(pixels: torch.Tensor, generator: torch.Generator, jitter: float) ->
     if torch.rand(1, generator=generator) < 0.5:
         pixels = pixels.flip(-2)
     pixels = torch.rot90(pixels, int(torch.randint(4, (1,), generator=generator)), dims=(-2, -1))
+    return jitter_brightness(pixels, generator, jitter)
+
+
+def jitter_brightness(pixels: torch.Tensor, generator: torch.Generator, jitter: float) -> torch.Tensor:
+    """Brightness and contrast of each image changed by up to ±``jitter`` (pixels in [0, 1])."""
     n = pixels.shape[0]
     contrast = 1 + jitter * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
     brightness = jitter * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)

@@ -7,7 +7,7 @@ from cracklib.datasets import Sample, read_dataset, read_sample
 from cracklib.errors import CrackInputError
 from cracklib.metrics import confusion
 from cracklib.models import Normalization
-from cracklib.pipeline import PipelineConfig, explain, load_classifier, segment_explanation
+from cracklib.pipeline import PipelineConfig, explain, segment_explanation
 from cracklib.segnet import (IGNORE, SegmenterConfig, UNet11, crops_from_masks, load_segmenter, predict_map,
                              save_segmenter, segmentation_loss, train_segmenter)
 import cracklib.segnet as segnet
