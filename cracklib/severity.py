@@ -22,8 +22,9 @@ __all__ = ["Severity", "Crack", "GAP_PX", "measure_severity", "crack_labels", "s
 
 
 #: Fragments closer than this (pixels) are one crack when cracks are counted (``measure_severity(gap_px=...)``).
-#: Chosen on the validation splits (docs/severity.md): with 20 px the count is within ±1 of the truth's
-#: (measured the same way) on 75 % of CrackForest and 80 % of DeepCrack photos, against 25 % and 55 % with 6 px.
+#: Chosen on the validation splits (a sweep of 6-30 px over the first 20 val photos of CrackForest, DeepCrack and
+#: CrackSC): with 20 px the count is within ±1 of the truth's (measured the same way) on 75 % of CrackForest and
+#: 80 % of DeepCrack photos, against 25 % and 55 % with 6 px; docs/severity.md has the test-split figures.
 GAP_PX = 20
 
 
