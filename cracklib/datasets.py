@@ -43,6 +43,8 @@ class Sample:
 
 def _inside(folder: Path, entry: str, column: str) -> Path:
     """``folder / entry``, refused unless it stays inside ``folder`` (no absolute paths, no ``..`` out, no links out)."""
+    if "\x00" in entry:  # the OS cannot open such a name (pathlib raises ValueError)
+        raise CrackInputError(f"{column} {entry!r} is not a valid file name")
     path = (folder / entry).resolve()
     if Path(entry).is_absolute() or not path.is_relative_to(folder.resolve()):
         raise CrackInputError(f"{column} {entry!r} points outside the data folder")

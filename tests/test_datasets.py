@@ -63,3 +63,17 @@ def test_manifest_label_and_encoding_errors_are_one_line(tmp_path):
     (folder / "manifest.csv").write_bytes("image,label\nimages/é.png,1\n".encode("latin-1"))
     with pytest.raises(CrackInputError, match="not UTF-8"):
         read_dataset(folder)
+
+
+def test_a_manifest_path_with_a_null_byte_is_one_clear_error(tmp_path):
+    """Found by the fuzz test: pathlib raises ValueError on such a name."""
+    from cracklib.datasets import read_dataset
+    from cracklib.errors import CrackInputError
+
+    (tmp_path / "manifest.csv").write_text("image,mask,label,split,group\n\"a\x00.png\",,1,test,x\nb.png,,0,test,x\n")
+    skipped = []
+    assert len(read_dataset(tmp_path, skipped=skipped)) == 1 and "row 2: image" in skipped[0]
+    assert "not a valid file name" in skipped[0]
+    import pytest
+    with pytest.raises(CrackInputError, match="not a valid file name"):
+        read_dataset(tmp_path)
