@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from cracklib.datasets import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.segnet import segmenter_path
+from cracklib.segnet import method_available
 from cracklib.severity import GAP_PX, measure_severity
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     classifier = load_classifier(DEFAULT_WEIGHTS)
     pipelines = {label: config for label, config in PIPELINES.items()
-                 if config.explanation.method == "lrp" or segmenter_path(config.explanation.method).exists()}
+                 if method_available(config.explanation.method)}
     summary = {}
     for name in SETS:
         folder = Path(args.data_root) / name

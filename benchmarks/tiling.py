@@ -82,11 +82,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.variant is not None:
         return worker(args)
-    from cracklib.segnet import segmenter_path
+    from cracklib.segnet import method_available
 
     results = {}
     for name, (method, _) in VARIANTS.items():
-        if method is not None and not segmenter_path(method).exists():
+        if method is not None and not method_available(method):
             continue
         command = [sys.executable, __file__, "--weights", args.weights, "--data-root", args.data_root,
                    "--method", args.method, "--rules", args.rules, "--threads", str(args.threads),

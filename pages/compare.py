@@ -9,14 +9,14 @@ from cracklib.evaluation import compare_explanations, result_curve
 from cracklib.imageio import read_image
 from cracklib.metrics import SCORE_KEYS
 from cracklib.render import heatmap_overlay, mask_overlay, preview
-from cracklib.segnet import SEGMENTER_METHODS, segmenter_path
+from cracklib.segnet import SEGMENTER_METHODS, method_available
 from cracklib.settings import method_choices
 
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)
 choices = {choice.label: choice for choice in method_choices()}
 # The explanation methods, and the two U-Nets (self-trained from image labels, supervised) where shipped.
-networks = [method for method in SEGMENTER_METHODS if segmenter_path(method).exists()]
+networks = [method for method in SEGMENTER_METHODS if method_available(method)]
 chosen = st.multiselect("Methods", list(choices),
                         default=["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift", "grad_cam", *networks])
 upload = st.file_uploader("Photo", type=studio.IMAGE_TYPES)

@@ -91,3 +91,12 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
 def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
     with pytest.raises(CrackInputError, match="not a segmentation network"):
         load_segmenter(tiny_weights, device="cpu")
+
+
+def test_a_network_method_is_available_only_with_its_weights(tmp_path, monkeypatch):
+    from cracklib.segnet import method_available
+
+    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    assert method_available("lrp") and not method_available("unet")
+    (tmp_path / "unet.pt").write_bytes(b"")
+    assert method_available("unet")
