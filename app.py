@@ -8,6 +8,7 @@ navigation = st.navigation([
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("pages/growth.py", title="Growth", icon=":material/trending_up:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/table_chart:"),
+    st.Page("pages/campaign.py", title="Campaign", icon=":material/photo_library:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/about.py", title="About", icon=":material/info:"),
 ])

@@ -40,7 +40,7 @@ from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS
 from cracklib.segnet import SEGMENTER_METHODS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
-from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_available
 from cracklib.synthetic import growth_series
 from cracklib.threshold import THRESHOLDS
 from cracklib.tiling import ceil_div
@@ -223,10 +223,13 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                        "(0.5 is chance): its masks and counts are not to be trusted.")
         choice, rules = EXPLANATION.method, EXPLANATION.rules
         if method:
-            choice = _select("XAI method", list(METHODS) + list(SEGMENTER_METHODS), EXPLANATION.method,
+            choice = _select("XAI method", [m for m in [*METHODS, *SEGMENTER_METHODS] if method_available(m)],
+                             EXPLANATION.method,
                              help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
-                                  "trained on this product's explanation masks, from image labels only. "
-                                  "Use the 'probability' threshold with them.")
+                                  "trained on this product's explanation masks, from image labels only "
+                                  "(use the 'probability' threshold with them); bcos: the shipped B-cos "
+                                  "network classifies and explains itself (its own dynamic linear map); "
+                                  "nn_explainer: a network trained to mask the classifier's evidence.")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
@@ -397,6 +400,31 @@ def server_data_folders() -> dict[str, Path]:
     roots = [Path(p) for p in os.environ.get(DATA_ROOTS_VARIABLE, str(default)).split(os.pathsep) if p]
     return {folder.name: folder for root in roots if root.is_dir()
             for folder in sorted(root.iterdir()) if folder.is_dir() and not folder.name.startswith(".")}
+
+
+#: Where the Campaign page looks for finished campaigns (folders holding results.csv): CRACKLIB_CAMPAIGN_ROOTS
+#: (paths joined by the OS path separator), by default campaigns/ in the project. Nothing else is listed.
+CAMPAIGN_ROOTS_VARIABLE = "CRACKLIB_CAMPAIGN_ROOTS"
+
+
+def server_campaigns() -> dict[str, Path]:
+    """Name → folder for every finished campaign directly under the configured campaign roots."""
+    default = Path(__file__).resolve().parent / "campaigns"
+    roots = [Path(p) for p in os.environ.get(CAMPAIGN_ROOTS_VARIABLE, str(default)).split(os.pathsep) if p]
+    return {folder.name: folder for root in roots if root.is_dir()
+            for folder in sorted(root.iterdir()) if (folder / "results.csv").is_file()}
+
+
+@st.cache_resource(show_spinner="Running the example campaign on the bundled samples…")
+def example_campaign(weights: str = str(DEFAULT_WEIGHTS)) -> Path:
+    """A campaign over the bundled samples with the default settings, run once per server (the page's default)."""
+    from cracklib.batch import run_campaign
+    from cracklib.synthetic import write_sample_dataset
+
+    work = Path(tempfile.gettempdir()) / f"cracklib_campaign_example_{Path(weights).stem}"
+    samples = write_sample_dataset(work / "samples")
+    run_campaign(samples, work / "campaign", weights=weights)  # resumable: finished photos are not redone
+    return work / "campaign"
 
 
 #: Unpacked zips are removed this long after their last use, and the oldest first beyond the disk budget.

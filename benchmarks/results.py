@@ -23,7 +23,7 @@ from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_grid, evaluate_samples
 from cracklib.metrics import pr_curve
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.settings import ExplanationSettings, PipelineConfig
+from cracklib.settings import ExplanationSettings, PipelineConfig, method_available, method_weights
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {
@@ -39,7 +39,7 @@ TILED_SETS = ["nha12d", "crackforest", "cracksc", "deepcrack", "sut_crack"]
 #: LRP rule sets of the tiled grid (the val run of this grid chose the product's defaults).
 TILED_RULES = ["montavon", "epsilon_gamma_box", "epsilon_plus_flat"]
 THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
-SECTIONS = ("models", "classifier", "tiles", "road", "tiled")
+SECTIONS = ("models", "classifier", "tiles", "road", "tiled", "learned")
 
 
 def _resized(**options) -> ExplanationSettings:
@@ -178,7 +178,8 @@ def main() -> None:
               "tiles": lambda: tiles_section(root, args, out, summary),
               "road": lambda: road_section(classifier, root, args.split, out, summary),
               "tiled": lambda: tiled_section(classifier, root, args.split, summary, rules=args.rules,
-                                             max_images=args.max_images)}
+                                             max_images=args.max_images),
+              "learned": lambda: learned_section(classifier, root, args.split, summary)}
     blocks: dict[str, str] = {}
     for name in args.sections:
         started = time.perf_counter()
@@ -201,6 +202,57 @@ def main() -> None:
         blocks = {**(_read_sections(out) if out.exists() else {}), name: blocks[name]}
         out.write_text("\n".join(header + [blocks[k] for k in SECTIONS if k in blocks]) + "\n")
     print(json.dumps(summary))
+
+
+#: The learned explainers of Forest et al. against two post-hoc methods (issue 17): same photos, same mask step.
+LEARNED_METHODS = [ExplanationSettings(method="input_x_gradient"), ExplanationSettings(),
+                   ExplanationSettings(method="bcos"), ExplanationSettings(method="nn_explainer")]
+#: Where the B-cos classifier is compared with the default model.
+BCOS_CLASSIFIER_SETS = ["brick_walls", "concrete_ozgenel"]
+
+
+def learned_section(classifier, root: Path, split: str, summary: dict) -> list[str]:
+    """B-cos and NN-Explainer next to Input×Gradient and the default LRP, tiled, every mask threshold."""
+    methods = [settings for settings in LEARNED_METHODS if method_available(settings.method)]
+    lines = ["", "## Learned explainers: B-cos and NN-Explainer (Forest et al.)", "",
+             "`bcos` classifies and explains with the shipped B-cos VGG-11 (`weights/bcos.pt`, its contribution "
+             "map W(x)·x summed over the six input channels); `nn_explainer` is the mask of the explainer network "
+             "trained against `weights/default.pt` (`weights/nn_explainer.pt`); the other two explain "
+             "`weights/default.pt`. Whole photos, tiled, gated, then the same threshold and mask step for all "
+             "(no post-processing).", ""]
+    if method_available("bcos"):
+        bcos = load_classifier(method_weights("bcos"))
+        lines += ["| data set | images | default model, resize / tiled balanced accuracy | "
+                  "B-cos, resize / tiled balanced accuracy |", "|---|---|---|---|"]
+        for name in BCOS_CLASSIFIER_SETS:
+            if not (root / name).is_dir():
+                continue
+            samples = read_dataset(root / name, split=split)
+            scores = {}
+            for label, model in (("default", classifier), ("bcos", bcos)):
+                for mode in ("resize", "tiled"):
+                    scores[label, mode] = evaluate_samples(model, samples, PipelineConfig.of(mode=mode),
+                                                           segmentation=False)["classifier"]["balanced_accuracy"]
+            summary[f"{name}_bcos_balanced_accuracy"] = {f"{k[0]}_{k[1]}": v for k, v in scores.items()}
+            lines.append(f"| {name} | {len(samples)} | {_fmt(scores['default', 'resize'])} / "
+                         f"{_fmt(scores['default', 'tiled'])} | {_fmt(scores['bcos', 'resize'])} / "
+                         f"{_fmt(scores['bcos', 'tiled'])} |")
+        lines.append("")
+    lines += ["| data set | method | s/image | " + " | ".join(f"{t} F1/IoU" for t in THRESHOLDS) + " |",
+              "|---|---|---|" + "---|" * len(THRESHOLDS)]
+    for name in TILED_SETS:
+        if not (root / name).is_dir():
+            continue
+        rows = evaluate_grid(classifier, read_dataset(root / name, split=split), methods, THRESHOLDS, ["none"],
+                             progress=lambda i, n: print(f"\rlearned {name} {i}/{n}", end="", file=sys.stderr))
+        print(file=sys.stderr)
+        for label in dict.fromkeys(_label(row) for row in rows):
+            cells = {r["threshold"]: r for r in rows if _label(r) == label}
+            first = cells[THRESHOLDS[0]]
+            summary[f"{name}_{label}_gmm_f1"] = cells["gmm"]["f1"]
+            lines.append(f"| {name} ({first['n_images']}) | {label} | {first['seconds_per_image']:.2f} | "
+                         + " | ".join(f"{cells[t]['f1']:.3f} / {cells[t]['iou']:.3f}" for t in THRESHOLDS) + " |")
+    return lines
 
 
 def _read_sections(path: Path) -> dict[str, str]:

@@ -27,7 +27,8 @@ from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_samples
 from cracklib.imageio import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
-from cracklib.segnet import load_segmenter, method_available, segmenter_path
+from cracklib.segnet import load_segmenter, segmenter_path
+from cracklib.settings import method_available
 
 #: (folder, groups or None).
 SETS = [("magnetic_tiles", ["crack", "blowhole"]), ("crackforest", None), ("cracksc", None), ("nha12d", None),

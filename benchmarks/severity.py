@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from cracklib.datasets import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.segnet import method_available
+from cracklib.settings import method_available
 from cracklib.severity import GAP_PX, measure_severity
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")

@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.variant is not None:
         return worker(args)
-    from cracklib.segnet import method_available
+    from cracklib.settings import method_available
 
     results = {}
     for name, (method, _) in VARIANTS.items():

@@ -10,6 +10,10 @@ returns a relevance map per input at input resolution, channels summed:
 - ``integrated_gradients``, ``deeplift``, ``input_x_gradient``,
   ``gradient_shap``, ``deeplift_shap``: captum, with a baseline
   (:mod:`cracklib.baselines`);
+- ``bcos``: a B-cos network's own dynamic linear map, W(x) ⊙ x
+  (:mod:`cracklib.bcos`; only for B-cos networks);
+- ``nn_explainer``: the mask of an explainer network trained against the
+  classifier (:mod:`cracklib.explainer`, Stalder et al.);
 - ``grad_cam``, ``smoothgrad``, ``saliency``: cheap extras (captum).
 
 zennit's rules and captum's DeepLift modify the model through hooks while they
@@ -32,6 +36,9 @@ from captum.attr import (DeepLift, DeepLiftShap, GradientShap, InputXGradient, I
 from torch import nn
 
 from .baselines import DamageFree, baseline_distribution, baseline_for
+from .bcos import bcos_contributions, is_bcos
+from .errors import CrackInputError
+from .explainer import explainer_masks
 from .composites import rule_set_composite
 from .lrp import lrp_relevance, supports
 from .models import CRACK_CLASS, Normalization
@@ -53,6 +60,8 @@ class AttributionSettings:
     lrp_backend: str = "fast"
     baseline: str = "zeros"
     damage_free: DamageFree | None = None
+    #: The explainer network of ``nn_explainer`` (cracklib.explainer), trained against the model explained.
+    explainer: nn.Module | None = None
     #: Integration steps of Integrated Gradients.
     steps: int = 32
     #: Noisy samples of SmoothGrad and GradientSHAP.
@@ -73,6 +82,8 @@ def model_lock(model: nn.Module) -> threading.RLock:
 
 
 def _lrp(model, inputs, settings):
+    if is_bcos(model):
+        raise CrackInputError("LRP's rules are for ReLU networks; this is a B-cos network: use the method bcos")
     if settings.lrp_backend not in LRP_BACKENDS:
         raise ValueError(f"unknown LRP backend {settings.lrp_backend!r}; choose from {', '.join(LRP_BACKENDS)}")
     if settings.lrp_backend == "fast" and supports(model):
@@ -125,6 +136,18 @@ def _deeplift_shap(model, inputs, settings):
     return DeepLiftShap(model).attribute(inputs, baselines=baselines, target=CRACK_CLASS)
 
 
+def _bcos(model, inputs, settings):
+    if not is_bcos(model):
+        raise CrackInputError("the method bcos explains a B-cos network (train --arch vgg11_bcos)")
+    return bcos_contributions(model, inputs, target=CRACK_CLASS)
+
+
+def _nn_explainer(model, inputs, settings):
+    if settings.explainer is None:
+        raise CrackInputError("the method nn_explainer needs an explainer network (python -m cracklib train-explainer)")
+    return explainer_masks(settings.explainer, inputs)
+
+
 def _saliency(model, inputs, settings):
     return Saliency(model).attribute(inputs, target=CRACK_CLASS, abs=True)
 
@@ -153,6 +176,8 @@ METHODS: dict[str, Callable[[nn.Module, torch.Tensor, AttributionSettings], torc
     "input_x_gradient": _input_x_gradient,
     "gradient_shap": _gradient_shap,
     "deeplift_shap": _deeplift_shap,
+    "bcos": _bcos,
+    "nn_explainer": _nn_explainer,
     "grad_cam": _grad_cam,
     "smoothgrad": _smoothgrad,
     "saliency": _saliency,

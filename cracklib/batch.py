@@ -35,12 +35,17 @@ from .errors import CrackInputError
 from .settings import PipelineConfig
 
 __all__ = ["ENGINES", "campaign_inputs", "settings_hash", "PhotoWorker", "CampaignSummary", "run_campaign",
-           "campaign_table", "TABLE_COLUMNS"]
+           "campaign_table", "TABLE_COLUMNS", "RANKINGS", "Campaign", "read_campaign"]
 
 ENGINES = ("local", "ray")
 #: Columns of ``results.csv`` / ``results.parquet``, in order.
 TABLE_COLUMNS = ("photo", "crack_probability", "area_px", "length_px", "max_width_px", "mean_width_px", "n_cracks",
-                 "area_mm2", "length_mm", "max_width_mm", "mean_width_mm", "seconds", "settings_hash", "error")
+                 "area_mm2", "length_mm", "max_width_mm", "mean_width_mm", "seconds", "settings_hash", "error",
+                 "outputs")
+_TEXT_COLUMNS = {"photo", "settings_hash", "error", "outputs"}
+#: "Worst first" orders of a campaign's photos: label → table column (largest first).
+RANKINGS = {"crack length": "length_px", "crack area": "area_px", "widest crack": "max_width_px",
+            "number of cracks": "n_cracks", "crack probability": "crack_probability"}
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 
 
@@ -116,7 +121,8 @@ class PhotoWorker:
 
         path = Path(path)
         stem = _output_stem(path, self.root)
-        row = {"photo": str(path), "settings_hash": self.hash, "error": None}
+        # ``outputs``: the stem of this photo's files in photos/ (STEM_mask.png, STEM_overlay.png, ...).
+        row = {"photo": str(path), "settings_hash": self.hash, "error": None, "outputs": stem}
         start = time.perf_counter()
         try:
             image = read_image(path)
@@ -271,3 +277,75 @@ def _ray_rows(todo: list[Path], arguments: dict, address, workers: int, gpus_per
                                   num_cpus=threads_per_worker or 1)
     for item in results.iter_rows():
         yield json.loads(item["row"])
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A finished campaign read back: its folder and its table's rows (numbers as floats, blanks as None)."""
+
+    folder: Path
+    rows: tuple[dict, ...]
+
+    @property
+    def errors(self) -> list[dict]:
+        return [row for row in self.rows if row["error"]]
+
+    def summary(self) -> dict:
+        """Photos, cracked photos, errors and total crack length, as ``run_campaign`` reports them."""
+        finished = [row for row in self.rows if not row["error"]]
+        return {"photos": len(self.rows), "errors": len(self.errors),
+                "cracked": sum((row["crack_probability"] or 0) >= DECISION_THRESHOLD for row in finished),
+                "total_length_px": float(sum(row["length_px"] or 0 for row in finished))}
+
+    def worst_first(self, column: str = "length_px") -> list[dict]:
+        """The photos that were segmented, largest ``column`` first (ties in table order)."""
+        if column not in TABLE_COLUMNS or column in _TEXT_COLUMNS:
+            raise ValueError(f"cannot rank by {column!r}; choose from {', '.join(RANKINGS.values())}")
+        return sorted((row for row in self.rows if not row["error"]), key=lambda row: -(row[column] or 0))
+
+    @staticmethod
+    def name(row: dict) -> str:
+        """The photo's name in the campaign: its files' stem (sub-folders joined by ``__``), else its file name."""
+        return row.get("outputs") or Path(row["photo"]).name
+
+    def files(self, row: dict) -> dict[str, Path]:
+        """The photo's files that exist: ``overlay``, ``mask``, ``heatmap`` (PNG) and ``cracks`` (CSV)."""
+        if not row.get("outputs"):
+            return {}
+        stem = self.folder / "photos" / row["outputs"]
+        names = {"overlay": "_overlay.png", "mask": "_mask.png", "heatmap": "_heatmap.png", "cracks": "_cracks.csv"}
+        return {kind: path for kind, ending in names.items() if (path := stem.with_name(stem.name + ending)).is_file()}
+
+
+def read_campaign(folder: str | Path) -> Campaign:
+    """Read a finished campaign's ``results.csv`` (written by :func:`run_campaign`)."""
+    folder = Path(folder)
+    table = folder / "results.csv"
+    if not table.is_file():
+        raise CrackInputError(f"{folder.name}: no results.csv here, so not a finished campaign")
+    try:
+        with open(table, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = set(reader.fieldnames or [])
+            rows = [row for row in reader]
+        missing = {"photo", "error", "length_px"} - columns
+        if not missing:
+            rows = tuple(_typed(row) for row in rows)
+    except (UnicodeDecodeError, csv.Error, ValueError) as error:
+        raise CrackInputError(f"{folder.name}/results.csv: cannot be read ({type(error).__name__})") from None
+    if missing:
+        raise CrackInputError(f"{folder.name}/results.csv: not a campaign table (no column "
+                              f"{', '.join(sorted(missing))})")
+    # Output names come from the table: one that leaves photos/ is not followed.
+    for row in rows:
+        if row["outputs"] and Path(row["outputs"]).name != row["outputs"]:
+            row["outputs"] = None
+    return Campaign(folder, rows)
+
+
+def _typed(row: dict) -> dict:
+    typed = {}
+    for column in TABLE_COLUMNS:
+        value = row.get(column) or None
+        typed[column] = value if value is None or column in _TEXT_COLUMNS else float(value)
+    return typed

@@ -158,6 +158,20 @@ def build_parser() -> argparse.ArgumentParser:
     _segmenter_options(ds, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "distilled.pt"))
     _pipeline_options(ds)
 
+    ex = commands.add_parser("train-explainer",
+                             help="train an NN-Explainer against a frozen classifier (image labels only)")
+    ex.add_argument("--classifier", default=str(DEFAULT_WEIGHTS), help="the classifier to explain")
+    ex.add_argument("--data", nargs="+", required=True, help="data folders (train and val splits)")
+    ex.add_argument("--out", default=str(DEFAULT_WEIGHTS.parent / "nn_explainer.pt"))
+    ex.add_argument("--width", type=float, default=0.125, help="U-Net width multiplier")
+    ex.add_argument("--epochs", type=int, default=4)
+    ex.add_argument("--lr", type=float, default=1e-3)
+    ex.add_argument("--max-patches", type=int, default=12, help="native patches per masked image, each kind")
+    ex.add_argument("--hard-negatives", metavar="WEIGHTS", default=None,
+                    help="as for train: crack-free patches these weights call cracked join the examples")
+    ex.add_argument("--cache-dir", default=None, help="folder for the decoded examples (default: the temp folder)")
+    ex.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
+
     tr = commands.add_parser("train", help="train a classifier on image labels")
     source = tr.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", nargs="+", help="data folders in the ../shared/data layout")
@@ -359,6 +373,21 @@ def _train(args) -> int:
     return 0
 
 
+def _train_explainer(args) -> int:
+    from .explainer import ExplainerConfig, fit_explainer_and_save
+
+    for weights in (args.classifier, args.hard_negatives):
+        if weights and not Path(weights).exists():
+            raise CrackInputError(f"{weights}: no such weights file")
+    config = ExplainerConfig(width=args.width, epochs=args.epochs, learning_rate=args.lr)
+    card = fit_explainer_and_save(args.classifier, args.data, args.out, config=config, max_patches=args.max_patches,
+                                  hard_negatives_from=args.hard_negatives, cache_dir=args.cache_dir,
+                                  resume=args.resume, command="python -m cracklib " + " ".join(args.argv),
+                                  log=sys.stderr)
+    print(json.dumps({"out": str(args.out), "sha256": card.sha256, "history": card.notes["history"]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -366,7 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
-                "train-unet": _train_unet, "distill": _distill, "batch": _batch}[args.command](args)
+                "train-unet": _train_unet, "distill": _distill, "batch": _batch,
+                "train-explainer": _train_explainer}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ CRACK_CLASS = 1
 
 # VGG-11 ("configuration A") convolution plan; "M" is a 2×2 max-pool.
 _VGG11_PLAN = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
-ARCHITECTURES = ("vgg11_128", "vgg11_onefc")
+ARCHITECTURES = ("vgg11_128", "vgg11_onefc", "vgg11_bcos")
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,14 @@ def _channels(width: float, channels: int) -> int:
 
 
 def build_model(arch: str = "vgg11_128", *, width: float = 1.0, input_size: int = 224,
-                batch_norm: bool = False) -> VGG:
+                batch_norm: bool = False, normalization: Normalization | None = None) -> nn.Module:
     """Build an untrained crack classifier (2 outputs, class 1 = crack).
 
     Parameters
     ----------
-    arch : {'vgg11_128', 'vgg11_onefc'}
+    arch : {'vgg11_128', 'vgg11_onefc', 'vgg11_bcos'}
+        ``vgg11_bcos`` is VGG-11's plan in B-cos layers (:mod:`cracklib.bcos`):
+        no batch norm, no biases, no ReLU, inputs encoded as ``[x, 1 − x]``.
     width : float
         Multiplier on every conv layer's channels (1.0 = VGG-11).
     input_size : int
@@ -135,11 +137,20 @@ def build_model(arch: str = "vgg11_128", *, width: float = 1.0, input_size: int 
         classifier is set to ``input_size // 32`` so it is an identity at that size.
     batch_norm : bool
         Add batch norm after each conv (for training; fold it away with
-        :func:`fold_batch_norm` before explaining).
+        :func:`fold_batch_norm` before explaining); for ``vgg11_bcos`` an
+        uncentred batch norm (:class:`cracklib.bcos.UncenteredBatchNorm`).
+    normalization : Normalization, optional
+        The input normalisation (``vgg11_bcos`` undoes it to encode pixels).
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
     plan = [v if v == "M" else _channels(width, v) for v in _VGG11_PLAN]
+    if arch == "vgg11_bcos":
+        from .bcos import build_bcos_vgg
+
+        normalization = normalization or Normalization()
+        return build_bcos_vgg(plan, input_size=input_size, batch_norm=batch_norm, mean=normalization.mean,
+                              std=normalization.std)
     features = make_layers(plan, batch_norm=batch_norm)
     last = plan[-2]
     model = VGG(features, num_classes=2, init_weights=True)
@@ -198,7 +209,12 @@ def fold_batch_norm(model: VGG) -> VGG:
     batch-norm-free architecture of the papers, with the same outputs, for LRP.
     (zennit's ``SequentialMergeBatchNorm`` canonizer does the same fold
     temporarily at explanation time; here it is made permanent for the weights file.)
+    A B-cos network's uncentred batch norms are folded into its layers' gains.
     """
+    from .bcos import fold_uncentered_batch_norm, is_bcos
+
+    if is_bcos(model):
+        return fold_uncentered_batch_norm(model)
     layers, modules = [], list(model.features)
     i = 0
     while i < len(modules):
@@ -276,7 +292,7 @@ def load_model(path: str | Path, *, device: torch.device | str | None = None) ->
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure here is a bad file
         raise CrackInputError(f"{path}: cannot read weights ({type(exc).__name__})") from None
-    model = build_model(card.arch, width=card.width, input_size=card.input_size)
+    model = build_model(card.arch, width=card.width, input_size=card.input_size, normalization=card.normalization)
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -40,7 +40,9 @@ import numpy as np
 import torch
 
 from .attribution import AttributionSettings, attribute, model_lock
+from .bcos import is_bcos
 from .errors import CrackInputError
+from .explainer import load_explainer
 from .baselines import DamageFree, baselines_path
 from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model
@@ -48,7 +50,7 @@ from .postprocess import drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
 from .refine import darkness, refine_mask
 from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_path
-from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
 from .tiling import TileBlender, TileGrid, ceil_div, pad_to_tile, tile_grid, tile_probability_map
@@ -224,10 +226,11 @@ def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
     return torch.softmax(output.float(), dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
-def _settings(classifier: Classifier, config: PipelineConfig) -> AttributionSettings:
+def _settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:
+    explainer = load_explainer(_method_file(config.method))[0] if config.method == "nn_explainer" else None
     return AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
-                               lrp_backend=config.lrp_backend,
-                               baseline=config.baseline, damage_free=classifier.damage_free)
+                               lrp_backend=config.lrp_backend, baseline=config.baseline,
+                               damage_free=classifier.damage_free, explainer=explainer)
 
 
 def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
@@ -301,10 +304,42 @@ def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSett
         raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
     if settings.method in SEGMENTER_METHODS:
         return _segment_with_network(image, settings, progress)
+    classifier = _classifier_for(settings.method, classifier)
     if settings.mode == "resize":
         return _explain_resized(classifier, image, settings, forced=tiles is not None and len(tiles) > 0)
     return _explain_tiled(classifier, image, settings, progress, tiles)
 
+
+
+def _classifier_for(method: str, classifier: Classifier) -> Classifier:
+    """The classifier a method explains: the chosen one, or the one the method brings.
+
+    ``bcos`` needs a B-cos network (the shipped one unless the chosen classifier
+    is one); ``nn_explainer`` explains the classifier it was trained against.
+    """
+    if method == "bcos" and not is_bcos(classifier.model):
+        return _shipped_classifier(str(method_weights("bcos")))
+    if method == "nn_explainer":
+        _, card = load_explainer(_method_file("nn_explainer"))
+        if card.notes.get("classifier_sha256") != classifier.card.sha256:
+            return _shipped_classifier(str(method_weights("nn_explainer").parent / card.notes["classifier"]))
+    return classifier
+
+
+def _method_file(method: str) -> Path:
+    path = method_weights(method)
+    if not path.exists():
+        raise CrackInputError(f"the method {method} needs {path.name}, which is not shipped here (README: "
+                              f"'The learned explainers' says how to train it)")
+    return path
+
+
+@lru_cache(maxsize=4)
+def _shipped_classifier(path: str) -> Classifier:
+    """A classifier that a method brings, loaded once."""
+    if not Path(path).exists():
+        raise CrackInputError(f"{Path(path).name} is not shipped here (README: 'The learned explainers')")
+    return load_classifier(path)
 
 
 def _segment_with_network(image: np.ndarray, settings: ExplanationSettings, progress) -> Explanation:

@@ -46,7 +46,7 @@ from .preprocess import to_pixels
 from .tiling import TileBlender, pad_to_tile, tile_grid
 from .training import _save_checkpoint, jitter_brightness
 
-__all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "method_available", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
+__all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
            "predict_map", "load_segmenter", "save_segmenter", "segmentation_loss"]
 
 #: Target value of pixels that count in no loss (the unsure band of a pseudo-mask).
@@ -375,11 +375,6 @@ def segmenter_path(method: str) -> Path:
     if method not in SEGMENTER_METHODS:
         raise ValueError(f"{method!r} is not a segmentation network; choose from {', '.join(SEGMENTER_METHODS)}")
     return SEGMENTERS_DIR / SEGMENTER_METHODS[method]
-
-
-def method_available(method: str) -> bool:
-    """Whether ``--method`` can run here: always for an explanation method, for a network when its weights are shipped."""
-    return method not in SEGMENTER_METHODS or segmenter_path(method).exists()
 
 
 def load_segmenter(path: str | Path, *, device: str | None = None) -> tuple[UNet11, ModelCard]:

@@ -17,12 +17,14 @@ menu ("lrp (montavon)", "deeplift"), as data rather than a label to parse.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 from .refine import REFINEMENTS
 from .severity import GAP_PX
 
-__all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices"]
+__all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices",
+           "method_weights", "method_available"]
 
 #: How a photo reaches the classifier: native-resolution tiles, or the whole photo resized to the model input.
 MODES = ("tiled", "resize")
@@ -130,12 +132,37 @@ class MethodChoice:
         return replace(settings, method=self.method, **({"rules": self.rules} if self.rules else {}))
 
 
+def method_weights(method: str) -> Path | None:
+    """The weights a method brings with it, or None for a method that explains the chosen classifier.
+
+    The segmentation networks (``unet``, ``distilled``) replace classify +
+    explain; ``bcos`` classifies and explains with the shipped B-cos network
+    (unless the chosen classifier is one); ``nn_explainer`` is an explainer
+    network trained against one classifier (it explains that one).
+    """
+    from .models import WEIGHTS_DIR
+    from .segnet import SEGMENTER_METHODS, segmenter_path
+
+    if method in SEGMENTER_METHODS:
+        return segmenter_path(method)
+    if method in ("bcos", "nn_explainer"):
+        return WEIGHTS_DIR / f"{method}.pt"
+    return None
+
+
+def method_available(method: str) -> bool:
+    """Whether a method can run here: always, or when the weights it brings are shipped."""
+    weights = method_weights(method)
+    return weights is None or weights.exists()
+
+
 def method_choices() -> list[MethodChoice]:
-    """Every explanation a user can pick: one per LRP rule set, the other methods, then the segmentation networks."""
+    """Every explanation a user can pick here: one per LRP rule set, the other methods, then the segmentation
+    networks (methods whose own weights are missing are left out)."""
     from .attribution import METHODS
     from .composites import RULE_SETS
     from .segnet import SEGMENTER_METHODS
 
     return ([MethodChoice(f"lrp ({rules})", "lrp", rules) for rules in RULE_SETS]
-            + [MethodChoice(method, method) for method in METHODS if method != "lrp"]
-            + [MethodChoice(method, method) for method in SEGMENTER_METHODS])
+            + [MethodChoice(method, method) for method in [*METHODS, *SEGMENTER_METHODS]
+               if method != "lrp" and method_available(method)])

@@ -347,6 +347,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                             "train_seconds": round(sum(h.seconds for h in history), 1),
                             "history": [h.to_dict() for h in history],
                             "training": (f"fine-tuned from {Path(init_from).name}, no batch norm" if init_from else
+                                         "uncentred batch norm during training, folded into the B-cos layers' "
+                                         "gains afterwards" if arch == "vgg11_bcos" else
                                          "batch norm during training, folded into the convs afterwards"),
                             "storage": "float16" if half else "float32"})
     save_model(model, out, card, half=half)

@@ -9,8 +9,8 @@ from cracklib.evaluation import compare_explanations, result_curve
 from cracklib.imageio import read_image
 from cracklib.metrics import SCORE_KEYS
 from cracklib.render import heatmap_overlay, mask_overlay, preview
-from cracklib.segnet import SEGMENTER_METHODS, method_available
-from cracklib.settings import method_choices
+from cracklib.segnet import SEGMENTER_METHODS
+from cracklib.settings import method_available, method_choices
 
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)

@@ -441,3 +441,17 @@ def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
     at.switch_page("pages/growth.py").run()
     _sidebar(at, "XAI method").set_value("distilled").run()
     assert not at.exception and len(at.dataframe) >= 2  # frames and steps
+
+
+def test_campaign_page_shows_the_example_campaign_worst_first_with_masks(monkeypatch, tmp_path):
+    monkeypatch.setenv(studio.CAMPAIGN_ROOTS_VARIABLE, str(tmp_path))
+    at = _open("campaign")
+    assert _metrics(at)["photos"] == str(len(bundled_samples()))
+    table = at.dataframe[0].value
+    assert list(table["length_px"]) == sorted(table["length_px"], reverse=True)
+    assert len(at.get("image")) >= 2  # the worst photo's mask and heatmap
+    assert not any("/" in name for name in table["photo"])  # names in the campaign, no server paths
+    at.selectbox[0].set_value("crack area").run()
+    assert list(at.dataframe[0].value["area_px"]) == sorted(at.dataframe[0].value["area_px"], reverse=True)
+    at.radio[0].set_value("campaign on the server").run()
+    assert not at.exception and "No finished campaign" in at.info[0].value

@@ -110,3 +110,32 @@ def test_the_ray_engine_gives_the_local_engines_files(campaign, tmp_path, tiny_w
     masks = sorted((tmp_path / "local" / "photos").glob("*_mask.png"))
     assert masks and all(mask.read_bytes() == (tmp_path / "ray" / "photos" / mask.name).read_bytes()
                          for mask in masks)
+
+
+def test_a_finished_campaign_reads_back_worst_first_with_its_files(campaign, tmp_path, tiny_weights):
+    from cracklib.batch import RANKINGS, read_campaign
+
+    run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
+    read = read_campaign(tmp_path / "out")
+    assert len(read.rows) == len(bundled_samples()) + 1 and len(read.errors) == 1
+    assert read.summary()["photos"] == len(read.rows) and read.summary()["errors"] == 1
+    for column in RANKINGS.values():
+        values = [row[column] or 0 for row in read.worst_first(column)]
+        assert values == sorted(values, reverse=True) and len(values) == len(read.rows) - 1
+    worst = read.worst_first("length_px")[0]
+    files = read.files(worst)
+    assert set(files) == {"overlay", "mask", "heatmap", "cracks"}
+    assert files["mask"].name == f"{worst['outputs']}_mask.png"
+    assert read.files(read.errors[0]) == {}  # a photo that failed has no files
+
+
+def test_a_folder_without_a_campaign_table_is_one_clear_error(tmp_path):
+    from cracklib.batch import read_campaign
+
+    with pytest.raises(CrackInputError, match="not a finished campaign"):
+        read_campaign(tmp_path)
+    (tmp_path / "results.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(CrackInputError, match="not a campaign table"):
+        read_campaign(tmp_path)
+    (tmp_path / "results.csv").write_text("photo,error,length_px,outputs\nx.jpg,,12,../../etc/passwd\n")
+    assert read_campaign(tmp_path).rows[0]["outputs"] is None  # names that leave photos/ are not followed

@@ -94,7 +94,7 @@ def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
 
 
 def test_a_network_method_is_available_only_with_its_weights(tmp_path, monkeypatch):
-    from cracklib.segnet import method_available
+    from cracklib.settings import method_available
 
     monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
     assert method_available("lrp") and not method_available("unet")
