@@ -89,10 +89,18 @@ class Explained(NamedTuple):
 CACHE_MB_VARIABLE, DEFAULT_CACHE_MB = "CRACKLIB_CACHE_MB", 2048
 
 
+def _owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory: a tiled map is a view of the padded blend it was cut from."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
 def _nbytes(explained: Explained) -> int:
     arrays = [explained.image, explained.picture, explained.explanation.relevance, explained.explanation.support,
               explained.explanation.tile_probabilities]
-    return sum(array.nbytes for array in arrays if array is not None)
+    owners = {id(owner): owner for owner in (_owner(a) for a in arrays if a is not None)}  # each buffer once
+    return sum(owner.nbytes for owner in owners.values())
 
 
 class ExplanationCache:

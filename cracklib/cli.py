@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--half", action="store_true", help="store the weights as float16")
     tr.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to train (default: cpu)")
     tr.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
+    tr.add_argument("--until-epoch", type=int, default=None,
+                    help="stop after this epoch and write the best weights so far (the learning-rate schedule "
+                         "stays that of --epochs); with --resume, a run already there writes them at once")
     tr.add_argument("--hard-negatives", metavar="WEIGHTS", default=None,
                     help="add the crack-free patches that these weights call cracked (a second round)")
     tr.add_argument("--max-patches", type=int, default=16,
@@ -368,7 +371,7 @@ def _train(args) -> int:
                           hard_negatives_from=args.hard_negatives, patch_settings=patches,
                           cache_dir=args.cache_dir, init_from=args.init, oversample_sources=repeats,
                           command="python -m cracklib " + " ".join(args.argv),
-                          log=sys.stderr)
+                          log=sys.stderr, until_epoch=args.until_epoch)
     print(card.to_json())
     return 0
 

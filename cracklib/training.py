@@ -142,7 +142,8 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
                      config: TrainingConfig | None = None, normalization: Normalization | None = None,
                      progress: Callable[[EpochStats], None] | None = None,
                      batch_progress: Callable[[int, int], None] | None = None,
-                     checkpoint: str | Path | None = None, resume: bool = False):
+                     checkpoint: str | Path | None = None, resume: bool = False,
+                     until_epoch: int | None = None):
     """Train a crack classifier and return it batch-norm-free, in eval mode, on the CPU.
 
     Parameters
@@ -158,6 +159,10 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         history and the best state so far.
     resume : bool
         Continue from ``checkpoint`` if it exists (its settings must equal ``config``'s).
+    until_epoch : int, optional
+        Stop after this epoch (the learning-rate schedule stays that of
+        ``config.epochs``): a run that must end early keeps its best epoch so
+        far, and a resumed run that has reached it returns at once.
 
     Returns
     -------
@@ -198,7 +203,7 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         history = [EpochStats(**h) for h in saved["history"]]
         best_state, best_loss, stale = saved["best_state"], saved["best_loss"], saved["stale"]
         first_epoch = len(history) + 1
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(first_epoch, min(config.epochs, until_epoch or config.epochs) + 1):
         if stale >= config.patience:
             break
         start = time.perf_counter()

@@ -270,7 +270,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    patch_settings: PatchSettings = PatchSettings(), cache_dir: str | Path | None = None,
                    init_from: str | None = None, oversample_sources: dict[str, int] | None = None,
                    command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
-                   on_batch: Callable[[int, int], None] | None = None) -> ModelCard:
+                   on_batch: Callable[[int, int], None] | None = None, until_epoch: int | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
     then write the weights, the model card and the damage-free baselines.
 
@@ -328,7 +328,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     model, history = train_classifier(x_train, y_train, x_val, y_val, config=config, normalization=normalization,
                                       progress=epoch_progress, batch_progress=batch_progress,
-                                      checkpoint=checkpoint, resume=resume)
+                                      checkpoint=checkpoint, resume=resume, until_epoch=until_epoch)
     bar.close()
     test_metrics = {}
     for name, (x, y) in test_sets.items():
@@ -341,7 +341,9 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                                     "oversampled": oversample_sources or None,
                                     "fine_tuned_from": Path(init_from).name if init_from else None},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},
-                     notes={"command": command, "epochs_run": len(history), "epochs_max": epochs, "seed": seed,
+                     notes={"command": command, "epochs_run": len(history), "epochs_max": epochs,
+                            **({"stopped_after_epoch": until_epoch} if until_epoch and until_epoch < epochs else {}),
+                            "seed": seed,
                             "device": device,
                             "wall_time_s": round(time.perf_counter() - start, 1),
                             "train_seconds": round(sum(h.seconds for h in history), 1),
@@ -352,7 +354,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                                          "batch norm during training, folded into the convs afterwards"),
                             "storage": "float16" if half else "float32"})
     save_model(model, out, card, half=half)
-    checkpoint.unlink(missing_ok=True)  # the run is complete: nothing left to resume
+    if not until_epoch or until_epoch >= epochs:
+        checkpoint.unlink(missing_ok=True)  # the run is complete: nothing left to resume
     # A sample of the crack-free examples is enough for a mean image (and stays small in memory).
     clean = np.flatnonzero(y_train == 0)
     clean = np.random.default_rng(seed).choice(clean, min(len(clean), 2000), replace=False)

@@ -455,3 +455,20 @@ def test_campaign_page_shows_the_example_campaign_worst_first_with_masks(monkeyp
     assert list(at.dataframe[0].value["area_px"]) == sorted(at.dataframe[0].value["area_px"], reverse=True)
     at.radio[0].set_value("campaign on the server").run()
     assert not at.exception and "No finished campaign" in at.info[0].value
+
+
+def test_the_learned_explainers_run_on_compare_and_segment():
+    from cracklib.settings import method_available
+
+    learned = [method for method in ("bcos", "nn_explainer") if method_available(method)]
+    if not learned:
+        pytest.skip("no learned explainer shipped")
+    at = _open("compare")
+    at.multiselect[0].set_value(["input_x_gradient", *learned]).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["input_x_gradient", *learned] and table["f1"].between(0, 1).all()
+    at = _open()
+    for method in learned:
+        _sidebar(at, "XAI method").set_value(method).run()
+        assert not at.exception and int(_metrics(at)["Area (px)"].replace(",", "")) > 0

@@ -18,6 +18,13 @@ def _explained(side: int) -> studio.Explained:
     return studio.Explained(image, image.copy(), Explanation(0.9, relevance, (side, side), ExplanationSettings()))
 
 
+def test_a_cached_view_counts_the_whole_buffer_it_keeps_alive():
+    padded = np.zeros((16, 16), np.float32)  # a tiled map is cut from the padded blend: the view keeps it all
+    image = np.zeros((10, 10, 3), np.uint8)
+    explained = studio.Explained(image, image, Explanation(0.9, padded[:10, :10], (10, 10), ExplanationSettings()))
+    assert studio._nbytes(explained) == 16 * 16 * 4 + 10 * 10 * 3  # the picture is the image itself: once
+
+
 def test_explanation_cache_is_bounded_in_bytes_and_drops_the_least_recently_used():
     one = studio._nbytes(_explained(10))
     assert one == 10 * 10 * (3 + 3 + 4)

@@ -143,3 +143,22 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     wider = TrainingConfig(width=0.25, input_size=32, init_from=str(tmp_path / "first.pt"))
     with pytest.raises(ValueError, match="fine-tuning needs"):
         train_classifier(x, y, x, y, config=wider)
+
+
+def test_a_run_stopped_early_keeps_its_best_epoch_and_resumes_to_the_end(tmp_path):
+    from cracklib.training import TrainingConfig, train_classifier
+
+    x, y = synthetic_examples(48, 32, seed=3)
+    config = TrainingConfig(width=0.125, input_size=32, epochs=2, batch_size=16, seed=0)
+    straight, _ = train_classifier(x, y, x, y, config=config)
+    checkpoint = tmp_path / "run.ckpt.pt"
+    early, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, until_epoch=1)
+    assert [h.epoch for h in history] == [1] and checkpoint.exists()
+    again, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True, until_epoch=1)
+    assert [h.epoch for h in history] == [1]  # already there: the same weights, no training
+    for a, b in zip(early.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    resumed, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
+    assert [h.epoch for h in history] == [1, 2]  # the schedule was that of 2 epochs all along
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
