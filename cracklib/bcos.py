@@ -88,7 +88,10 @@ class UncenteredBatchNorm(nn.BatchNorm1d):
         if self.training:
             variance = x.var(dim=dims, unbiased=False)
             with torch.no_grad():
-                self.running_var.mul_(1 - self.momentum).add_(self.momentum * variance.detach())
+                self.num_batches_tracked += 1
+                # momentum None: a cumulative average, as torch's batch norms do
+                factor = 1 / int(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_var.mul_(1 - factor).add_(factor * variance.detach())
         else:
             variance = self.running_var
         scale = self.weight / (variance + self.eps).sqrt()

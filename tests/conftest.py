@@ -51,6 +51,29 @@ def random_model():
     return model
 
 
+def bcos_network(seed: int = 0):
+    """A small B-cos VGG whose uncentred batch norms were fitted on one random batch, then folded: untrained,
+    but with activations of a sensible size (without the norms they vanish layer by layer)."""
+    from cracklib.bcos import UncenteredBatchNorm, fold_uncentered_batch_norm
+
+    torch.manual_seed(seed)
+    model = build_model("vgg11_bcos", width=0.0625, input_size=64, batch_norm=True)
+    for module in model.modules():
+        if isinstance(module, UncenteredBatchNorm):
+            module.momentum = None  # a cumulative average: one batch sets the statistics
+    model.train()
+    model(torch.randn(8, 3, 64, 64))
+    for module in model.modules():
+        if isinstance(module, UncenteredBatchNorm):
+            module.weight.data.uniform_(0.5, 2.0)
+    return fold_uncentered_batch_norm(model.eval())
+
+
+@pytest.fixture
+def bcos_model():
+    return bcos_network()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

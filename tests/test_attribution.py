@@ -15,10 +15,15 @@ def damage_free(rng):
 
 
 @pytest.mark.parametrize("method", list(METHODS))
-def test_every_method_gives_a_map_at_input_resolution(random_model, method, damage_free):
+def test_every_method_gives_a_map_at_input_resolution(random_model, bcos_model, method, damage_free):
+    from cracklib.segnet import UNet11
+
     x = torch.randn(2, 3, 64, 64)
-    settings = AttributionSettings(baseline="damage_free_sample", damage_free=damage_free, steps=8, samples=4)
-    relevance = attribute(random_model, x, method, settings)
+    settings = AttributionSettings(baseline="damage_free_sample", damage_free=damage_free, steps=8, samples=4,
+                                   explainer=UNet11(0.0625).eval() if method == "nn_explainer" else None)
+    # bcos explains a B-cos network only (tests/test_bcos.py checks that it refuses the others).
+    model = bcos_model if method == "bcos" else random_model
+    relevance = attribute(model, x, method, settings)
     assert relevance.shape == (2, 64, 64)
     assert np.isfinite(relevance).all()
     assert np.abs(relevance).max() > 0

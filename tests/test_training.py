@@ -96,6 +96,18 @@ def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
     other = TrainingConfig(width=0.125, input_size=32, epochs=3, batch_size=16, seed=0)
     with pytest.raises(ValueError, match="other settings"):
         train_classifier(x, y, x, y, config=other, checkpoint=checkpoint, resume=True)
+    # A run stopped early (--until-epoch) keeps its checkpoint; resumed without the stop it ends as the straight one.
+    early_checkpoint = tmp_path / "early.ckpt.pt"
+    early, history = train_classifier(x, y, x, y, config=config, checkpoint=early_checkpoint, until_epoch=1)
+    assert [h.epoch for h in history] == [1] and early_checkpoint.exists()
+    again, history = train_classifier(x, y, x, y, config=config, checkpoint=early_checkpoint, resume=True,
+                                      until_epoch=1)
+    assert [h.epoch for h in history] == [1]  # already there: the same weights, no training
+    assert all(torch.equal(a, b) for a, b in zip(early.state_dict().values(), again.state_dict().values()))
+    finished, history = train_classifier(x, y, x, y, config=config, checkpoint=early_checkpoint, resume=True)
+    assert [h.epoch for h in history] == [1, 2]  # the schedule was that of 2 epochs all along
+    for (name, a), b in zip(straight.state_dict().items(), finished.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
 
 
 def test_examples_are_decoded_once_and_read_back_from_the_cache(data_folder, tmp_path):
@@ -144,21 +156,3 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     with pytest.raises(ValueError, match="fine-tuning needs"):
         train_classifier(x, y, x, y, config=wider)
 
-
-def test_a_run_stopped_early_keeps_its_best_epoch_and_resumes_to_the_end(tmp_path):
-    from cracklib.training import TrainingConfig, train_classifier
-
-    x, y = synthetic_examples(48, 32, seed=3)
-    config = TrainingConfig(width=0.125, input_size=32, epochs=2, batch_size=16, seed=0)
-    straight, _ = train_classifier(x, y, x, y, config=config)
-    checkpoint = tmp_path / "run.ckpt.pt"
-    early, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, until_epoch=1)
-    assert [h.epoch for h in history] == [1] and checkpoint.exists()
-    again, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True, until_epoch=1)
-    assert [h.epoch for h in history] == [1]  # already there: the same weights, no training
-    for a, b in zip(early.state_dict().values(), again.state_dict().values()):
-        assert torch.equal(a, b)
-    resumed, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
-    assert [h.epoch for h in history] == [1, 2]  # the schedule was that of 2 epochs all along
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), name
