@@ -193,9 +193,19 @@ def _trained_from_address() -> list[str]:
     return found
 
 
+def _is_classifier(path: Path) -> bool:
+    """Whether a shipped weights file is a classifier (``nn_explainer.pt`` is an explainer, not a model to pick)."""
+    from cracklib.models import ARCHITECTURES, card_path
+
+    try:
+        return json.loads(card_path(path).read_text()).get("arch") in ARCHITECTURES
+    except (OSError, ValueError):
+        return False
+
+
 def weights_options() -> dict[str, str]:
     """Label → weights path: the shipped weights, then those trained in this session (or named in the address)."""
-    options = {path.stem: str(path) for path in sorted(WEIGHTS_DIR.glob("*.pt"))}
+    options = {path.stem: str(path) for path in sorted(WEIGHTS_DIR.glob("*.pt")) if _is_classifier(path)}
     default = {DEFAULT_WEIGHTS.stem: options.pop(DEFAULT_WEIGHTS.stem, str(DEFAULT_WEIGHTS))}
     paths = dict.fromkeys([*st.session_state.get("trained_weights", []), *_trained_from_address()])
     trained = {f"{Path(path).stem} (trained here)": path for path in paths}

@@ -153,10 +153,11 @@ def build_model(arch: str = "vgg11_128", *, width: float = 1.0, input_size: int 
                               std=normalization.std)
     features = make_layers(plan, batch_norm=batch_norm)
     last = plan[-2]
-    # torchvision's VGG builds (and initialises) its ImageNet head of 120 M parameters before it is replaced here:
-    # 2-3 s per model on a CPU. Built on the meta device, it costs nothing; the layers used are set below.
-    with torch.device("meta"):
-        model = VGG(nn.Sequential(), num_classes=2, init_weights=False)
+    # torchvision's VGG.__init__ builds (and initialises) its ImageNet head of 120 M parameters, which is replaced
+    # here anyway: 2-3 s per model on a CPU. So the VGG is made without it; its forward uses only the three parts
+    # set below.
+    model = VGG.__new__(VGG)
+    nn.Module.__init__(model)
     model.features = features
     _init_like_vgg(model)
     if arch == "vgg11_128":

@@ -98,3 +98,8 @@ def test_unpacking_a_zip_marks_it_used_and_sweeps_the_rest(tmp_path, monkeypatch
     os.utime(target, (now - 600, now - 600))
     studio.unpacked_zip(buffer.getvalue(), "data.zip")  # used again: its clock restarts
     assert target.stat().st_mtime > now - 60
+
+
+def test_the_model_list_offers_classifiers_only():
+    options = studio.weights_options()
+    assert "default" in options and "nn_explainer" not in options  # an explainer is not a model to pick
