@@ -310,7 +310,6 @@ def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSett
     return _explain_tiled(classifier, image, settings, progress, tiles)
 
 
-
 def _classifier_for(method: str, classifier: Classifier) -> Classifier:
     """The classifier a method explains: the chosen one, or the one the method brings.
 
@@ -318,7 +317,7 @@ def _classifier_for(method: str, classifier: Classifier) -> Classifier:
     is one); ``nn_explainer`` explains the classifier it was trained against.
     """
     if method == "bcos" and not is_bcos(classifier.model):
-        return _shipped_classifier(str(method_weights("bcos")))
+        return _shipped_classifier(str(_method_file("bcos")))
     if method == "nn_explainer":
         _, card = load_explainer(_method_file("nn_explainer"))
         if card.notes.get("classifier_sha256") != classifier.card.sha256:
