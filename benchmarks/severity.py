@@ -31,6 +31,7 @@ SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: label → pipeline settings. Pipelines sharing an explanation reuse it.
 PIPELINES = {
     "default (LRP, gmm)": PipelineConfig(),
+    "default, widths on the mask": PipelineConfig.of(widths="mask"),
     "default, refined on the photo": PipelineConfig.of(refine="photo"),
     "distilled U-Net": PipelineConfig.of(method="distilled", threshold="probability"),
     "supervised U-Net": PipelineConfig.of(method="unet", threshold="probability"),

@@ -22,6 +22,7 @@ from .pipeline import DEFAULT_WEIGHTS
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from .postprocess import POSTPROCESSING
 from .refine import REFINEMENTS
+from .severity import WIDTH_METHODS
 from .segnet import SEGMENTER_METHODS, SegmenterConfig
 from .threshold import THRESHOLDS
 
@@ -78,6 +79,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
     parser.add_argument("--crack-gap", type=int, default=MASK.crack_gap_px, dest="crack_gap_px",
                         help="mask fragments closer than this (pixels) count as one crack")
+    parser.add_argument("--widths", default=MASK.widths, choices=list(WIDTH_METHODS),
+                        help="photo: crack widths on the mask's dark core on the photo; mask: on the mask itself")
     parser.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES),
                         help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
     parser.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS),
@@ -91,7 +94,8 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 def _config(args) -> PipelineConfig:
     return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
                              lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
-                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate, mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px,
+                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate,
+                             mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px, widths=args.widths,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
                              tile_scale=args.tile_scale)
 

@@ -30,7 +30,7 @@ from scipy import ndimage
 from skimage.color import rgb2gray
 from skimage.filters import threshold_otsu
 
-__all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask"]
+__all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core"]
 
 #: name → what it does (``MaskSettings.refine``).
 REFINEMENTS = {
@@ -90,3 +90,37 @@ def refine_mask(mask: np.ndarray, dark: np.ndarray, *, level: float | None = Non
     if level is None:
         return mask.copy()
     return mask & (dark > level)
+
+
+def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256) -> np.ndarray:
+    """:func:`refine_mask` of ``mask`` on ``photo``, with the darkness computed around the mask only.
+
+    The darkness is computed block by block, only on the blocks that hold mask
+    pixels, each read with a margin of ``width`` (what the closing reads): the
+    same values as on the whole photo, at a fraction of the cost for the thin
+    mask of a crack across a large photo. Severity measures widths on this core
+    (:func:`cracklib.severity.measure_severity`).
+
+    Parameters
+    ----------
+    mask : (H, W) bool
+    photo : (H, W, 3) or (H, W) uint8
+
+    Returns
+    -------
+    (H, W) bool, a subset of ``mask``.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if photo.shape[:2] != mask.shape:
+        raise ValueError(f"mask {mask.shape} and photo {photo.shape[:2]} differ in size")
+    dark = np.zeros(mask.shape, np.float32)
+    height, width_px = mask.shape
+    for top in range(0, height, block):
+        for left in range(0, width_px, block):
+            if not mask[top:top + block, left:left + block].any():
+                continue
+            top_m, left_m = max(0, top - width), max(0, left - width)
+            window = darkness(photo[top_m:top + block + width, left_m:left + block + width], width=width)
+            dark[top:top + block, left:left + block] = window[top - top_m:top - top_m + block,
+                                                              left - left_m:left - left_m + block]
+    return refine_mask(mask, dark)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 from .refine import REFINEMENTS
-from .severity import GAP_PX
+from .severity import GAP_PX, WIDTH_METHODS
 
 __all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices",
            "method_weights", "method_available"]
@@ -83,10 +83,14 @@ class MaskSettings:
     refine: str = "none"
     #: Mask fragments closer than this (pixels) count as one crack (cracklib.severity.crack_labels).
     crack_gap_px: int = GAP_PX
+    #: How crack widths are measured: on the mask's dark core on the photo, or on the mask (WIDTH_METHODS).
+    widths: str = "photo"
 
     def __post_init__(self):
         if self.refine not in REFINEMENTS:
             raise ValueError(f"unknown refinement {self.refine!r}; choose from {', '.join(REFINEMENTS)}")
+        if self.widths not in WIDTH_METHODS:
+            raise ValueError(f"unknown width method {self.widths!r}; choose from {', '.join(WIDTH_METHODS)}")
 
 
 _EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))

@@ -18,7 +18,7 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.morphology import isotropic_dilation, skeletonize
 
-__all__ = ["Severity", "Crack", "GAP_PX", "measure_severity", "crack_labels", "skeleton_length"]
+__all__ = ["Severity", "Crack", "GAP_PX", "WIDTH_METHODS", "measure_severity", "crack_labels", "skeleton_length"]
 
 
 #: Fragments closer than this (pixels) are one crack when cracks are counted (``measure_severity(gap_px=...)``).
@@ -26,6 +26,16 @@ __all__ = ["Severity", "Crack", "GAP_PX", "measure_severity", "crack_labels", "s
 #: CrackSC): with 20 px the count is within ±1 of the truth's (measured the same way) on 75 % of CrackForest and
 #: 80 % of DeepCrack photos, against 25 % and 55 % with 6 px; docs/severity.md has the test-split figures.
 GAP_PX = 20
+
+#: name → how crack widths are measured (``MaskSettings.widths``; the name of the one used is in the JSON).
+#: An explanation mask is a band a few pixels wider than the crack (docs/severity.md: +3.4 px on CrackForest),
+#: so by default widths are read on the crack's dark core on the photo, as Forest et al. read them on the
+#: photo's intensity profile across the crack.
+WIDTH_METHODS = {
+    "photo": "2·d − 1 on the skeleton of the mask's dark core on the photo (its pixels darker than their "
+             "surround, cracklib.refine), d the distance to the core's edge; on the mask where a crack has no core",
+    "mask": "2·d − 1 on the mask's skeleton, d the distance to the background",
+}
 
 
 @dataclass
@@ -73,7 +83,7 @@ class Severity:
     #: Fragments closer than this were counted as one crack.
     gap_px: int = GAP_PX
     #: How widths were measured (the pipeline adds how the mask was made).
-    width_method: str = "2·d − 1 on the mask's skeleton, d the distance to the background"
+    width_method: str = WIDTH_METHODS["mask"]
 
     def to_dict(self) -> dict:
         """JSON-ready, with ``cracks`` as a list of dicts."""
@@ -112,15 +122,15 @@ def crack_labels(mask: np.ndarray, *, gap_px: int = GAP_PX) -> np.ndarray:
     Labels are 1…n, 0 off the mask.
     """
     mask = np.asarray(mask, dtype=bool)
-    # skimage's isotropic dilation (a distance transform) equals a disk dilation and takes half its time.
-    grown = isotropic_dilation(mask, max(0, gap_px) // 2) if gap_px > 1 else mask
+    grown = _grown(mask, max(0, gap_px) // 2) if gap_px > 1 else mask
     labels = label(grown, connectivity=2)
     labels[~mask] = 0
     # Dense ids 1…n (a grown shape always holds mask pixels, so none is empty).
     return labels
 
 
-def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px: int = GAP_PX) -> Severity:
+def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px: int = GAP_PX,
+                     core: np.ndarray | None = None) -> Severity:
     """Measure the cracks in a binary mask, every pixel of it, and each crack on its own.
 
     Specks are dropped before, where the mask is made
@@ -134,6 +144,11 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
         Scale of the photo; fills the ``*_mm`` fields.
     gap_px : int
         Fragments closer than this are one crack (:func:`crack_labels`).
+    core : (H, W) bool, optional
+        The crack's own pixels inside the mask (:func:`cracklib.refine.dark_core`):
+        widths are measured on its skeleton, crack by crack; a crack without
+        core pixels keeps the widths of its mask. Area, length and count are
+        always the mask's.
 
     Notes
     -----
@@ -152,14 +167,22 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
         # Everything below is the same on the mask's bounding box, and faster.
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         offset = (int(rows[0]), int(cols[0]))
-        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        mask = mask[box]
         labels = crack_labels(mask, gap_px=gap_px)
         skeleton = skeletonize(mask)
         widths = 2 * _distance_to_background(mask, skeleton) - 1  # row-major order of the skeleton's pixels
-        cracks = _cracks(labels, skeleton, widths, offset)
-        props = regionprops(mask.astype(np.uint8))[0]
-        severity = Severity(area, len(cracks), float(sum(c.length_px for c in cracks)), float(widths.max()),
-                            float(widths.mean()), _degrees(props.orientation), cracks=cracks, gap_px=gap_px)
+        width_points = _WidthPoints(labels[skeleton], widths)
+        if core is not None:
+            core = np.asarray(core, dtype=bool)[box] & mask
+            core_skeleton = skeletonize(core)
+            width_points = width_points.preferring(
+                _WidthPoints(labels[core_skeleton], 2 * _distance_to_background(core, core_skeleton) - 1))
+        cracks = _cracks(labels, skeleton, width_points, offset)
+        severity = Severity(area, len(cracks), float(sum(c.length_px for c in cracks)),
+                            float(width_points.widths.max()), float(width_points.widths.mean()),
+                            _degrees(_orientation(mask)), cracks=cracks, gap_px=gap_px,
+                            width_method=WIDTH_METHODS["mask" if core is None else "photo"])
     if mm_per_px is not None:
         severity.mm_per_px = float(mm_per_px)
         severity.area_mm2 = severity.area_px * mm_per_px ** 2
@@ -173,21 +196,50 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
     return severity
 
 
+def _orientation(mask: np.ndarray) -> float:
+    """regionprops' ``orientation`` of all of ``mask`` as one region, from its pixels' coordinates.
+
+    regionprops computes the moments on a float copy of the whole bounding
+    box (a second on a 12 MP mask); the covariance of the pixel coordinates
+    gives the same angle.
+    """
+    rows, cols = np.nonzero(mask)
+    rows, cols = rows - rows.mean(), cols - cols.mean()
+    mu20, mu02, mu11 = float(rows @ rows), float(cols @ cols), float(rows @ cols)
+    if mu20 == mu02:
+        return np.pi / 4 if mu11 > 0 else -np.pi / 4
+    return 0.5 * np.arctan2(2 * mu11, mu20 - mu02)
+
+
 def _degrees(orientation: float) -> float:
     # regionprops' orientation is the major axis' angle to the row axis;
     # turn it into degrees from the horizontal (x to the right, y up).
     return float((90 + np.degrees(orientation)) % 180)
 
 
-def _cracks(labels: np.ndarray, skeleton: np.ndarray, widths: np.ndarray, offset: tuple[int, int]) -> list[Crack]:
+@dataclass
+class _WidthPoints:
+    """Widths measured at skeleton pixels, with the crack label of each pixel."""
+
+    labels: np.ndarray
+    widths: np.ndarray
+
+    def preferring(self, other: "_WidthPoints") -> "_WidthPoints":
+        """``other``'s points for the cracks it has points on, these for the rest."""
+        keep = ~np.isin(self.labels, other.labels)
+        return _WidthPoints(np.concatenate([other.labels, self.labels[keep]]),
+                            np.concatenate([other.widths, self.widths[keep]]))
+
+
+def _cracks(labels: np.ndarray, skeleton: np.ndarray, width_points: _WidthPoints,
+            offset: tuple[int, int]) -> list[Crack]:
     """One :class:`Crack` per label, longest first."""
-    skeleton_labels = labels[skeleton]  # row-major, like ``widths``
     found = []
     for region in regionprops(labels):
         window = region.slice
         own = skeleton[window] & (labels[window] == region.label)
         length = skeleton_length(own) + _skeleton_ends(own)
-        crack_widths = widths[skeleton_labels == region.label]
+        crack_widths = width_points.widths[width_points.labels == region.label]
         top, left, bottom, right = region.bbox
         found.append(Crack(0, int(region.area), float(length),
                            float(crack_widths.max()) if crack_widths.size else 1.0,
@@ -200,8 +252,9 @@ def _cracks(labels: np.ndarray, skeleton: np.ndarray, widths: np.ndarray, offset
     return found
 
 
-#: Side of the blocks in which distances are computed, and the margin read around each.
-_BLOCK, _MARGIN = 512, 48
+#: Side of the blocks in which distances are computed, and the margins read around each (the wider
+#: margin only for the blocks where a distance reaches the narrower one).
+_BLOCK, _MARGINS = 256, (16, 64)
 
 
 def _distance_to_background(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -211,23 +264,54 @@ def _distance_to_background(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
     A distance transform of a whole 12 MP mask takes seconds, but cracks are
     thin: the distance is computed block by block, each block read with a margin,
     only where there are points. A distance shorter than the margin is exact (its
-    background pixel lies inside the margin); if any is not, the whole mask is
-    transformed instead.
+    background pixel lies inside the margin); a block where one is not is read
+    again with the wider margin, and past that the whole mask is transformed.
     """
     rows, cols = np.nonzero(points)
-    padded = np.pad(mask, _MARGIN)  # the image's outside is background
+    widest = _MARGINS[-1]
+    padded = np.pad(mask, widest)  # the image's outside is background
     if mask.size <= 4 * _BLOCK * _BLOCK:
-        return ndimage.distance_transform_edt(padded)[rows + _MARGIN, cols + _MARGIN]
+        return ndimage.distance_transform_edt(padded)[rows + widest, cols + widest]
     out = np.empty(rows.size)
     block = (rows // _BLOCK) * (mask.shape[1] // _BLOCK + 1) + cols // _BLOCK
-    for key in np.unique(block):
-        inside = np.flatnonzero(block == key)
+    order = np.argsort(block, kind="stable")
+    starts = np.flatnonzero(np.diff(block[order], prepend=-1))
+    for inside in np.split(order, starts[1:]):
         top, left = rows[inside[0]] // _BLOCK * _BLOCK, cols[inside[0]] // _BLOCK * _BLOCK
-        window = padded[top:top + _BLOCK + 2 * _MARGIN, left:left + _BLOCK + 2 * _MARGIN]
-        distance = ndimage.distance_transform_edt(window)[rows[inside] - top + _MARGIN, cols[inside] - left + _MARGIN]
-        if distance.max() >= _MARGIN:  # too wide for the margin to be sure
-            return ndimage.distance_transform_edt(padded)[rows + _MARGIN, cols + _MARGIN]
+        for margin in _MARGINS:
+            window = padded[top + widest - margin:top + widest + _BLOCK + margin,
+                            left + widest - margin:left + widest + _BLOCK + margin]
+            distance = ndimage.distance_transform_edt(window)[rows[inside] - top + margin,
+                                                              cols[inside] - left + margin]
+            if distance.max() < margin:
+                break
+        else:  # too wide for the widest margin to be sure
+            return ndimage.distance_transform_edt(padded)[rows + widest, cols + widest]
         out[inside] = distance
+    return out
+
+
+def _grown(mask: np.ndarray, radius: int, *, block: int = 256) -> np.ndarray:
+    """``mask`` grown by ``radius`` pixels (Euclidean): skimage's isotropic dilation, block by block.
+
+    skimage's isotropic dilation (a distance transform) equals a disk dilation
+    in half its time, but still takes seconds on a 12 MP mask; cracks are
+    thin, so most blocks are empty. Each block that has mask pixels within
+    ``radius`` of it is dilated with that margin around it, which is exact: a
+    pixel within ``radius`` of the mask has such a mask pixel in its margin.
+    """
+    if mask.size <= 4 * block * block:
+        return isotropic_dilation(mask, radius)
+    out = np.zeros_like(mask)
+    height, width = mask.shape
+    for top in range(0, height, block):
+        for left in range(0, width, block):
+            top_m, left_m = max(0, top - radius), max(0, left - radius)
+            window = mask[top_m:top + block + radius, left_m:left + block + radius]
+            if window.any():
+                grown = isotropic_dilation(window, radius)
+                out[top:top + block, left:left + block] = grown[top - top_m:top - top_m + block,
+                                                                left - left_m:left - left_m + block]
     return out
 
 

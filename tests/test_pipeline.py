@@ -3,9 +3,12 @@ import pytest
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import WEIGHTS_DIR, explain, load_classifier, segment, segment_explanation
+from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, cut_explanation, explain, load_classifier,
+                               segment, segment_explanation)
+from cracklib.postprocess import POSTPROCESSING
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import bundled_samples, crack_image
+from cracklib.threshold import THRESHOLDS
 
 
 def test_gate_skips_the_explanation(tiny_classifier):
@@ -176,3 +179,30 @@ def test_excluded_pixels_are_never_crack_in_the_mask_or_its_severity(tiny_classi
     from cracklib.errors import CrackInputError
     with pytest.raises(CrackInputError, match="exclusion mask is 10x10"):
         segment(tiny_classifier, image, config, exclude=np.zeros((10, 10), bool))
+
+
+@pytest.mark.parametrize("post", sorted(POSTPROCESSING))
+@pytest.mark.parametrize("refine", ["none", "photo"])
+def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
+    # Relevance only on a block of "explained tiles" well inside a larger photo,
+    # and on one touching the photo's edge: stage 2 on the window must give the
+    # mask and score of stage 2 on the whole photo, for every threshold.
+    rng = np.random.default_rng(3)
+    shape = (300, 420)
+    support = np.zeros(shape, bool)
+    support[100:180, 150:260] = True
+    support[0:60, 360:420] = True
+    relevance = np.where(support, rng.normal(0, 1, shape) + 4 * (np.abs(np.arange(420) - 200) < 2), 0)
+    relevance = relevance.astype(np.float32)
+    photo = rng.integers(100, 200, (*shape, 3), dtype=np.uint8)
+    photo[:, 198:203] //= 3  # a dark crack for the refinement to find
+    explanation = Explanation(0.9, relevance, shape, ExplanationSettings(), support=support)
+    assert _explained_window(explanation, MaskSettings(post=post)) is not None
+    for threshold in THRESHOLDS:
+        settings = MaskSettings(threshold=threshold, post=post, refine=refine)
+        windowed = segment_explanation(explanation, settings, photo=photo)
+        whole = segment_explanation(explanation, settings, photo=photo,
+                                    thresholded=cut_explanation(explanation, settings, photo=photo))
+        assert windowed.mask.any(), threshold
+        np.testing.assert_array_equal(windowed.mask, whole.mask, err_msg=threshold)
+        np.testing.assert_allclose(windowed.score, whole.score, atol=1e-6, err_msg=threshold)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cracklib.pipeline import cut_explanation, explain, segment_explanation
-from cracklib.refine import darkness, darkness_level, refine_mask
+from cracklib.refine import dark_core, darkness, darkness_level, refine_mask
 from cracklib.settings import MaskSettings, PipelineConfig
 
 
@@ -60,3 +60,16 @@ def test_pipeline_refines_only_when_asked_and_needs_the_photo(tiny_classifier):
     assert refined.severity.area_px == int(refined.mask.sum())
     with pytest.raises(ValueError, match="photo"):
         segment_explanation(explanation, MaskSettings(threshold="otsu", refine="photo"))
+
+
+def test_dark_core_is_the_refined_mask_computed_block_by_block():
+    rng = np.random.default_rng(2)
+    photo = rng.integers(120, 200, (150, 170, 3), dtype=np.uint8)
+    photo[:, 60:63] //= 3
+    photo[100:103, :] //= 2
+    mask = np.zeros((150, 170), bool)
+    mask[:, 55:68] = True
+    mask[96:108, 20:150] = True
+    expected = refine_mask(mask, darkness(photo))
+    np.testing.assert_array_equal(dark_core(mask, photo, block=40), expected)
+    assert expected.sum() < mask.sum() and expected[50, 61]

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from skimage.measure import regionprops
+from skimage.morphology import isotropic_dilation
 
-from cracklib.severity import measure_severity, skeleton_length
+from cracklib.severity import WIDTH_METHODS, _grown, _orientation, measure_severity, skeleton_length
 
 
 def test_straight_three_pixel_line_has_width_three_and_its_length():
@@ -100,3 +102,41 @@ def test_each_crack_has_its_own_widths_orientation_and_millimetres():
     assert abs(vertical.orientation_deg - 90) < 1
     assert horizontal.length_mm == horizontal.length_px * 0.2 and vertical.mean_width_mm == 0.2
     assert severity.to_dict()["cracks"][0]["id"] == 1 and "cracks" not in severity.summary()
+
+
+def test_blockwise_growth_equals_skimage_isotropic_dilation():
+    # Sparse specks and a line crossing many blocks, with blocks small enough that
+    # the margins matter; the block-by-block growth must be exactly skimage's.
+    rng = np.random.default_rng(0)
+    mask = rng.random((410, 530)) > 0.9995
+    mask[np.arange(400), np.arange(400) + 100] = True
+    for radius in (1, 4, 7):
+        np.testing.assert_array_equal(_grown(mask, radius, block=50), isotropic_dilation(mask, radius))
+
+
+def test_whole_mask_orientation_is_regionprops_orientation():
+    rng = np.random.default_rng(1)
+    shapes = [rng.random((40, 60)) > 0.7, np.eye(30, dtype=bool), np.fliplr(np.eye(30, dtype=bool)),
+              np.pad(np.ones((3, 20), bool), 5), np.pad(np.ones((20, 3), bool), 5)]
+    for mask in shapes:
+        expected = regionprops(mask.astype(np.uint8))[0].orientation
+        assert _orientation(mask) == pytest.approx(expected, abs=1e-9)
+
+
+def test_widths_come_from_the_core_where_a_crack_has_one():
+    # Two cracks far apart, each a 7-px wide band of mask; only the first has a
+    # 3-px dark core inside it. Its widths are the core's, the other keeps the
+    # mask's; length, area and count stay the mask's.
+    mask = np.zeros((60, 200), bool)
+    mask[7:14, 10:90] = True
+    mask[40:47, 110:190] = True
+    core = np.zeros_like(mask)
+    core[9:12, 10:90] = True
+    plain = measure_severity(mask)
+    cored = measure_severity(mask, core=core)
+    first, second = sorted(cored.cracks, key=lambda crack: crack.bbox[0])
+    assert first.mean_width_px == pytest.approx(3, abs=0.2)
+    assert second.mean_width_px == pytest.approx(7, abs=0.2)
+    assert cored.max_width_px == pytest.approx(7)
+    assert (cored.area_px, cored.n_cracks, cored.length_px) == (plain.area_px, plain.n_cracks, plain.length_px)
+    assert cored.width_method == WIDTH_METHODS["photo"] and plain.width_method == WIDTH_METHODS["mask"]
