@@ -43,6 +43,7 @@ from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS
 from cracklib.segnet import SEGMENTER_METHODS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
+from cracklib.severity import WIDTH_METHODS
 from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_available
 from cracklib.synthetic import growth_series
 from cracklib.threshold import THRESHOLDS
@@ -290,6 +291,8 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")
+        widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,
+                         help="; ".join(f"{name}: {text}" for name, text in WIDTH_METHODS.items()))
         gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
         scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
         with st.expander("Whole photos"):
@@ -304,7 +307,8 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
-                                      threshold=threshold, post=post, refine=refine, crack_gap_px=gap, gate=gate, mm_per_px=scale or None,
+                                      threshold=threshold, post=post, refine=refine, crack_gap_px=gap, widths=widths,
+                                      gate=gate, mm_per_px=scale or None,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 
 

@@ -113,9 +113,11 @@ def preview(array: np.ndarray, max_side: int) -> np.ndarray:
     factor = ceil_div(max(array.shape[:2]), max_side)
     if factor <= 1:
         return array
-    if array.dtype == np.uint8:
-        from PIL import Image  # its box reduction is C code: 20x faster than numpy on a 12 MP photo
+    if array.dtype == np.uint8 or (array.dtype.kind == "f" and array.ndim == 2):
+        from PIL import Image  # its box reduction is C code: 5-20x faster than numpy on a 12 MP photo or map
 
+        if array.dtype.kind == "f":
+            array = array.astype(np.float32, copy=False)  # PIL's float images are 32-bit
         return np.asarray(Image.fromarray(array).reduce(factor))
     # numpy by reshaping: (h/f, f, w/f, f) blocks, padded to whole blocks.
     height, width = array.shape[:2]

@@ -47,9 +47,12 @@ class Thresholded:
 
 def _positive_scaled(relevance: np.ndarray) -> np.ndarray:
     """Negatives to zero, then divided by the maximum: crack evidence in [0, 1]."""
-    positive = np.clip(np.asarray(relevance, dtype=np.float64), 0, None)
+    # float32 and in place: a 12 MP map in float64 costs three 96 MB passes for no visible difference.
+    positive = np.maximum(np.asarray(relevance, dtype=np.float32), 0)
     top = positive.max()
-    return positive / top if top > 0 else positive
+    if top > 0:
+        positive /= top
+    return positive
 
 
 def _cut(score: np.ndarray, threshold: float, support: np.ndarray | None = None) -> Thresholded:

@@ -77,6 +77,17 @@ def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkey
     assert len(calls) == 2
 
 
+def test_segment_reads_widths_on_the_photo_unless_told_to_use_the_mask():
+    at = _open()
+    area = _metrics(at)["Area (px)"]
+    on_photo = float(_metrics(at)["Max / mean width (px)"].split("/")[1])
+    _sidebar(at, "Crack widths read on").set_value("mask").run()
+    assert not at.exception
+    on_mask = float(_metrics(at)["Max / mean width (px)"].split("/")[1])
+    assert on_photo < on_mask  # the dark core is narrower than the explanation's band
+    assert _metrics(at)["Area (px)"] == area  # the mask itself is the same
+
+
 def test_segment_lists_each_crack_and_leaves_out_the_regions_to_ignore():
     at = _open()
     cracks = at.dataframe[0].value  # the per-crack table comes first

@@ -75,3 +75,12 @@ def test_unique_names_tell_repeats_apart():
     assert unique_names(["x", "x"]) == ["x", "x (2)"]
     # A name that already exists is not produced twice.
     assert unique_names(["a.jpg", "a (2).jpg", "a.jpg"]) == ["a.jpg", "a (2).jpg", "a (3).jpg"]
+
+
+def test_preview_of_a_map_is_the_mean_of_each_block_edges_included():
+    # 7×5 map, factor 3: blocks of 3×3, the last row and column blocks hold 1 and 2 pixels.
+    values = np.arange(35, dtype=np.float64).reshape(7, 5)
+    small = preview(values, 3)
+    assert small.shape == (3, 2) and small.dtype == np.float32
+    expected = [[values[r:r + 3, c:c + 3].mean() for c in (0, 3)] for r in (0, 3, 6)]
+    np.testing.assert_allclose(small, expected, rtol=1e-6)
