@@ -1,8 +1,6 @@
 """Crack studio: the Streamlit entry point (`make run`, then open http://localhost:8501)."""
 import streamlit as st
 
-import studio
-
 st.set_page_config(page_title="Crack studio", page_icon=":material/broken_image:", layout="wide")
 
 navigation = st.navigation([
@@ -14,7 +12,4 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/about.py", title="About", icon=":material/info:"),
 ])
-try:
-    navigation.run()
-finally:
-    studio.release_freed_memory()  # large photos' freed arrays back to the system
+navigation.run()

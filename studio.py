@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-import ctypes
-import ctypes.util
-
 import cachetools
 import numpy as np
 import plotly.colors
@@ -67,33 +64,6 @@ def progress_bar(task: str, unit: str):
         yield progress
     finally:
         bar.empty()
-
-
-def release_freed_memory() -> None:
-    """Hand the memory freed during a page run back to the system (glibc's ``malloc_trim``; elsewhere a no-op).
-
-    A 12 MP photo's arrays are tens of megabytes each. glibc keeps what they
-    freed in its heaps, one per thread that allocated, and Streamlit runs every
-    rerun on a new thread, so a long-running server's resident memory creeps up
-    by hundreds of megabytes per photo with nothing alive behind it
-    (``benchmarks/soak.py``). Python and numpy have no call for this, hence
-    ctypes. ``CRACKLIB_MALLOC_TRIM=0`` turns it off (to measure the difference).
-    """
-    if os.environ.get("CRACKLIB_MALLOC_TRIM", "1") == "0" or _LIBC is None:
-        return
-    _LIBC.malloc_trim(0)
-
-
-def _glibc():
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _glibc()
 
 
 @st.cache_resource(show_spinner="Loading the classifier…")

@@ -1,6 +1,6 @@
 """Soak test of the studio: many large uploads in a row, memory and temp disk watched (no browser).
 
-    .venv/bin/python benchmarks/soak.py [--uploads 50] [--height 3000] [--width 4000] [--cache-mb 1024] [--no-trim]
+    .venv/bin/python benchmarks/soak.py [--uploads 50] [--height 3000] [--width 4000] [--cache-mb 1024]
 
 Uploads ``--uploads`` different 12 MP photos (one synthetic crack photo with a
 different pixel each time, so every upload is a new explanation) on the Segment
@@ -50,11 +50,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--cache-mb", type=int, default=1024)
     parser.add_argument("--warm-up", type=int, default=10)
-    parser.add_argument("--no-trim", action="store_true",
-                        help="leave freed memory with the allocator (studio.release_freed_memory off), to compare")
     args = parser.parse_args()
-    if args.no_trim:
-        os.environ["CRACKLIB_MALLOC_TRIM"] = "0"
     os.environ["CRACKLIB_CACHE_MB"] = str(args.cache_mb)  # read when the studio makes its cache
 
     from streamlit.testing.v1 import AppTest
@@ -85,7 +81,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     steady = [row["resident_mb"] for row in rows[args.warm_up:]]
     print(json.dumps({
-        "uploads": args.uploads, "malloc_trim": not args.no_trim, "megapixels": round(args.height * args.width / 1e6, 1), "cache_mb": args.cache_mb,
+        "uploads": args.uploads, "megapixels": round(args.height * args.width / 1e6, 1), "cache_mb": args.cache_mb,
         "resident_mb_after_warm_up": {"min": min(steady), "max": max(steady)},
         "resident_spread": round(max(steady) / min(steady) - 1, 3),
         "resident_mb_first_upload": rows[0]["resident_mb"],

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 from skimage.color import rgb2gray
-from skimage.filters import threshold_otsu
+from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
 __all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core"]
 
@@ -92,8 +92,18 @@ def refine_mask(mask: np.ndarray, dark: np.ndarray, *, level: float | None = Non
     return mask & (dark > level)
 
 
-def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256) -> np.ndarray:
-    """:func:`refine_mask` of ``mask`` on ``photo``, with the darkness computed around the mask only.
+def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256,
+              edge_fraction: float = 0.5) -> np.ndarray:
+    """The crack's own pixels inside ``mask``: its dark core on ``photo`` and the core's darker edges.
+
+    Pixels whose darkness passes Otsu's level inside the mask (as
+    :func:`refine_mask`) are the core; mask pixels connected to it whose
+    darkness passes ``edge_fraction`` of that level are its edges (a hysteresis
+    cut, skimage's ``apply_hysteresis_threshold``). Otsu's level alone leaves out
+    a crack's half-dark edge pixels, so widths measured on it come out too thin
+    (validation splits: median bias −0.96 px on CrackForest, −1.77 px on
+    DeepCrack); with the edges at half the level the mean-width error fell on
+    four of five validation sets (docs/severity.md).
 
     The darkness is computed block by block, only on the blocks that hold mask
     pixels, each read with a margin of ``width`` (what the closing reads): the
@@ -105,6 +115,8 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     ----------
     mask : (H, W) bool
     photo : (H, W, 3) or (H, W) uint8
+    edge_fraction : float
+        Edge pixels need this fraction of the core's darkness level (1 = the core alone).
 
     Returns
     -------
@@ -113,14 +125,24 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     mask = np.asarray(mask, dtype=bool)
     if photo.shape[:2] != mask.shape:
         raise ValueError(f"mask {mask.shape} and photo {photo.shape[:2]} differ in size")
+    core = np.zeros_like(mask)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return core
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
     dark = np.zeros(mask.shape, np.float32)
     height, width_px = mask.shape
-    for top in range(0, height, block):
-        for left in range(0, width_px, block):
+    for top in range(box[0].start // block * block, box[0].stop, block):
+        for left in range(box[1].start // block * block, box[1].stop, block):
             if not mask[top:top + block, left:left + block].any():
                 continue
             top_m, left_m = max(0, top - width), max(0, left - width)
             window = darkness(photo[top_m:top + block + width, left_m:left + block + width], width=width)
             dark[top:top + block, left:left + block] = window[top - top_m:top - top_m + block,
                                                               left - left_m:left - left_m + block]
-    return refine_mask(mask, dark)
+    level = darkness_level(dark, mask)
+    if level is None:
+        return mask.copy()
+    inside = np.where(mask[box], dark[box], 0)  # edges grow along the mask only
+    core[box] = apply_hysteresis_threshold(inside, edge_fraction * level, level) & mask[box]
+    return core

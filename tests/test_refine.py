@@ -71,5 +71,20 @@ def test_dark_core_is_the_refined_mask_computed_block_by_block():
     mask[:, 55:68] = True
     mask[96:108, 20:150] = True
     expected = refine_mask(mask, darkness(photo))
-    np.testing.assert_array_equal(dark_core(mask, photo, block=40), expected)
+    np.testing.assert_array_equal(dark_core(mask, photo, block=40, edge_fraction=1.0), expected)
     assert expected.sum() < mask.sum() and expected[50, 61]
+
+
+def test_dark_core_takes_the_half_dark_edges_joined_to_the_core_only():
+    # A line 3 px dark with a half-dark pixel column on each side, and a
+    # half-dark column far from it: the edges join the core, the lone column does not.
+    photo = np.full((60, 80), 200, np.uint8)
+    photo[:, 30:33] = 50
+    photo[:, 29] = photo[:, 33] = 150
+    photo[:, 50] = 150
+    mask = np.zeros((60, 80), bool)
+    mask[:, 24:56] = True
+    otsu = dark_core(mask, photo, edge_fraction=1.0)
+    edged = dark_core(mask, photo)
+    assert otsu[:, 30:33].all() and not otsu[:, [29, 33, 50]].any()
+    assert edged[:, 29:34].all() and not edged[:, 50].any()
