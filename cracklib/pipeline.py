@@ -53,7 +53,8 @@ from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_pa
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
-from .tiling import TileBlender, TileGrid, ceil_div, pad_to_tile, tile_grid, tile_probability_map
+from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile, tile_grid,
+                     tile_probability_map)
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
@@ -517,19 +518,16 @@ def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple
     support = explanation.support
     if not explanation.explained or support is None:
         return None
-    rows, cols = np.flatnonzero(support.any(axis=1)), np.flatnonzero(support.any(axis=0))
-    if rows.size == 0:
-        return None
     preset = POSTPROCESSING[settings.post]
-    largest = 0 if preset is None else max(preset.scaled(settings.post_scale).first_closing,
-                                           preset.scaled(settings.post_scale).second_closing)
-    margin = 2 * (largest // 2) + DARKNESS_WIDTH + 8
-    height, width = support.shape
-    top, bottom = max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)
-    left, right = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
-    if (bottom - top) * (right - left) > 0.8 * height * width:
+    scaled = None if preset is None else preset.scaled(settings.post_scale)
+    largest = 0 if scaled is None else max(scaled.first_closing, scaled.second_closing)
+    window = bounding_box(support, margin=2 * (largest // 2) + DARKNESS_WIDTH + 8)
+    if window is None:
         return None
-    return slice(int(top), int(bottom)), slice(int(left), int(right))
+    rows, cols = window
+    if (rows.stop - rows.start) * (cols.stop - cols.start) > 0.8 * support.size:
+        return None
+    return window
 
 
 def segment(classifier: Classifier, image: np.ndarray, config: PipelineConfig = PipelineConfig(), *,

@@ -30,6 +30,8 @@ from scipy import ndimage
 from skimage.color import rgb2gray
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
+from .tiling import bounding_box
+
 __all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core"]
 
 #: name → what it does (``MaskSettings.refine``).
@@ -126,10 +128,9 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     if photo.shape[:2] != mask.shape:
         raise ValueError(f"mask {mask.shape} and photo {photo.shape[:2]} differ in size")
     core = np.zeros_like(mask)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    box = bounding_box(mask)
+    if box is None:
         return core
-    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
     dark = np.zeros(mask.shape, np.float32)
     height, width_px = mask.shape
     for top in range(box[0].start // block * block, box[0].stop, block):

@@ -18,6 +18,8 @@ from scipy import ndimage
 from skimage.measure import label, regionprops
 from skimage.morphology import isotropic_dilation, skeletonize
 
+from .tiling import bounding_box
+
 __all__ = ["Severity", "Crack", "GAP_PX", "WIDTH_METHODS", "measure_severity", "crack_labels", "skeleton_length"]
 
 
@@ -166,9 +168,8 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
         severity = Severity(0, 0, 0.0, 0.0, 0.0, None, gap_px=gap_px)
     else:
         # Everything below is the same on the mask's bounding box, and faster.
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        offset = (int(rows[0]), int(cols[0]))
-        box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        box = bounding_box(mask)
+        offset = (box[0].start, box[1].start)
         mask = mask[box]
         labels = crack_labels(mask, gap_px=gap_px)
         skeleton = skeletonize(mask)

@@ -24,12 +24,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ceil_div", "TileGrid", "tile_grid", "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
+__all__ = ["ceil_div", "bounding_box", "TileGrid", "tile_grid", "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
     """``numerator / denominator`` rounded up, in integers: the cells of a step over a side."""
     return -(-numerator // denominator)
+
+
+def bounding_box(mask: np.ndarray, *, margin: int = 0) -> tuple[slice, slice] | None:
+    """Rows and columns of a 2-D mask's set pixels, grown by ``margin`` within the mask; None when none is set."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    height, width = mask.shape
+    return (slice(max(0, int(rows[0]) - margin), min(height, int(rows[-1]) + 1 + margin)),
+            slice(max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)))
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:

@@ -17,7 +17,7 @@ from cracklib.metrics import confusion
 from cracklib.models import ModelCard, Normalization
 from cracklib.pipeline import Classifier, PipelineConfig, explain, segment, segment_explanation
 from cracklib.threshold import apply_threshold
-from cracklib.tiling import TileBlender, blend_window, pad_to_tile, tile_grid, tile_probability_map
+from cracklib.tiling import TileBlender, blend_window, bounding_box, pad_to_tile, tile_grid, tile_probability_map
 
 BACKGROUND, CRACK = 180, 20
 
@@ -151,3 +151,11 @@ def test_tile_scale_works_on_a_smaller_copy_and_returns_full_size(darkness_class
     half = explain(darkness_classifier, image, CONFIG.replace(tile_scale=0.5).explanation)
     assert half.relevance.shape == (600, 800) and half.n_tiles < full.n_tiles / 2
     assert confusion(segment_explanation(half, CONFIG.mask).mask, truth).iou > 0.8
+
+
+def test_bounding_box_of_a_mask_with_and_without_margin():
+    mask = np.zeros((10, 12), bool)
+    mask[3, 4] = mask[5, 8] = True
+    assert bounding_box(mask) == (slice(3, 6), slice(4, 9))
+    assert bounding_box(mask, margin=4) == (slice(0, 10), slice(0, 12))  # clipped to the mask
+    assert bounding_box(np.zeros((4, 4), bool)) is None
