@@ -491,13 +491,10 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         thresholded = cut_explanation(explanation, settings, photo=photo)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
-    if window is None:
-        mask = drop_small_components(postprocess(thresholded.mask, settings.post, scale=settings.post_scale),
-                                     settings.min_crack_area)
-    else:
-        mask = np.zeros(explanation.image_shape, bool)
-        mask[window] = drop_small_components(postprocess(thresholded.mask[window], settings.post,
-                                                         scale=settings.post_scale), settings.min_crack_area)
+    region = window or (slice(None), slice(None))
+    mask = np.zeros(explanation.image_shape, bool)
+    mask[region] = drop_small_components(postprocess(thresholded.mask[region], settings.post,
+                                                     scale=settings.post_scale), settings.min_crack_area)
     if previous_mask is not None:
         mask |= previous_mask
     if exclude is not None:

@@ -30,7 +30,7 @@ from scipy import ndimage
 from skimage.color import rgb2gray
 from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 
-from .tiling import bounding_box
+from .tiling import bounding_box, map_near_mask
 
 __all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core"]
 
@@ -105,13 +105,12 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     a crack's half-dark edge pixels, so widths measured on it come out too thin
     (validation splits: median bias −0.96 px on CrackForest, −1.77 px on
     DeepCrack); with the edges at half the level the mean-width error fell on
-    four of five validation sets (docs/severity.md).
+    four of five validation sets (docs/width_core_val.md,
+    ``benchmarks/width_core_val.py``).
 
-    The darkness is computed block by block, only on the blocks that hold mask
-    pixels, each read with a margin of ``width`` (what the closing reads): the
-    same values as on the whole photo, at a fraction of the cost for the thin
-    mask of a crack across a large photo. Severity measures widths on this core
-    (:func:`cracklib.severity.measure_severity`).
+    The darkness is computed only near the mask (:func:`cracklib.tiling.map_near_mask`),
+    with the same values as on the whole photo. Severity measures widths on
+    this core (:func:`cracklib.severity.measure_severity`).
 
     Parameters
     ----------
@@ -131,16 +130,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     box = bounding_box(mask)
     if box is None:
         return core
-    dark = np.zeros(mask.shape, np.float32)
-    height, width_px = mask.shape
-    for top in range(box[0].start // block * block, box[0].stop, block):
-        for left in range(box[1].start // block * block, box[1].stop, block):
-            if not mask[top:top + block, left:left + block].any():
-                continue
-            top_m, left_m = max(0, top - width), max(0, left - width)
-            window = darkness(photo[top_m:top + block + width, left_m:left + block + width], width=width)
-            dark[top:top + block, left:left + block] = window[top - top_m:top - top_m + block,
-                                                              left - left_m:left - left_m + block]
+    dark = map_near_mask(lambda window: darkness(window, width=width), photo, mask, margin=width, block=block)
     level = darkness_level(dark, mask)
     if level is None:
         return mask.copy()

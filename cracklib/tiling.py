@@ -21,10 +21,12 @@ study on crack detection and growth monitoring", Automation in Construction,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-__all__ = ["ceil_div", "bounding_box", "TileGrid", "tile_grid", "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
+__all__ = ["ceil_div", "bounding_box", "map_near_mask", "TileGrid", "tile_grid", "pad_to_tile", "blend_window",
+           "TileBlender", "tile_probability_map"]
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -40,6 +42,29 @@ def bounding_box(mask: np.ndarray, *, margin: int = 0) -> tuple[slice, slice] | 
     height, width = mask.shape
     return (slice(max(0, int(rows[0]) - margin), min(height, int(rows[-1]) + 1 + margin)),
             slice(max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)))
+
+
+def map_near_mask(function: Callable[[np.ndarray], np.ndarray], source: np.ndarray, mask: np.ndarray, *,
+                  margin: int, block: int = 256, dtype=np.float32) -> np.ndarray:
+    """``function(source)``, computed only on the blocks with ``mask`` pixels within ``margin``; zero elsewhere.
+
+    ``function`` maps an (h, w, ...) window of ``source`` to an (h, w) array and
+    reads at most ``margin`` pixels around each output pixel (a filter of that
+    radius). Each block is computed with that margin around it, so its values
+    equal those of ``function`` on the whole of ``source``. A crack's mask on a
+    large photo touches few blocks: seconds become tenths on 12 MP.
+    """
+    height, width = mask.shape
+    out = np.zeros((height, width), dtype)
+    for top in range(0, height, block):
+        for left in range(0, width, block):
+            rows = slice(max(0, top - margin), top + block + margin)
+            cols = slice(max(0, left - margin), left + block + margin)
+            if mask[rows, cols].any():
+                values = function(source[rows, cols])
+                out[top:top + block, left:left + block] = values[top - rows.start:top - rows.start + block,
+                                                                 left - cols.start:left - cols.start + block]
+    return out
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:
