@@ -253,10 +253,10 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        threshold, post, refine = MASK.threshold, MASK.post, defaults.mask.refine
+        threshold, post, refine = defaults.mask.threshold, defaults.mask.post, defaults.mask.refine
         if mask:
-            threshold = _select("Threshold", list(THRESHOLDS), MASK.threshold)
-            post = _select("Post-processing", list(POSTPROCESSING), MASK.post)
+            threshold = _select("Threshold", list(THRESHOLDS), defaults.mask.threshold)
+            post = _select("Post-processing", list(POSTPROCESSING), defaults.mask.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), defaults.mask.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,

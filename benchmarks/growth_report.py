@@ -31,8 +31,8 @@ from cracklib.synthetic import HARD_SERIES, growth_series
 #: Seeds of the hard synthetic series (six frames of 384×512 each).
 SEEDS = (3, 5, 7, 11)
 #: (temporal, refine) pairs compared on them; the first is growth's default.
-VARIANTS = (("consistent", "photo"), ("consistent", "none"), ("independent", "photo"), ("independent", "none"),
-            ("keep_previous", "photo"))
+VARIANTS = (("consistent", "otsu_core"), ("consistent", "none"), ("independent", "otsu_core"),
+            ("independent", "none"), ("keep_previous", "otsu_core"))
 
 
 def synthetic_section(classifier) -> tuple[list[str], dict]:

@@ -109,7 +109,8 @@ def tiled_section(classifier, root: Path, split: str, summary: dict, *, rules: l
              "Reproduce a row with `python -m cracklib evaluate --data DIR --split test --rules RULES "
              "--threshold T --post P --mode MODE`.", "",
              "| data set | LRP rules | mode | s/image | " + " | ".join(f"{t} F1/IoU" for t in THRESHOLDS)
-             + " | post |", "|---|---|---|---|---|---|---|---|---|"]
+             + " | refine | post |", "|---|---|---|---|" + "---|" * len(THRESHOLDS) + "---|---|"]
+    refinements = list(dict.fromkeys(["none", mask.refine]))
     f1_by_setting: dict[tuple, list[float]] = {}
     for name in TILED_SETS:
         if not (root / name).is_dir():
@@ -117,35 +118,37 @@ def tiled_section(classifier, root: Path, split: str, summary: dict, *, rules: l
         samples = read_dataset(root / name, split=split)
         if max_images and len(samples) > max_images:  # a fixed, spread-out subset (for the val grid)
             samples = [samples[i] for i in np.linspace(0, len(samples) - 1, max_images).round().astype(int)]
-        rows = evaluate_grid(classifier, samples, tiled_settings(rules), THRESHOLDS,
-                             ["none", "paper"],
+        rows = evaluate_grid(classifier, samples, tiled_settings(rules), THRESHOLDS, ["none", "paper"],
+                             mask=mask, refinements=refinements,
                              progress=lambda i, n: print(f"\rtiled {name} {i}/{n}", end="", file=sys.stderr))
         print(file=sys.stderr)
-        by_key = {(r["rules"], r["mode"], r["threshold"], r["post"]): r for r in rows}
+        by_key = {(r["rules"], r["mode"], r["threshold"], r["refine"], r["post"]): r for r in rows}
         for key, row in by_key.items():
             f1_by_setting.setdefault(key, []).append(row["f1"])
         for rule_set in rules:
-            for post in ("none", "paper"):
-                for mode in ("tiled", "resize"):
-                    if (rule_set, mode, THRESHOLDS[0], post) not in by_key:
-                        continue
-                    cells = [by_key[(rule_set, mode, t, post)] for t in THRESHOLDS]
-                    lines.append(f"| {name} ({cells[0]['n_images']}) | {rule_set} | {mode} | "
-                                 f"{cells[0]['seconds_per_image']:.2f} | "
-                                 + " | ".join(f"{c['f1']:.3f} / {c['iou']:.3f}" for c in cells) + f" | {post} |")
+            for refine in refinements:
+                for post in ("none", "paper"):
+                    for mode in ("tiled", "resize"):
+                        if (rule_set, mode, THRESHOLDS[0], refine, post) not in by_key:
+                            continue
+                        cells = [by_key[(rule_set, mode, t, refine, post)] for t in THRESHOLDS]
+                        lines.append(f"| {name} ({cells[0]['n_images']}) | {rule_set} | {mode} | "
+                                     f"{cells[0]['seconds_per_image']:.2f} | "
+                                     + " | ".join(f"{c['f1']:.3f} / {c['iou']:.3f}" for c in cells)
+                                     + f" | {refine} | {post} |")
         for mode in ("tiled", "resize"):
             best = max((r for r in rows if r["mode"] == mode), key=lambda r: r["f1"])
-            summary[f"{name}_{mode}_best"] = {k: best[k] for k in ("rules", "threshold", "post", "f1", "iou")}
+            summary[f"{name}_{mode}_best"] = {k: best[k] for k in ("rules", "threshold", "refine", "post", "f1", "iou")}
     if f1_by_setting:
         # One setting for every kind of photo: the best mean F1 over the sets (how the defaults are chosen, on val).
         means = {key: sum(f1) / len(f1) for key, f1 in f1_by_setting.items() if key[1] == "tiled"}
-        best_rules, _, threshold, post = best = max(means, key=means.get)
-        summary["tiled_best_mean"] = {"rules": best_rules, "threshold": threshold, "post": post,
+        best_rules, _, threshold, refine, post = best = max(means, key=means.get)
+        summary["tiled_best_mean"] = {"rules": best_rules, "threshold": threshold, "refine": refine, "post": post,
                                       "mean_f1": means[best]}
-        default = means.get((config.rules, "tiled", mask.threshold, mask.post))
-        lines += ["", f"Best mean F1 over these sets (tiled): LRP `{best_rules}`, `{threshold}`, post `{post}`: "
-                      f"{means[best]:.3f}. The default pipeline (`{config.rules}`, `{mask.threshold}`, post "
-                      f"`{mask.post}`): {'–' if default is None else f'{default:.3f}'}."]
+        default = means.get((config.rules, "tiled", mask.threshold, mask.refine, mask.post))
+        lines += ["", f"Best mean F1 over these sets (tiled): LRP `{best_rules}`, `{threshold}`, refine `{refine}`, "
+                      f"post `{post}`: {means[best]:.3f}. The default pipeline (`{config.rules}`, `{mask.threshold}`, "
+                      f"refine `{mask.refine}`, post `{mask.post}`): {'–' if default is None else f'{default:.3f}'}."]
     return lines
 
 

@@ -35,10 +35,10 @@ SETS = [("magnetic_tiles", ["crack", "blowhole"]), ("crackforest", None), ("crac
         ("deepcrack", None), ("sut_crack", None)]
 #: row label → (pipeline settings, pixel labels used in training).
 ROWS = {
-    "(a) explanation masks (LRP epsilon_gamma_box, gmm)": (PipelineConfig(), "none (image labels)"),
-    "(b) distilled U-Net": (PipelineConfig.of(method="distilled", threshold="probability"),
+    "(a) explanation masks (LRP epsilon_gamma_box, gmm, Otsu core, paper)": (PipelineConfig(), "none (image labels)"),
+    "(b) distilled U-Net": (PipelineConfig.of(method="distilled", threshold="probability", refine="none", post="none"),
                             "none (image labels + the explanations)"),
-    "(c) supervised U-Net": (PipelineConfig.of(method="unet", threshold="probability"),
+    "(c) supervised U-Net": (PipelineConfig.of(method="unet", threshold="probability", refine="none", post="none"),
                              "pixel masks of the train splits"),
 }
 

@@ -30,11 +30,13 @@ from cracklib.severity import GAP_PX, measure_severity
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: label → pipeline settings. Pipelines sharing an explanation reuse it.
 PIPELINES = {
-    "default (LRP, gmm)": PipelineConfig(),
-    "default, widths on the mask": PipelineConfig.of(widths="mask"),
-    "default, refined on the photo": PipelineConfig.of(refine="photo"),
-    "distilled U-Net": PipelineConfig.of(method="distilled", threshold="probability"),
-    "supervised U-Net": PipelineConfig.of(method="unet", threshold="probability"),
+    "default (LRP, gmm, Otsu core, paper)": PipelineConfig(),
+    "unrefined, no post-processing, widths on the photo": PipelineConfig.of(refine="none", post="none"),
+    "unrefined, no post-processing, widths on the mask": PipelineConfig.of(refine="none", post="none",
+                                                                           widths="mask"),
+    # The networks' masks are pixel masks already: as validated (docs/segmenters_val.md), unrefined.
+    "distilled U-Net": PipelineConfig.of(method="distilled", threshold="probability", refine="none", post="none"),
+    "supervised U-Net": PipelineConfig.of(method="unet", threshold="probability", refine="none", post="none"),
 }
 FIGURES = ("length_px", "mean_width_px", "max_width_px", "n_cracks", "area_px")
 

@@ -62,18 +62,20 @@ def _segmenter_config(args) -> "SegmenterConfig":
                            learning_rate=args.lr, seed=args.seed, device=args.device)
 
 
-def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False, refine: str = MASK.refine) -> None:
+def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False,
+                      defaults: MaskSettings = MASK) -> None:
     methods = list(METHODS) + list(SEGMENTER_METHODS) + (["none"] if allow_none else [])
     parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
     parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
     parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
                         help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
     parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
-    parser.add_argument("--threshold", default=MASK.threshold, choices=list(THRESHOLDS))
-    parser.add_argument("--post", default=MASK.post, choices=list(POSTPROCESSING))
+    parser.add_argument("--threshold", default=defaults.threshold, choices=list(THRESHOLDS))
+    parser.add_argument("--post", default=defaults.post, choices=list(POSTPROCESSING))
     parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
-    parser.add_argument("--refine", default=refine, choices=list(REFINEMENTS),
-                        help=f"photo: keep the mask's pixels darker than the surface around them (default {refine})")
+    parser.add_argument("--refine", default=defaults.refine, choices=list(REFINEMENTS),
+                        help=f"refine the mask on the photo: dark_core keeps its dark pixels and their half-dark edges, "
+                             f"otsu_core the dark ones only (default {defaults.refine})")
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="; ".join(f"{name}: {text}" for name, text in TEMPORAL_MODES.items()))
     gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
     gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
-    _pipeline_options(gr, refine=GROWTH_CONFIG.mask.refine)
+    _pipeline_options(gr, defaults=GROWTH_CONFIG.mask)
 
     ba = commands.add_parser("batch", help="a whole campaign: every photo of a folder, resumable, local or on Ray")
     ba.add_argument("input", help="a folder of photos (recursive), a manifest.csv, or a text file of photo paths")

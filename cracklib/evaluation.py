@@ -8,6 +8,7 @@ costs recall, as it would in the field.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, replace
@@ -112,12 +113,13 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
 
 def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],
                   thresholds: list[str], posts: list[str], *, mask: MaskSettings = MaskSettings(),
-                  skipped: list[str] | None = None,
+                  refinements: list[str] | None = None, skipped: list[str] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Segmentation scores for every explanation setting × threshold × post-processing.
+    """Segmentation scores for every explanation setting × threshold × refinement × post-processing.
 
     Each image is explained once per entry of ``explanations``; every
-    threshold and post-processing reuses that explanation, and each cell's mask
+    threshold, refinement (default: ``mask.refine`` only) and post-processing
+    reuses that explanation, and each cell's mask
     comes from :func:`cracklib.pipeline.segment_explanation` with ``mask``'s
     other settings (scale, smallest crack), the very mask the pipeline gives.
     Only images whose mask holds crack pixels are used. With a ``skipped``
@@ -126,7 +128,7 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     Returns
     -------
     list of dict, one per combination: ``method``, ``mode``, ``rules``, ``baseline``,
-    ``threshold``, ``post``, ``iou``, ``precision``, ``recall``, ``f1``, ``ap``
+    ``threshold``, ``refine``, ``post``, ``iou``, ``precision``, ``recall``, ``f1``, ``ap``
     (from the threshold's score maps), ``seconds_per_image`` (explanation only),
     ``n_images``, and ``sampler`` (a :class:`ScoreSampler` for the PR curve).
     """
@@ -143,25 +145,25 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
             start = time.perf_counter()
             explanation = explain(classifier, image, settings)
             seconds[position] += time.perf_counter() - start
-            for threshold in thresholds:
+            for threshold, refine in itertools.product(thresholds, refinements or [mask.refine]):
                 # One cut for every post-processing.
-                cut = cut_explanation(explanation, replace(mask, threshold=threshold), photo=image)
+                cut = cut_explanation(explanation, replace(mask, threshold=threshold, refine=refine), photo=image)
                 for post in posts:
-                    cell = cells.setdefault((position, threshold, post), {"confusion": Confusion(),
-                                                                          "sampler": ScoreSampler()})
-                    result = segment_explanation(explanation, replace(mask, threshold=threshold, post=post),
-                                                 thresholded=cut)
+                    cell = cells.setdefault((position, threshold, refine, post), {"confusion": Confusion(),
+                                                                                  "sampler": ScoreSampler()})
+                    result = segment_explanation(explanation, replace(mask, threshold=threshold, refine=refine,
+                                                                      post=post), thresholded=cut)
                     cell["confusion"] = cell["confusion"] + confusion(result.mask, truth)
                     cell["sampler"].add(result.score, truth)
         if progress:
             progress(index, len(samples))
     rows = []
-    for (position, threshold, post), cell in cells.items():
+    for (position, threshold, refine, post), cell in cells.items():
         settings = explanations[position]
         rows.append({"method": settings.method, "mode": settings.mode,
                      "rules": settings.rules if settings.method == "lrp" else None,
                      "baseline": settings.baseline if settings.method in BASELINE_METHODS else None,
-                     "threshold": threshold, "post": post, **cell["confusion"].scores(),
+                     "threshold": threshold, "refine": refine, "post": post, **cell["confusion"].scores(),
                      "ap": _nan_to_none(average_precision(cell["sampler"])),
                      "seconds_per_image": seconds[position] / max(1, images), "n_images": images,
                      "sampler": cell["sampler"]})

@@ -48,7 +48,7 @@ from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
-from .refine import DARKNESS_WIDTH, dark_core, darkness, refine_mask
+from .refine import DARKNESS_WIDTH, REFINEMENTS, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .severity import Severity, measure_severity
@@ -163,8 +163,8 @@ class SegmentationResult:
                 and self.settings.refine == "none" else None)
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px,
                                     core=core)
-        if self.settings.refine == "photo":
-            severity.width_method += "; mask refined on the photo (its pixels darker than their surround)"
+        if self.settings.refine != "none":
+            severity.width_method += f"; mask refined on the photo ({self.settings.refine}: {REFINEMENTS[self.settings.refine]})"
         self.mask_timings["severity"] = time.perf_counter() - start
         return severity
 
@@ -432,18 +432,14 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
 
 
 def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
-                    photo: np.ndarray | None = None, level: float | None = None) -> Thresholded:
-    """Threshold the relevance and, with ``settings.refine == "photo"``, keep the photo's dark pixels of it.
-
-    ``level`` is the darkness level of the refinement (default: fitted on this
-    photo, :func:`cracklib.refine.refine_mask`).
-    """
+                    photo: np.ndarray | None = None) -> Thresholded:
+    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.refine`)."""
     cut = threshold_explanation(explanation, settings.threshold)
     if settings.refine == "none" or not cut.mask.any():
         return cut
     if photo is None:
-        raise ValueError("refine='photo' needs the photo: pass photo=")
-    return replace(cut, mask=refine_mask(cut.mask, darkness(photo), level=level))
+        raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
+    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine))
 
 
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
@@ -457,7 +453,7 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     explanation : Explanation
     settings : MaskSettings
     photo : (H, W, 3) uint8, optional
-        The explained photo; needed when ``settings.refine`` is ``"photo"``.
+        The explained photo; needed when ``settings.refine`` is not ``"none"``.
     thresholded : Thresholded, optional
         Replaces the cut (:func:`cut_explanation`): one threshold shared by a
         growth series, or one cut reused for several post-processings.

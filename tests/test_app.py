@@ -79,6 +79,8 @@ def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkey
 
 def test_segment_reads_widths_on_the_photo_unless_told_to_use_the_mask():
     at = _open()
+    # Unrefined, the mask is the explanation's band; widths are read on its dark core unless told otherwise.
+    _sidebar(at, "Refine with the photo").set_value("none").run()
     area = _metrics(at)["Area (px)"]
     on_photo = float(_metrics(at)["Max / mean width (px)"].split("/")[1])
     _sidebar(at, "Crack widths read on").set_value("mask").run()
@@ -418,7 +420,7 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     assert not at.exception and not at.error
     assert float(_metrics(at)["Crack probability"]) >= 0.5   # the photo holds a long crack
     config, (image, _, explanation) = seen[-1]
-    mask = segment_explanation(explanation, studio.MASK).mask  # what the page draws and measures (defaults)
+    mask = segment_explanation(explanation, studio.MASK, photo=image).mask  # what the page draws and measures
     paint = lane_markings(read_image(NHA12D_LANES))
     assert paint.sum() > 50_000                              # the photo's two markings were found
     assert mask.any()

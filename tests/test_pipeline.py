@@ -23,8 +23,8 @@ def test_gate_skips_the_explanation(tiny_classifier):
 def test_changing_the_threshold_reuses_the_explanation(tiny_classifier):
     image, _ = crack_image((96, 96), rng=2)
     explanation = explain(tiny_classifier, image, ExplanationSettings(gate=0.0))
-    simple = segment_explanation(explanation, MaskSettings(threshold="simple", post="none"))
-    percentile = segment_explanation(explanation, MaskSettings(threshold="percentile", post="none"))
+    simple = segment_explanation(explanation, MaskSettings(threshold="simple", post="none"), photo=image)
+    percentile = segment_explanation(explanation, MaskSettings(threshold="percentile", post="none", refine="none"))
     assert simple.relevance is percentile.relevance
     assert percentile.mask.sum() == pytest.approx(0.05 * 96 * 96, rel=0.1)
     assert simple.mask.sum() != percentile.mask.sum()
@@ -107,7 +107,7 @@ def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold(
         image = read_image(image_path)
         explanation = explain(classifier, image, ExplanationSettings(gate=0.0))
         for threshold in THRESHOLDS:
-            result = segment_explanation(explanation, MaskSettings(threshold=threshold))
+            result = segment_explanation(explanation, MaskSettings(threshold=threshold), photo=image)
             files = result_files(image_path.name, image, result)
             png = read_mask(files[f"{image_path.stem}_mask.png"], shape=image.shape[:2])
             reported = json.loads(files[f"{image_path.stem}.json"])["severity"]["area_px"]
@@ -145,8 +145,8 @@ def test_specks_leave_the_mask_not_just_the_count(tiny_classifier):
     """The smallest crack is a mask setting: severity counts what the mask holds."""
     image, _ = crack_image((96, 96), rng=1)
     explanation = explain(tiny_classifier, image, ExplanationSettings(gate=0.0))
-    loose = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=1))
-    strict = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=40))
+    loose = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="none", post="none", min_crack_area=1))
+    strict = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="none", post="none", min_crack_area=40))
     assert strict.mask.sum() < loose.mask.sum()
     assert strict.severity.area_px == strict.mask.sum() and loose.severity.area_px == loose.mask.sum()
 
@@ -182,7 +182,7 @@ def test_excluded_pixels_are_never_crack_in_the_mask_or_its_severity(tiny_classi
 
 
 @pytest.mark.parametrize("post", sorted(POSTPROCESSING))
-@pytest.mark.parametrize("refine", ["none", "photo"])
+@pytest.mark.parametrize("refine", ["none", "dark_core", "otsu_core"])
 def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
     # Relevance only on a block of "explained tiles" well inside a larger photo,
     # and on one touching the photo's edge: stage 2 on the window must give the

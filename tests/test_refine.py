@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cracklib.pipeline import cut_explanation, explain, segment_explanation
-from cracklib.refine import dark_core, darkness, darkness_level, refine_mask
+from cracklib.refine import dark_core, darkness, darkness_level, refine_mask, refine_with_photo
 from cracklib.settings import MaskSettings, PipelineConfig
 
 
@@ -51,15 +51,16 @@ def test_unknown_refinement_is_refused():
 def test_pipeline_refines_only_when_asked_and_needs_the_photo(tiny_classifier):
     image = np.ascontiguousarray(np.tile(_photo(), (2, 2, 1)))
     explanation = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0, mode="resize").explanation)
-    plain = segment_explanation(explanation, MaskSettings(threshold="otsu", min_crack_area=0))
-    refined = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="photo", min_crack_area=0),
-                                  photo=image)
+    plain = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="none", post="none",
+                                                          min_crack_area=0))
+    refined = segment_explanation(explanation, MaskSettings(threshold="otsu", refine="otsu_core", post="none",
+                                                            min_crack_area=0), photo=image)
     assert (refined.mask & ~plain.mask).sum() == 0  # a subset of the plain mask
-    cut = cut_explanation(explanation, MaskSettings(threshold="otsu", refine="photo"), photo=image)
+    cut = cut_explanation(explanation, MaskSettings(threshold="otsu", refine="otsu_core"), photo=image)
     assert (refined.mask == cut.mask).all()
     assert refined.severity.area_px == int(refined.mask.sum())
     with pytest.raises(ValueError, match="photo"):
-        segment_explanation(explanation, MaskSettings(threshold="otsu", refine="photo"))
+        segment_explanation(explanation, MaskSettings(threshold="otsu", refine="otsu_core"))
 
 
 def test_dark_core_is_the_refined_mask_computed_block_by_block():
@@ -88,3 +89,28 @@ def test_dark_core_takes_the_half_dark_edges_joined_to_the_core_only():
     edged = dark_core(mask, photo)
     assert otsu[:, 30:33].all() and not otsu[:, [29, 33, 50]].any()
     assert edged[:, 29:34].all() and not edged[:, 50].any()
+
+
+@pytest.mark.parametrize("refinement", ["dark_core", "otsu_core"])
+def test_the_pipeline_refinement_is_the_named_core_and_severity_measures_it(tiny_classifier, refinement):
+    # The tiny model's otsu cut is a blob around the line; each refinement keeps its own core of it,
+    # computed near the mask only, and severity reads widths on that refined mask.
+    image = np.ascontiguousarray(np.tile(_photo(), (2, 2, 1)))
+    explanation = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0, mode="resize").explanation)
+    cut = cut_explanation(explanation, MaskSettings(threshold="otsu", refine="none"))
+    refined = cut_explanation(explanation, MaskSettings(threshold="otsu", refine=refinement), photo=image)
+    expected = (dark_core(cut.mask, image) if refinement == "dark_core"
+                else refine_mask(cut.mask, darkness(image)))
+    np.testing.assert_array_equal(refined.mask, expected)
+    assert refined.mask.sum() < cut.mask.sum()
+    result = segment_explanation(explanation, MaskSettings(threshold="otsu", refine=refinement, min_crack_area=0),
+                                 photo=image)
+    assert refinement in result.severity.width_method
+    assert result.severity.area_px == int(result.mask.sum())
+
+
+def test_refine_with_photo_refuses_an_unknown_name_and_keeps_an_empty_mask():
+    empty = np.zeros((40, 40), bool)
+    assert not refine_with_photo(empty, _photo(), "dark_core").any()
+    with pytest.raises(ValueError, match="refinement"):
+        refine_with_photo(empty, _photo(), "sharpen")

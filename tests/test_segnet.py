@@ -81,7 +81,8 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
                        atol=1e-5)
     explanation = explain(tiny_classifier, image, PipelineConfig.of(method="unet", gate=0.0).explanation)
     assert explanation.explained and explanation.relevance.shape == image.shape[:2]
-    result = segment_explanation(explanation, PipelineConfig.of(threshold="probability").mask)
+    result = segment_explanation(explanation, PipelineConfig.of(threshold="probability", refine="none",
+                                                                post="none").mask)
     # The network's own decision (probability above 0.5), less the specks the pipeline drops.
     assert result.mask.any() and not (result.mask & ~(explanation.relevance > 0.5)).any()
     with pytest.raises(CrackInputError, match="no such segmentation network"):

@@ -150,7 +150,7 @@ def test_tile_scale_works_on_a_smaller_copy_and_returns_full_size(darkness_class
     full = explain(darkness_classifier, image, CONFIG.explanation)
     half = explain(darkness_classifier, image, CONFIG.replace(tile_scale=0.5).explanation)
     assert half.relevance.shape == (600, 800) and half.n_tiles < full.n_tiles / 2
-    assert confusion(segment_explanation(half, CONFIG.mask).mask, truth).iou > 0.8
+    assert confusion(segment_explanation(half, CONFIG.mask, photo=image).mask, truth).iou > 0.8
 
 
 def test_bounding_box_of_a_mask_with_and_without_margin():
