@@ -31,9 +31,8 @@ SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: label → pipeline settings. Pipelines sharing an explanation reuse it.
 PIPELINES = {
     "default (LRP, gmm, Otsu core, paper)": PipelineConfig(),
-    "unrefined, no post-processing, widths on the photo": PipelineConfig.of(refine="none", post="none"),
-    "unrefined, no post-processing, widths on the mask": PipelineConfig.of(refine="none", post="none",
-                                                                           widths="mask"),
+    "default, widths on the mask": PipelineConfig.of(widths="mask"),
+    "unrefined, no post-processing (the earlier default)": PipelineConfig.of(refine="none", post="none"),
     # The networks' masks are pixel masks already: as validated (docs/segmenters_val.md), unrefined.
     "distilled U-Net": PipelineConfig.of(method="distilled", threshold="probability", refine="none", post="none"),
     "supervised U-Net": PipelineConfig.of(method="unet", threshold="probability", refine="none", post="none"),

@@ -12,12 +12,14 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from .archive import zip_bytes
 from .metrics import SCORE_KEYS
 from .pipeline import SegmentationResult
 from .render import heatmap_rgb, mask_overlay
 from .severity import Severity
 
-__all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv", "crack_rows"]
+__all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv",
+           "table_csv_bytes", "zip_of_made_files", "crack_rows"]
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -105,6 +107,16 @@ def result_files(name: str, image: np.ndarray, result: SegmentationResult,
                  scores: dict | None = None) -> dict[str, bytes]:
     """The files of :func:`result_file_makers`, made."""
     return {file_name: make() for file_name, make in result_file_makers(name, image, result, scores).items()}
+
+
+def zip_of_made_files(makers: dict[str, Callable[[], bytes]]) -> bytes:
+    """A zip archive of the files ``makers`` (file name → a function that makes it) make, made now."""
+    return zip_bytes({file_name: make() for file_name, make in makers.items()})
+
+
+def table_csv_bytes(rows: list[dict]) -> bytes:
+    """:func:`table_csv`, UTF-8 encoded (a download's content)."""
+    return table_csv(rows).encode()
 
 
 def table_csv(rows: list[dict]) -> str:

@@ -1,13 +1,15 @@
 """Segment page: photos in (and optional ground truth), crack masks, severity and downloads out."""
 
+from functools import partial
+
 import streamlit as st
 
 import studio
-from cracklib.archive import zip_bytes
 from cracklib.datasets import DEMO_SAMPLE, match_masks
 from cracklib.errors import CrackInputError
 from cracklib.evaluation import result_curve, score_result
-from cracklib.export import crack_rows, result_file_makers, result_row, table_csv, unique_names
+from cracklib.export import (crack_rows, result_file_makers, result_row, table_csv, table_csv_bytes,
+                             unique_names, zip_of_made_files)
 from cracklib.metrics import SCORE_KEYS
 from cracklib.pipeline import segment_explanation
 from cracklib.render import mask_overlay, outline_boxes, preview
@@ -106,6 +108,9 @@ if rows:
     st.dataframe(rows, width="stretch")
     left, right = st.columns(2)
     left.download_button("Numbers (CSV)", table_csv(rows), file_name="cracks.csv", mime="text/csv")
-    everything = {**downloads, "cracks.csv": lambda: table_csv(rows).encode()}
-    right.download_button("Everything (zip)", lambda: zip_bytes({file: make() for file, make in everything.items()}),
+    # Library functions with their arguments, not lambdas: a lambda defined here would keep this page's whole
+    # namespace (photos, maps, masks) in a reference cycle, freed only when Python's cyclic collector runs
+    # (benchmarks/soak.py: about 140 MB more per 6 MP upload).
+    everything = {**downloads, "cracks.csv": partial(table_csv_bytes, rows)}
+    right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")
