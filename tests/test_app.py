@@ -77,6 +77,27 @@ def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkey
     assert len(calls) == 2
 
 
+def test_segment_page_namespace_is_not_left_in_a_reference_cycle():
+    """Issue 13: a page run's photo, maps and masks are freed when the run ends, not when the cyclic collector
+    happens to run (a download callable defined in the page kept its namespace in a cycle)."""
+    import gc
+
+    at = _open()
+    gc.collect()
+    gc.disable()
+    try:
+        _sidebar(at, "Threshold").set_value("simple").run()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        pages = [o for o in gc.garbage if isinstance(o, dict) and str(o.get("__file__", "")).endswith("segment.py")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not at.exception
+    assert not pages
+
+
 def test_segment_reads_widths_on_the_photo_unless_told_to_use_the_mask():
     at = _open()
     # Unrefined, the mask is the explanation's band; widths are read on its dark core unless told otherwise.

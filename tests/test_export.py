@@ -84,3 +84,16 @@ def test_preview_of_a_map_is_the_mean_of_each_block_edges_included():
     assert small.shape == (3, 2) and small.dtype == np.float32
     expected = [[values[r:r + 3, c:c + 3].mean() for c in (0, 3)] for r in (0, 3, 6)]
     np.testing.assert_allclose(small, expected, rtol=1e-6)
+
+
+def test_a_zip_of_made_files_holds_each_made_file_and_the_csv_bytes():
+    import zipfile
+
+    from cracklib.export import table_csv_bytes, zip_of_made_files
+
+    rows = [{"photo": "a.jpg", "length_px": 3.5}, {"photo": "b.jpg", "area_px": 7}]
+    made = []
+    makers = {"one.txt": lambda: made.append(1) or b"1", "cracks.csv": lambda: table_csv_bytes(rows)}
+    archive = zipfile.ZipFile(io.BytesIO(zip_of_made_files(makers)))
+    assert archive.read("one.txt") == b"1" and made == [1]
+    assert archive.read("cracks.csv").decode() == table_csv(rows)
