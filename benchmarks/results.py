@@ -23,7 +23,7 @@ from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_grid, evaluate_samples
 from cracklib.metrics import pr_curve
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.settings import ExplanationSettings, PipelineConfig, method_available, method_weights
+from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_weights
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {
@@ -39,6 +39,9 @@ TILED_SETS = ["nha12d", "crackforest", "cracksc", "deepcrack", "sut_crack"]
 #: LRP rule sets of the tiled grid (the val run of this grid chose the product's defaults).
 TILED_RULES = ["montavon", "epsilon_gamma_box", "epsilon_plus_flat"]
 THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
+#: The mask step of the papers' grids (road, tiles) and of the learned explainers' comparison, as they were
+#: measured: thresholded relevance, not refined on the photo (the tiled section compares both).
+UNREFINED = MaskSettings(refine="none")
 SECTIONS = ("models", "classifier", "tiles", "road", "tiled", "learned")
 
 
@@ -250,7 +253,7 @@ def learned_section(classifier, root: Path, split: str, summary: dict) -> list[s
         if not (root / name).is_dir():
             continue
         rows = evaluate_grid(classifier, read_dataset(root / name, split=split), methods, LEARNED_THRESHOLDS, ["none"],
-                             progress=lambda i, n: print(f"\rlearned {name} {i}/{n}", end="", file=sys.stderr))
+                             mask=UNREFINED, progress=lambda i, n: print(f"\rlearned {name} {i}/{n}", end="", file=sys.stderr))
         print(file=sys.stderr)
         for label in dict.fromkeys(_label(row) for row in rows):
             cells = {r["threshold"]: r for r in rows if _label(r) == label}
@@ -346,7 +349,7 @@ def tiles_section(root: Path, args, out: Path, summary: dict) -> list[str]:
     samples = read_dataset(tiles, split=args.split, groups=["crack", "blowhole"])
     rows = evaluate_grid(tiles_classifier, samples,
                          [ExplanationSettings(method="lrp", rules=r, mode=m) for m in ("resize", "tiled")
-                          for r in ("seibold", "montavon")], ["simple", "gmm", "bmm"], ["none"])
+                          for r in ("seibold", "montavon")], ["simple", "gmm", "bmm"], ["none"], mask=UNREFINED)
     lines = ["", "## Magnetic tiles, groups crack + blowhole (Seibold et al. Table 3)", "",
              f"{rows[0]['n_images']} images; no post-processing, as in the paper. Model: `{tiles_weights}`, "
              f"balanced accuracy on all {len(every)} tiles of the split: "
@@ -376,7 +379,7 @@ def road_section(classifier, root: Path, split: str, out: Path, summary: dict) -
             continue
         samples = read_dataset(root / name, split=split)
         rows = evaluate_grid(classifier, samples, explanation_settings(), THRESHOLDS, ["none", "paper"],
-                             progress=lambda i, n: print(f"\r{name} {i}/{n}", end="", file=sys.stderr))
+                             mask=UNREFINED, progress=lambda i, n: print(f"\r{name} {i}/{n}", end="", file=sys.stderr))
         print(file=sys.stderr)
         lines += ["", f"## {name} ({rows[0]['n_images']} images, `--mode resize`)", "",
                   "F1 / IoU per method and threshold, without and with the `paper` post-processing.", "",

@@ -20,7 +20,7 @@ from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_grid
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 from cracklib.segnet import SEGMENTER_METHODS
-from cracklib.settings import ExplanationSettings
+from cracklib.settings import ExplanationSettings, MaskSettings
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 THRESHOLDS = ("probability", "simple", "otsu", "gmm")
@@ -45,7 +45,8 @@ def main() -> None:
         if not folder.is_dir():
             continue
         samples = [s for s in read_dataset(folder, split="val") if s.mask and s.label != 0][:args.max_images]
-        rows = evaluate_grid(classifier, samples, settings, list(THRESHOLDS), ["none"])
+        # The networks' own masks, thresholded and not refined on the photo (as benchmarks/segmenters.py uses them).
+        rows = evaluate_grid(classifier, samples, settings, list(THRESHOLDS), ["none"], mask=MaskSettings(refine="none"))
         for method in SEGMENTER_METHODS:
             cells = []
             for threshold in THRESHOLDS:
