@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from skimage.morphology import closing, disk, ellipse, remove_small_objects
 
+from .tiling import map_near_mask
+
 __all__ = ["PostProcessing", "POSTPROCESSING", "postprocess", "drop_small_components"]
 
 
@@ -53,7 +55,11 @@ def _closing(mask: np.ndarray, size: int) -> np.ndarray:
     # Large elements are decomposed into crosses (skimage), 10× faster than the
     # full footprint at 25×25 and within a pixel of the same disk.
     footprint = ellipse(radius, radius) if radius <= 3 else disk(radius, decomposition="crosses")
-    return closing(mask, footprint).astype(bool)
+    # Only near the mask: a closing reads at most twice its radius around a pixel, so the blocks with mask
+    # pixels within that reach give the whole closing, and a crack on a large photo touches few blocks
+    # (the 25×25 closing of a 12 MP mask: 5.8 s on the whole photo in an ad-hoc timing).
+    return map_near_mask(lambda window: closing(window, footprint), mask, mask, margin=2 * radius + 2,
+                         dtype=bool)
 
 
 def drop_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:

@@ -38,3 +38,21 @@ def test_scaling_grows_the_sizes():
 def test_unknown_preset():
     with pytest.raises(ValueError, match="unknown post-processing"):
         postprocess(np.zeros((3, 3), bool), "magic")
+
+
+def test_closing_near_the_mask_equals_the_closing_of_the_whole_mask():
+    # Sparse cracks and specks, some at the border: the block-wise closing must be the whole-mask closing.
+    from skimage.morphology import closing, disk
+
+    from cracklib.postprocess import _closing
+
+    rng = np.random.default_rng(5)
+    mask = np.zeros((700, 900), bool)
+    mask[rng.integers(0, 700, 60), rng.integers(0, 900, 60)] = True
+    mask[100:103, :] = mask[:, 880:883] = True
+    mask[0:2, 300:340] = mask[650:700, 10:12] = True
+    for i in range(0, 600, 7):  # a dashed diagonal
+        mask[i:i + 4, i + 50:i + 53] = True
+    expected = closing(mask, disk(12, decomposition="crosses")).astype(bool)
+    np.testing.assert_array_equal(_closing(mask, 25), expected)
+    assert _closing(mask, 25).sum() > mask.sum()
