@@ -2,6 +2,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# torch's CUDA build takes about 5.5 GB in the venv; pip's wheel cache would take as much again.
+export PIP_NO_CACHE_DIR := 1
 
 .PHONY: install run test samples clean
 
