@@ -30,11 +30,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 from skimage.color import rgb2gray
-from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+from skimage.filters import threshold_otsu
 
 from .tiling import bounding_box, map_near_mask
 
-__all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core", "refine_with_photo"]
+__all__ = ["REFINEMENTS", "darkness", "darkness_level", "refine_mask", "dark_core", "hysteresis_threshold",
+           "refine_with_photo"]
 
 #: name → what it does (``MaskSettings.refine``).
 REFINEMENTS = {
@@ -105,7 +106,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     Pixels whose darkness passes Otsu's level inside the mask (as
     :func:`refine_mask`) are the core; mask pixels connected to it whose
     darkness passes ``edge_fraction`` of that level are its edges (a hysteresis
-    cut, skimage's ``apply_hysteresis_threshold``). Otsu's level alone leaves out
+    cut, as skimage's ``apply_hysteresis_threshold``: :func:`hysteresis_threshold`). Otsu's level alone leaves out
     a crack's half-dark edge pixels, so widths measured on it come out too thin
     (validation splits: median bias −0.96 px on CrackForest, −1.77 px on
     DeepCrack); with the edges at half the level the mean-width error fell on
@@ -138,9 +139,27 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     level = darkness_level(dark, mask)
     if level is None:
         return mask.copy()
+    if edge_fraction >= 1:  # no edges: the hysteresis would only relabel the core
+        core[box] = mask[box] & (dark[box] > level)
+        return core
     inside = np.where(mask[box], dark[box], 0)  # edges grow along the mask only
-    core[box] = apply_hysteresis_threshold(inside, edge_fraction * level, level) & mask[box]
+    core[box] = hysteresis_threshold(inside, edge_fraction * level, level) & mask[box]
     return core
+
+
+def hysteresis_threshold(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """skimage's ``apply_hysteresis_threshold``, the same pixels, with a look-up table for the kept regions.
+
+    skimage sums the high pixels of every low region with ``ndimage.sum`` over
+    all labels (0.4 s on a 12 MP photo's mask box, most of a threshold change);
+    the labels that hold a high pixel are read off those pixels directly.
+    """
+    low = min(low, high)
+    labels, _ = ndimage.label(image > low)  # 4-connected, as skimage's
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[labels[image > high]] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def refine_with_photo(mask: np.ndarray, photo: np.ndarray, refinement: str) -> np.ndarray:

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from cracklib.pipeline import cut_explanation, explain, segment_explanation
-from cracklib.refine import dark_core, darkness, darkness_level, refine_mask, refine_with_photo
+from skimage.filters import apply_hysteresis_threshold
+
+from cracklib.refine import dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo
 from cracklib.settings import MaskSettings, PipelineConfig
 
 
@@ -114,3 +116,21 @@ def test_refine_with_photo_refuses_an_unknown_name_and_keeps_an_empty_mask():
     assert not refine_with_photo(empty, _photo(), "dark_core").any()
     with pytest.raises(ValueError, match="refinement"):
         refine_with_photo(empty, _photo(), "sharpen")
+
+
+def test_hysteresis_keeps_the_low_regions_that_touch_a_high_pixel():
+    image = np.array([[0, 1, 1, 3, 1, 0, 1, 1],
+                      [0, 0, 0, 0, 0, 0, 0, 1],
+                      [1, 0, 0, 0, 0, 0, 0, 0]], float)
+    kept = hysteresis_threshold(image, 0.5, 2.5)
+    # The first run holds the 3; the run at the right end and the corner pixel hold none.
+    np.testing.assert_array_equal(kept[0], [0, 1, 1, 1, 1, 0, 0, 0])
+    assert not kept[1:].any()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_hysteresis_equals_skimage(seed):
+    image = np.random.default_rng(seed).random((60, 70))
+    for low, high in [(0.3, 0.9), (0.6, 0.95), (0.9, 0.5)]:  # the last: low above high, clipped as skimage does
+        np.testing.assert_array_equal(hysteresis_threshold(image, low, high),
+                                      apply_hysteresis_threshold(image, low, high))

@@ -1,0 +1,86 @@
+"""Where a threshold change and the first result go on a 12 MP photo, step by step, outside the app.
+
+    .venv/bin/python benchmarks/mask_step.py [--height 3000] [--width 4000] [--repeats 3]
+
+The same synthetic crack photo as ``benchmarks/app_latency.py``. Times, each the
+median of ``--repeats`` runs, side by side in one process:
+
+- classifying every tile at several batch sizes (``ExplanationSettings.batch_size``);
+- the mask step of a threshold change with the default settings
+  (``segment_explanation``: threshold and refinement, post-processing) and its
+  severity (``SegmentationResult.severity``);
+- the refinement's hysteresis: ``cracklib.refine.hysteresis_threshold``
+  against scikit-image's ``apply_hysteresis_threshold`` on the same map.
+
+Prints a table and, last, one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import replace
+
+import numpy as np
+from skimage.filters import apply_hysteresis_threshold
+
+from cracklib.pipeline import classify_tiles, explain, load_classifier, segment_explanation
+from cracklib.refine import darkness, hysteresis_threshold
+from cracklib.settings import ExplanationSettings, MaskSettings
+from cracklib.synthetic import crack_image
+
+
+def _median_seconds(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--height", type=int, default=3000)
+    parser.add_argument("--width", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    args = parser.parse_args()
+    image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
+    classifier = load_classifier()
+    settings = ExplanationSettings()
+    times: dict[str, float] = {}
+    for batch_size in args.batch_sizes:
+        times[f"classify tiles, batch {batch_size}"] = _median_seconds(
+            lambda: classify_tiles(classifier, image, replace(settings, batch_size=batch_size)), args.repeats)
+    explanation = explain(classifier, image, settings)
+    mask_settings = MaskSettings()
+
+    def threshold_change():
+        result = segment_explanation(explanation, replace(mask_settings, threshold="simple"), photo=image)
+        result.severity  # noqa: B018  (the metrics the page shows)
+        return result
+
+    steps = [threshold_change().timings for _ in range(args.repeats)]
+    for step in ("threshold", "postprocess", "severity"):
+        times[f"threshold change: {step}"] = round(statistics.median(s[step] for s in steps), 3)
+    times["threshold change: all"] = _median_seconds(threshold_change, args.repeats)
+    result = threshold_change()
+    dark = np.where(result.mask, darkness(image), 0)
+    level = float(np.percentile(dark[result.mask], 60)) if result.mask.any() else 1.0
+    for name, function in (("skimage", apply_hysteresis_threshold), ("cracklib", hysteresis_threshold)):
+        times[f"hysteresis, {name}"] = _median_seconds(lambda: function(dark, 0.5 * level, level), args.repeats)
+    same = bool(np.array_equal(apply_hysteresis_threshold(dark, 0.5 * level, level),
+                               hysteresis_threshold(dark, 0.5 * level, level)))
+    width = max(len(name) for name in times)
+    print(f"{args.height}x{args.width} px, {explanation.n_explained} of {explanation.n_tiles} tiles explained")
+    for name, seconds in times.items():
+        print(f"{name:<{width}}  {seconds:7.3f} s")
+    print(f"hysteresis masks equal: {same}")
+    print(json.dumps({"megapixels": round(args.height * args.width / 1e6, 1), "seconds": times,
+                      "hysteresis_equal": same}))
+
+
+if __name__ == "__main__":
+    main()
