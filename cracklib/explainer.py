@@ -47,7 +47,7 @@ from .errors import CrackInputError
 from .models import CRACK_CLASS, ModelCard, Normalization, card_path, save_model
 from .preprocess import to_pixels
 from .segnet import UNet11
-from .training import _save_checkpoint, jitter_brightness
+from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
 __all__ = ["ExplainerConfig", "ExplainerStats", "explainer_losses", "total_variation", "train_explainer",
            "save_explainer", "load_explainer", "explainer_masks", "fit_explainer_and_save"]
@@ -170,15 +170,10 @@ def train_explainer(classifier: nn.Module, images: np.ndarray, labels: np.ndarra
                                                     total_steps=max(1, config.epochs * steps))
     history: list[ExplainerStats] = []
     checkpoint = Path(checkpoint) if checkpoint else None
-    if resume and checkpoint and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved["config"] != asdict(config) or saved["n_images"] != len(labels):
-            raise ValueError(f"{checkpoint} was written by a run with other settings or data; "
-                             "delete it or drop --resume")
-        explainer.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        generator.set_state(saved["generator"])
+    run = dict(config=asdict(config), n_examples=len(labels), model=explainer, optimizer=optimizer,
+               scheduler=scheduler, generator=generator)
+    saved = resume_checkpoint(checkpoint, device=device, **run) if resume else None
+    if saved:
         history = [ExplainerStats(**h) for h in saved["history"]]
     for epoch in range(len(history) + 1, config.epochs + 1):
         start = time.perf_counter()
@@ -203,9 +198,7 @@ def train_explainer(classifier: nn.Module, images: np.ndarray, labels: np.ndarra
                                normalization, config.batch_size * 2, device)
         history.append(ExplainerStats(epoch, total / len(labels), *scores, time.perf_counter() - start))
         if checkpoint:
-            _save_checkpoint(checkpoint, config=asdict(config), n_images=len(labels), model=explainer.state_dict(),
-                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                             generator=generator.get_state(), history=[h.to_dict() for h in history])
+            save_checkpoint(checkpoint, **run, history=[h.to_dict() for h in history])
         if progress:
             progress(history[-1])
     return explainer.cpu().eval(), history

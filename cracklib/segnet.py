@@ -44,7 +44,7 @@ from .imageio import read_image
 from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, save_model
 from .preprocess import to_pixels
 from .tiling import TileBlender, pad_to_tile, tile_grid
-from .training import _save_checkpoint, jitter_brightness
+from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
 __all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
            "predict_map", "load_segmenter", "save_segmenter", "segmentation_loss"]
@@ -269,15 +269,10 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     history: list[SegmenterStats] = []
     best_state, best_loss, first_epoch = None, np.inf, 1
     checkpoint = Path(checkpoint) if checkpoint else None
-    if resume and checkpoint and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved["config"] != asdict(config) or saved["n_crops"] != len(crops):
-            raise ValueError(f"{checkpoint} was written by a run with other settings or data; "
-                             "delete it or drop --resume")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        generator.set_state(saved["generator"])
+    run = dict(config=asdict(config), n_examples=len(crops), model=model, optimizer=optimizer, scheduler=scheduler,
+               generator=generator)
+    saved = resume_checkpoint(checkpoint, device=device, **run) if resume else None
+    if saved:
         history = [SegmenterStats(**h) for h in saved["history"]]
         best_state, best_loss = saved["best_state"], saved["best_loss"]
         first_epoch = len(history) + 1
@@ -307,10 +302,8 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
             best_loss = val_loss if val_loss is not None else np.inf
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if checkpoint:
-            _save_checkpoint(checkpoint, config=asdict(config), n_crops=len(crops), model=model.state_dict(),
-                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                             generator=generator.get_state(), history=[h.to_dict() for h in history],
-                             best_state=best_state, best_loss=best_loss)
+            save_checkpoint(checkpoint, **run, history=[h.to_dict() for h in history], best_state=best_state,
+                            best_loss=best_loss)
         if progress:
             progress(stats)
     model = model.cpu().to(memory_format=torch.contiguous_format)

@@ -35,7 +35,8 @@ from .metrics import balanced_accuracy
 from .models import CRACK_CLASS, Normalization, build_model, fold_batch_norm, load_model
 from .preprocess import to_pixels
 
-__all__ = ["TrainingConfig", "EpochStats", "train_classifier", "predict_probabilities"]
+__all__ = ["TrainingConfig", "EpochStats", "train_classifier", "predict_probabilities", "save_checkpoint",
+           "resume_checkpoint"]
 
 
 @dataclass
@@ -130,11 +131,47 @@ def _initial_model(config: TrainingConfig) -> torch.nn.Module:
     return model.to(memory_format=torch.contiguous_format)
 
 
-def _save_checkpoint(path: Path, **state) -> None:
-    # Written to a temporary name and renamed, so a run killed mid-write keeps the previous checkpoint.
+def save_checkpoint(path: Path, *, config: dict, n_examples: int, model: torch.nn.Module,
+                    optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator, **extra) -> None:
+    """Write what a training run needs to go on after its last epoch (``extra``: history, best state, …).
+
+    The classifier, the U-Nets and the explainer network all train with this
+    pair and :func:`resume_checkpoint`. Written to a temporary name and renamed,
+    so a run killed mid-write keeps the previous checkpoint.
+    """
+    state = dict(config=config, n_examples=n_examples, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                 scheduler=scheduler.state_dict(), generator=generator.get_state(),
+                 torch_rng=torch.random.get_rng_state(), **extra)  # dropout draws from the global generator
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     temporary.replace(path)
+
+
+def resume_checkpoint(path: Path | None, *, config: dict, n_examples: int, model: torch.nn.Module,
+                      optimizer: torch.optim.Optimizer, scheduler, generator: torch.Generator,
+                      device: torch.device | str) -> dict | None:
+    """Restore model, optimiser, schedule and random state from ``path`` (:func:`save_checkpoint`).
+
+    Returns
+    -------
+    The saved dict (its ``history`` and the run's extras), or None where ``path`` is None or missing.
+
+    Raises
+    ------
+    ValueError
+        The checkpoint was written with other settings or another number of examples.
+    """
+    if path is None or not path.exists():
+        return None
+    saved = torch.load(path, map_location=device, weights_only=False)
+    if saved["config"] != config or saved.get("n_examples") != n_examples:
+        raise ValueError(f"{path} was written by a run with other settings or data; delete it or drop --resume")
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    generator.set_state(saved["generator"])
+    torch.random.set_rng_state(saved["torch_rng"])
+    return saved
 
 
 def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
@@ -190,16 +227,10 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
     history: list[EpochStats] = []
     best_state, best_loss, stale, first_epoch = None, np.inf, 0, 1
     checkpoint = Path(checkpoint) if checkpoint else None
-    if resume and checkpoint and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        if saved["config"] != config.fingerprint() or saved["n_examples"] != len(labels):
-            raise ValueError(f"{checkpoint} was written by a run with other settings or data; "
-                             "delete it or drop --resume")
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        generator.set_state(saved["generator"])
-        torch.random.set_rng_state(saved["torch_rng"])  # dropout draws from the global generator
+    run = dict(config=config.fingerprint(), n_examples=len(labels), model=model, optimizer=optimizer,
+               scheduler=scheduler, generator=generator)
+    saved = resume_checkpoint(checkpoint, device=device, **run) if resume else None
+    if saved:
         history = [EpochStats(**h) for h in saved["history"]]
         best_state, best_loss, stale = saved["best_state"], saved["best_loss"], saved["stale"]
         first_epoch = len(history) + 1
@@ -238,12 +269,8 @@ def train_classifier(train_images: np.ndarray, train_labels: np.ndarray,
         else:
             stale += 1
         if checkpoint:
-            _save_checkpoint(checkpoint, config=config.fingerprint(), n_examples=len(labels),
-                             model=model.state_dict(), optimizer=optimizer.state_dict(),
-                             scheduler=scheduler.state_dict(), generator=generator.get_state(),
-                             torch_rng=torch.random.get_rng_state(),
-                             history=[h.to_dict() for h in history], best_state=best_state,
-                             best_loss=best_loss, stale=stale)
+            save_checkpoint(checkpoint, **run, history=[h.to_dict() for h in history], best_state=best_state,
+                            best_loss=best_loss, stale=stale)
         if progress:
             progress(stats)
     model = model.cpu().to(memory_format=torch.contiguous_format)

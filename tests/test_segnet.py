@@ -101,3 +101,24 @@ def test_a_network_method_is_available_only_with_its_weights(tmp_path, monkeypat
     assert method_available("lrp") and not method_available("unet")
     (tmp_path / "unet.pt").write_bytes(b"")
     assert method_available("unet")
+
+
+def test_unet_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    y = (rng.random((8, 32, 32)) < 0.1).astype(np.uint8)
+    config = SegmenterConfig(width=0.0625, crop=32, epochs=2, batch_size=4, seed=0)
+    straight, _ = train_segmenter(x, y, x, y, config=config)
+
+    def stop_after_first(stats):
+        raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "unet.ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_segmenter(x, y, x, y, config=config, checkpoint=checkpoint, progress=stop_after_first)
+    resumed, history = train_segmenter(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
+    assert [h.epoch for h in history] == [1, 2]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    with pytest.raises(ValueError, match="other settings"):
+        train_segmenter(x[:4], y[:4], config=config, checkpoint=checkpoint, resume=True)
