@@ -42,7 +42,8 @@ from cracklib.refine import REFINEMENTS
 from cracklib.segnet import SEGMENTER_METHODS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
-from cracklib.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_available
+from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_threshold,
+                              method_available)
 from cracklib.synthetic import growth_series
 from cracklib.threshold import THRESHOLDS
 from cracklib.tiling import ceil_div
@@ -268,8 +269,9 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                              EXPLANATION.method,
                              help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
                                   "trained on this product's explanation masks, from image labels only "
-                                  "(use the 'probability' threshold with them); bcos: the shipped B-cos "
-                                  "network classifies and explains itself (its own dynamic linear map); "
+                                  "(both cut at their own 0.5, the 'probability' threshold, unless another is "
+                                  "chosen); bcos: the shipped B-cos network classifies and explains itself "
+                                  "(its own dynamic linear map); "
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
@@ -277,7 +279,8 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                            help="the reference image of IG, DeepLift and the SHAP methods")
         threshold, post, refine = defaults.mask.threshold, defaults.mask.post, defaults.mask.refine
         if mask:
-            threshold = _select("Threshold", list(THRESHOLDS), defaults.mask.threshold)
+            # A network's map defaults to its own 0.5; switching between a network and an explanation resets it.
+            threshold = _select("Threshold", list(THRESHOLDS), default_threshold(choice, defaults.mask))
             post = _select("Post-processing", list(POSTPROCESSING), defaults.mask.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), defaults.mask.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))

@@ -19,7 +19,7 @@ from .growth import GROWTH_CONFIG, TEMPORAL_MODES
 from .imageio import write_png
 from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS
-from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from .settings import MODES, NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 from .postprocess import POSTPROCESSING
 from .refine import REFINEMENTS
 from .severity import WIDTH_METHODS
@@ -70,7 +70,9 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
                         help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
     parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
-    parser.add_argument("--threshold", default=defaults.threshold, choices=list(THRESHOLDS))
+    parser.add_argument("--threshold", default=None, choices=list(THRESHOLDS),
+                        help=f"default {defaults.threshold}; {NETWORK_THRESHOLD} for {' and '.join(SEGMENTER_METHODS)}")
+    parser.set_defaults(mask_defaults=defaults)
     parser.add_argument("--post", default=defaults.post, choices=list(POSTPROCESSING))
     parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
     parser.add_argument("--refine", default=defaults.refine, choices=list(REFINEMENTS),
@@ -94,8 +96,10 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 
 
 def _config(args) -> PipelineConfig:
-    return PipelineConfig.of(method=args.method if args.method != "none" else EXPLANATION.method, rules=args.rules,
-                             lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=args.threshold,
+    method = args.method if args.method != "none" else EXPLANATION.method
+    threshold = args.threshold or default_threshold(method, args.mask_defaults)
+    return PipelineConfig.of(method=method, rules=args.rules,
+                             lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=threshold,
                              post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate,
                              mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px, widths=args.widths,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,

@@ -23,8 +23,12 @@ from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 from .refine import REFINEMENTS
 from .severity import GAP_PX, WIDTH_METHODS
 
-__all__ = ["MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice", "method_choices",
-           "method_weights", "method_available"]
+__all__ = ["MODES", "NETWORK_THRESHOLD", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice",
+           "method_choices", "method_weights", "method_available", "default_threshold"]
+
+#: A segmentation network's map is a crack probability: it is cut at its own 0.5 unless a threshold is chosen
+#: (validation splits, docs/segmenters_val.md: gmm, fitted for relevance maps, is worse on it).
+NETWORK_THRESHOLD = "probability"
 
 #: How a photo reaches the classifier: native-resolution tiles, or the whole photo resized to the model input.
 MODES = ("tiled", "resize")
@@ -173,3 +177,11 @@ def method_choices() -> list[MethodChoice]:
     return ([MethodChoice(f"lrp ({rules})", "lrp", rules) for rules in RULE_SETS]
             + [MethodChoice(method, method) for method in [*METHODS, *SEGMENTER_METHODS]
                if method != "lrp" and method_available(method)])
+
+
+def default_threshold(method: str, mask: MaskSettings = MaskSettings()) -> str:
+    """The threshold a method's map is cut at when none is chosen: :data:`NETWORK_THRESHOLD` for the
+    segmentation networks, ``mask.threshold`` for the explanations."""
+    from .segnet import SEGMENTER_METHODS
+
+    return NETWORK_THRESHOLD if method in SEGMENTER_METHODS else mask.threshold
