@@ -24,7 +24,8 @@ from .metrics import Confusion, ScoreSampler, average_precision, balanced_accura
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cut_explanation, explain,
                        segment_explanation)
-from .settings import ExplanationSettings, MaskSettings, PipelineConfig
+from .segnet import SEGMENTER_METHODS
+from .settings import NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
            "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
@@ -245,11 +246,17 @@ def method_label(settings: ExplanationSettings) -> str:
 
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
-                         photo: np.ndarray | None = None, truth: np.ndarray | None = None) -> list[MethodRun]:
-    """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given."""
+                         photo: np.ndarray | None = None, truth: np.ndarray | None = None,
+                         network_threshold: str | None = NETWORK_THRESHOLD) -> list[MethodRun]:
+    """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given.
+
+    A segmentation network's map is a probability, not a relevance: it is cut
+    at ``network_threshold`` (its own 0.5 by default; None: at ``settings.threshold`` like the rest).
+    """
     runs = []
     for explanation in explanations:
-        result = segment_explanation(explanation, settings, photo=photo)
+        own = network_threshold if network_threshold and explanation.settings.method in SEGMENTER_METHODS else None
+        result = segment_explanation(explanation, replace(settings, threshold=own) if own else settings, photo=photo)
         seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
         runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))

@@ -43,8 +43,9 @@ if not chosen:
 explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
              for label in chosen]
 runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth)
+own_cut = " (the U-Nets: their own 0.5)" if any(choices[label].method in SEGMENTER_METHODS for label in chosen) else ""
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
-           f"threshold {config.mask.threshold}, post-processing {config.mask.post}.")
+           f"threshold {config.mask.threshold}{own_cut}, post-processing {config.mask.post}.")
 columns = st.columns(min(4, len(runs)))
 picture = explained[0].picture
 for index, run in enumerate(runs):

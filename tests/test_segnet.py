@@ -7,7 +7,9 @@ from cracklib.datasets import Sample, read_dataset, read_sample
 from cracklib.errors import CrackInputError
 from cracklib.metrics import confusion
 from cracklib.models import Normalization
+from cracklib.evaluation import compare_explanations
 from cracklib.pipeline import PipelineConfig, explain, segment_explanation
+from cracklib.settings import MaskSettings
 from cracklib.segnet import (IGNORE, SegmenterConfig, UNet11, crops_from_masks, load_segmenter, predict_map,
                              save_segmenter, segmentation_loss, train_segmenter)
 import cracklib.segnet as segnet
@@ -85,6 +87,14 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
                                                                 post="none").mask)
     # The network's own decision (probability above 0.5), less the specks the pipeline drops.
     assert result.mask.any() and not (result.mask & ~(explanation.relevance > 0.5)).any()
+    # Compared beside an explanation, the network keeps its own 0.5 while the explanation is cut at gmm.
+    lrp = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0).explanation)
+    gmm = MaskSettings(threshold="gmm", refine="none", post="none")
+    network_run, lrp_run = compare_explanations([explanation, lrp], gmm, photo=image)
+    assert network_run.result.settings.threshold == "probability" and lrp_run.result.settings.threshold == "gmm"
+    np.testing.assert_array_equal(network_run.result.mask, result.mask)
+    alike = compare_explanations([explanation], gmm, photo=image, network_threshold=None)[0]
+    assert alike.result.settings.threshold == "gmm"
     with pytest.raises(CrackInputError, match="no such segmentation network"):
         explain(tiny_classifier, image, PipelineConfig.of(method="distilled").explanation)
 
