@@ -24,8 +24,7 @@ from .metrics import Confusion, ScoreSampler, average_precision, balanced_accura
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cut_explanation, explain,
                        segment_explanation)
-from .segnet import SEGMENTER_METHODS
-from .settings import NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig
+from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 
 __all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
            "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
@@ -247,16 +246,18 @@ def method_label(settings: ExplanationSettings) -> str:
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
                          photo: np.ndarray | None = None, truth: np.ndarray | None = None,
-                         network_threshold: str | None = NETWORK_THRESHOLD) -> list[MethodRun]:
+                         networks_at_own_threshold: bool = True) -> list[MethodRun]:
     """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given.
 
-    A segmentation network's map is a probability, not a relevance: it is cut
-    at ``network_threshold`` (its own 0.5 by default; None: at ``settings.threshold`` like the rest).
+    A segmentation network's map is a probability, not a relevance: with
+    ``networks_at_own_threshold`` it is cut at its own default
+    (:func:`cracklib.settings.default_threshold`), the explanations at ``settings.threshold``.
     """
     runs = []
     for explanation in explanations:
-        own = network_threshold if network_threshold and explanation.settings.method in SEGMENTER_METHODS else None
-        result = segment_explanation(explanation, replace(settings, threshold=own) if own else settings, photo=photo)
+        threshold = (default_threshold(explanation.settings.method, settings) if networks_at_own_threshold
+                     else settings.threshold)
+        result = segment_explanation(explanation, replace(settings, threshold=threshold), photo=photo)
         seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
         runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))

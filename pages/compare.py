@@ -43,7 +43,8 @@ if not chosen:
 explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
              for label in chosen]
 runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth)
-own_cut = " (the U-Nets: their own 0.5)" if any(choices[label].method in SEGMENTER_METHODS for label in chosen) else ""
+own_cut = " (the U-Nets: their own 0.5)" if any(run.result.settings.threshold != config.mask.threshold
+                                                 for run in runs) else ""
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
            f"threshold {config.mask.threshold}{own_cut}, post-processing {config.mask.post}.")
 columns = st.columns(min(4, len(runs)))

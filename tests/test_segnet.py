@@ -93,7 +93,7 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
     network_run, lrp_run = compare_explanations([explanation, lrp], gmm, photo=image)
     assert network_run.result.settings.threshold == "probability" and lrp_run.result.settings.threshold == "gmm"
     np.testing.assert_array_equal(network_run.result.mask, result.mask)
-    alike = compare_explanations([explanation], gmm, photo=image, network_threshold=None)[0]
+    alike = compare_explanations([explanation], gmm, photo=image, networks_at_own_threshold=False)[0]
     assert alike.result.settings.threshold == "gmm"
     with pytest.raises(CrackInputError, match="no such segmentation network"):
         explain(tiny_classifier, image, PipelineConfig.of(method="distilled").explanation)
