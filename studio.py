@@ -307,6 +307,21 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 
 
+def selected_rows(key: str) -> list[int]:
+    """The rows selected in the dataframe widget ``key`` on the last run (before the widget is drawn again)."""
+    state = st.session_state.get(key)
+    return list(state["selection"]["rows"]) if state else []
+
+
+#: Where a page notes when things were drawn (``time.perf_counter``), for benchmarks/app_latency.py.
+PAGE_EVENTS = "page_events"
+
+
+def mark_page_event(event: str) -> None:
+    """Note the time of a page event ("mask drawn"), read by benchmarks/app_latency.py through AppTest."""
+    st.session_state.setdefault(PAGE_EVENTS, {})[event] = time.perf_counter()
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()[:12]
 

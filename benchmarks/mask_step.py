@@ -5,12 +5,16 @@
 The same synthetic crack photo as ``benchmarks/app_latency.py``. Times, each the
 median of ``--repeats`` runs, side by side in one process:
 
-- classifying every tile at several batch sizes (``ExplanationSettings.batch_size``);
+- classifying every tile at several batch sizes (``ExplanationSettings.batch_size``)
+  with the scoring graph the pipeline uses (``cracklib.models.scoring_graph``),
+  and at the default batch size with the eager channels_last model it replaces;
 - the mask step of a threshold change with the default settings
   (``segment_explanation``: threshold and refinement, post-processing) and its
   severity (``SegmentationResult.severity``);
 - the refinement's hysteresis: ``cracklib.refine.hysteresis_threshold``
-  against scikit-image's ``apply_hysteresis_threshold`` on the same map.
+  against scikit-image's ``apply_hysteresis_threshold`` on the same map;
+- the paper's 25×25 closing and the area opening on the final mask:
+  ``cracklib.morphology`` (OpenCV) against scikit-image, the same pixels.
 
 Prints a table and, last, one JSON line.
 """
@@ -24,11 +28,14 @@ from dataclasses import replace
 
 import numpy as np
 from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import closing as skimage_closing, disk, remove_small_objects
 
+from cracklib import morphology
 from cracklib.pipeline import classify_tiles, explain, load_classifier, segment_explanation
 from cracklib.refine import darkness, hysteresis_threshold
 from cracklib.settings import ExplanationSettings, MaskSettings
 from cracklib.synthetic import crack_image
+from cracklib.tiling import map_near_mask
 
 
 def _median_seconds(run, repeats: int) -> float:
@@ -54,6 +61,10 @@ def main() -> None:
     for batch_size in args.batch_sizes:
         times[f"classify tiles, batch {batch_size}"] = _median_seconds(
             lambda: classify_tiles(classifier, image, replace(settings, batch_size=batch_size)), args.repeats)
+    eager = replace(classifier)
+    eager.scoring_model = eager.model  # the cached property, set to the eager model
+    times[f"classify tiles, batch {settings.batch_size}, eager model"] = _median_seconds(
+        lambda: classify_tiles(eager, image, settings), args.repeats)
     explanation = explain(classifier, image, settings)
     mask_settings = MaskSettings()
 
@@ -73,13 +84,28 @@ def main() -> None:
         times[f"hysteresis, {name}"] = _median_seconds(lambda: function(dark, 0.5 * level, level), args.repeats)
     same = bool(np.array_equal(apply_hysteresis_threshold(dark, 0.5 * level, level),
                                hysteresis_threshold(dark, 0.5 * level, level)))
+    footprint = morphology.round_footprint(12)
+    near = {"cracklib": lambda window: morphology.closing(window, footprint),
+            "skimage": lambda window: skimage_closing(window, disk(12, decomposition="crosses"))}
+    closed = {}
+    for name, function in near.items():
+        times[f"25x25 closing near the mask, {name}"] = _median_seconds(
+            lambda: map_near_mask(function, result.mask, result.mask, margin=26, dtype=bool), args.repeats)
+        closed[name] = map_near_mask(function, result.mask, result.mask, margin=26, dtype=bool)
+    times["area opening, cracklib"] = _median_seconds(
+        lambda: morphology.drop_small_components(closed["cracklib"], 50), args.repeats)
+    times["area opening, skimage"] = _median_seconds(
+        lambda: remove_small_objects(closed["cracklib"], max_size=49, connectivity=2), args.repeats)
+    same_morphology = bool(np.array_equal(closed["cracklib"], closed["skimage"]) and np.array_equal(
+        morphology.drop_small_components(closed["cracklib"], 50),
+        remove_small_objects(closed["cracklib"], max_size=49, connectivity=2)))
     width = max(len(name) for name in times)
     print(f"{args.height}x{args.width} px, {explanation.n_explained} of {explanation.n_tiles} tiles explained")
     for name, seconds in times.items():
         print(f"{name:<{width}}  {seconds:7.3f} s")
-    print(f"hysteresis masks equal: {same}")
+    print(f"hysteresis masks equal: {same}; closing and area opening masks equal: {same_morphology}")
     print(json.dumps({"megapixels": round(args.height * args.width / 1e6, 1), "seconds": times,
-                      "hysteresis_equal": same}))
+                      "hysteresis_equal": same, "morphology_equal": same_morphology}))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ predictions.
 
 A pseudo-mask has three values: 1 where the pipeline's mask is (confident
 crack), :data:`cracklib.segnet.IGNORE` in a band of ``band`` pixels around it
-and wherever the relevance score reaches ``unsure`` times the cut without
-passing it, and 0 elsewhere (confident background, which includes the tiles the
+and wherever the score reaches ``unsure`` times the threshold's cut outside
+the mask (refined away, or weak), and 0 elsewhere (confident background, which includes the tiles the
 classifier called crack-free).
 
 References
@@ -59,15 +59,18 @@ def pseudo_mask(result: SegmentationResult, settings: PseudoMaskSettings = Pseud
     Parameters
     ----------
     result : SegmentationResult
-        The explanation pipeline's result on a photo the classifier calls cracked.
+        The explanation pipeline's result on a photo the classifier calls
+        cracked. Its ``threshold`` is the cut the score map was taken at: the
+        refinement and the closings change the mask after it, so the mask's
+        weakest score is no measure of the cut (a closed gap scores 0, and "half
+        of 0" would leave every pixel unsure).
     settings : PseudoMaskSettings
     """
     mask = result.mask
     target = np.zeros(mask.shape, np.uint8)
     if mask.any():
         unsure = ndimage.binary_dilation(mask, iterations=settings.band)
-        cut = float(result.score[mask].min())  # the weakest score the mask kept stands for the cut
-        unsure |= result.score >= settings.unsure * cut
+        unsure |= result.score >= settings.unsure * result.threshold
     else:
         unsure = np.zeros(mask.shape, bool)
     target[unsure] = IGNORE

@@ -45,7 +45,7 @@ from .errors import CrackInputError
 from .explainer import load_explainer
 from .baselines import DamageFree, baselines_path
 from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
-from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model
+from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
 from .refine import DARKNESS_WIDTH, REFINEMENTS, dark_core, refine_with_photo
@@ -76,6 +76,11 @@ class Classifier:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @cached_property
+    def scoring_model(self) -> torch.nn.Module:
+        """What classifies tiles and photos: :func:`cracklib.models.scoring_graph` of the model (faster, no hooks)."""
+        return scoring_graph(self.model, self.card.input_size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,6 +159,8 @@ class SegmentationResult:
     mask_timings: dict[str, float] = field(default_factory=dict)
     #: The explained photo (not a copy), where widths are read (``settings.widths == "photo"``).
     photo: np.ndarray | None = field(default=None, repr=False)
+    #: The cut, in units of ``score``, that the threshold step took (before refinement and post-processing).
+    threshold: float | None = None
 
     @cached_property
     def severity(self) -> Severity:
@@ -170,6 +177,11 @@ class SegmentationResult:
             severity.width_method += f"; mask refined on the photo ({self.settings.refine}: {REFINEMENTS[self.settings.refine]})"
         self.mask_timings["severity"] = time.perf_counter() - start
         return severity
+
+    @property
+    def area_px(self) -> int:
+        """Pixels in the mask: the severity's area, without measuring the rest."""
+        return int(np.count_nonzero(self.mask))
 
     @property
     def timings(self) -> dict[str, float]:
@@ -231,8 +243,12 @@ def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
-    with model_lock(classifier.model):
-        output = classifier.model(inputs)
+    scorer = classifier.scoring_model
+    if scorer is classifier.model:  # the eager model: not while another thread has hooks on it
+        with model_lock(classifier.model):
+            output = scorer(inputs)
+    else:
+        output = scorer(inputs)
     return torch.softmax(output.float(), dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
@@ -499,7 +515,8 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     if exclude is not None:
         mask &= ~exclude
     timings["postprocess"] = time.perf_counter() - start
-    return SegmentationResult(explanation, settings, thresholded.score, mask, timings, photo)
+    return SegmentationResult(explanation, settings, thresholded.score, mask, timings, photo,
+                              thresholded.threshold)
 
 
 def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple[slice, slice] | None:

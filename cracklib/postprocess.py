@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from skimage.morphology import closing, disk, ellipse, remove_small_objects
-
+from . import morphology
 from .tiling import map_near_mask
 
 __all__ = ["PostProcessing", "POSTPROCESSING", "postprocess", "drop_small_components"]
@@ -52,23 +51,17 @@ def _closing(mask: np.ndarray, size: int) -> np.ndarray:
     if size <= 1:
         return mask
     radius = size // 2  # a (2r+1)×(2r+1) element
-    # Large elements are decomposed into crosses (skimage), 10× faster than the
-    # full footprint at 25×25 and within a pixel of the same disk.
-    footprint = ellipse(radius, radius) if radius <= 3 else disk(radius, decomposition="crosses")
+    footprint = morphology.round_footprint(radius)
     # Only near the mask: a closing reads at most twice its radius around a pixel, so the blocks with mask
     # pixels within that reach give the whole closing, and a crack on a large photo touches few blocks
-    # (the 25×25 closing of a 12 MP mask: 5.8 s on the whole photo in an ad-hoc timing).
-    return map_near_mask(lambda window: closing(window, footprint), mask, mask, margin=2 * radius + 2,
-                         dtype=bool)
+    # (the 25×25 closing of a 12 MP mask: 0.035 s on those blocks, 0.08 s on the whole photo).
+    return map_near_mask(lambda window: morphology.closing(window, footprint), mask, mask,
+                         margin=2 * radius + 2, dtype=bool)
 
 
 def drop_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:
     """The mask without its components (8-connected) of fewer than ``min_area`` pixels: an area opening."""
-    mask = np.asarray(mask, dtype=bool)
-    if min_area <= 1:
-        return mask.copy()
-    # remove_small_objects drops components of at most max_size pixels.
-    return remove_small_objects(mask, max_size=min_area - 1, connectivity=2)
+    return morphology.drop_small_components(mask, min_area)
 
 
 def postprocess(mask: np.ndarray, preset: str | PostProcessing = "paper", *, scale: float = 1.0) -> np.ndarray:

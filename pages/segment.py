@@ -54,24 +54,16 @@ for name, data in files:
     result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude)
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
-    severity = result.severity
+    # The mask is drawn before its severity is measured (a skeleton of a 12 MP mask takes a few tenths of a
+    # second): the metrics and the crack table are filled in below it, in the places kept for them here.
     cols = st.columns(6)
     cols[0].metric("Crack probability", f"{result.probability:.3f}")
-    cols[1].metric("Area (px)", f"{severity.area_px:,}")
-    cols[2].metric("Cracks", severity.n_cracks)
-    cols[3].metric("Length (px)", f"{severity.length_px:.0f}")
-    cols[4].metric("Max / mean width (px)", f"{severity.max_width_px:.1f} / {severity.mean_width_px:.1f}")
+    cols[1].metric("Area (px)", f"{result.area_px:,}")
     cols[5].metric("Tiles explained", f"{result.n_explained} / {result.n_tiles}")
-    if severity.mm_per_px:
-        st.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
-                   f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
-    chosen = []
-    if severity.cracks:
-        with st.expander(f"The {severity.n_cracks} cracks one by one (fragments closer than {severity.gap_px} px "
-                         "count as one; select rows to outline them)"):
-            table = st.dataframe(crack_rows(severity), width="stretch", hide_index=True, on_select="rerun",
-                                 selection_mode="multi-row", key=f"cracks_{name}")
-            chosen = [severity.cracks[row] for row in table.selection.rows]
+    severity_places = [col.empty() for col in cols[2:5]]
+    details = st.container()
+    selected = studio.selected_rows(f"cracks_{name}")
+    chosen = [result.severity.cracks[row] for row in selected if row < len(result.severity.cracks)]
     left, right = st.columns(2)
     left.plotly_chart(studio.heatmap_figure(picture, result.relevance, view=view), width="stretch", key=f"heat_{name}")
     if not result.explained:
@@ -83,6 +75,19 @@ for name, data in files:
     right.image(overlay, caption="Crack mask (red)" + ("; missed ground truth in green" if truth is not None else "")
                 + ("; selected cracks outlined in yellow" if chosen else "")
                 + ("; ignored regions left out" if exclude is not None else ""), width="stretch")
+    studio.mark_page_event("mask drawn")
+    severity = result.severity
+    severity_places[0].metric("Cracks", severity.n_cracks)
+    severity_places[1].metric("Length (px)", f"{severity.length_px:.0f}")
+    severity_places[2].metric("Max / mean width (px)", f"{severity.max_width_px:.1f} / {severity.mean_width_px:.1f}")
+    if severity.mm_per_px:
+        details.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
+                        f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
+    if severity.cracks:
+        with details.expander(f"The {severity.n_cracks} cracks one by one (fragments closer than {severity.gap_px} "
+                              "px count as one; select rows to outline them)"):
+            st.dataframe(crack_rows(severity), width="stretch", hide_index=True, on_select="rerun",
+                         selection_mode="multi-row", key=f"cracks_{name}")
     if explanation.grid is not None and explanation.n_tiles > 1:
         with st.expander("Where the classifier sees cracks (tile probabilities)"):
             st.plotly_chart(studio.probability_figure(explanation),

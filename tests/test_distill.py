@@ -17,15 +17,25 @@ def test_pseudo_mask_is_crack_on_the_mask_unsure_around_it_and_background_elsewh
     score[4, 2:7] = 0.9           # the pipeline's mask
     score[0, 0] = 0.5             # unsure: at least half the weakest kept score, not kept
     score[8, 8] = 0.3             # background: below half of it
-    result = SimpleNamespace(mask=score >= 0.9, score=score)
+    result = SimpleNamespace(mask=score >= 0.9, score=score, threshold=0.8)
     target = pseudo_mask(result, PseudoMaskSettings(band=1, unsure=0.5))
     assert (target[4, 2:7] == 1).all()
     # The one-pixel band (4-connected: the box's corners stay background).
     assert (target[3, 2:7] == IGNORE).all() and (target[5, 2:7] == IGNORE).all()
     assert target[4, 1] == IGNORE and target[4, 7] == IGNORE and target[3, 1] == 0
     assert target[0, 0] == IGNORE and target[8, 8] == 0 and target[1, 4] == 0
-    empty = pseudo_mask(SimpleNamespace(mask=np.zeros((3, 3), bool), score=np.zeros((3, 3))))
+    empty = pseudo_mask(SimpleNamespace(mask=np.zeros((3, 3), bool), score=np.zeros((3, 3)), threshold=0.5))
     assert not empty.any()
+
+
+def test_a_closed_gap_in_the_mask_leaves_the_rest_of_the_photo_background():
+    """A closing fills pixels that score 0; the unsure band still comes from the threshold's cut."""
+    score = np.zeros((9, 9))
+    score[4, 1:4] = score[4, 5:8] = 0.9
+    mask = score > 0.5
+    mask[4, 4] = True             # the gap the closing filled
+    target = pseudo_mask(SimpleNamespace(mask=mask, score=score, threshold=0.5), PseudoMaskSettings(band=1))
+    assert target[4, 4] == 1 and target[0, 0] == 0 and target[8, 8] == 0
 
 
 def test_distillation_reads_no_pixel_mask(tmp_path):

@@ -5,7 +5,7 @@ import torch
 
 from cracklib.errors import CrackInputError
 from cracklib.models import (ModelCard, Normalization, build_model, card_path, conv_layer_names, fold_batch_norm,
-                             load_model, save_model)
+                             load_model, save_model, scoring_graph)
 
 
 @pytest.mark.parametrize("arch, fc_layers", [("vgg11_128", 3), ("vgg11_onefc", 1)])
@@ -112,3 +112,28 @@ def test_the_kept_epoch_is_the_one_with_the_lowest_validation_loss():
     assert ModelCard(notes={"history": history}).kept_epoch["epoch"] == 2
     assert ModelCard().kept_epoch is None
     assert ModelCard(notes={"history": [{"epoch": 1, "val_loss": None}]}).kept_epoch is None
+
+
+def test_the_scoring_graph_classifies_as_the_eager_model():
+    """The traced MKL-DNN copy that scores tiles gives the eager model's logits, at any batch size."""
+    torch.manual_seed(0)
+    model = build_model("vgg11_128", width=0.125, input_size=64).eval().to(memory_format=torch.channels_last)
+    scorer = scoring_graph(model, 64)
+    assert scorer is not model
+    for batch in (1, 5, 16):
+        inputs = torch.randn(batch, 3, 64, 64)
+        with torch.no_grad():
+            assert torch.allclose(scorer(inputs), model(inputs), atol=1e-5)
+
+
+def test_a_model_the_tracer_cannot_take_is_scored_eagerly():
+    class Refuses(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 2)
+
+        def forward(self, inputs):
+            raise RuntimeError("not traceable")
+
+    model = Refuses()
+    assert scoring_graph(model, 8) is model

@@ -1,0 +1,64 @@
+"""cracklib.morphology computes scikit-image's and scipy's operations: the same pixels on random masks."""
+import numpy as np
+import pytest
+from scipy import ndimage
+from skimage.morphology import closing, dilation, disk, ellipse, isotropic_dilation, remove_small_objects
+
+from cracklib import morphology
+
+
+def _random_masks(count=60, seed=0, smallest=1):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        height, width = rng.integers(smallest, smallest + 50, 2)
+        yield rng.random((height, width)) < rng.uniform(0.01, 0.6)
+
+
+def test_round_footprint_is_the_post_processings_ellipse_then_disk():
+    assert np.array_equal(morphology.round_footprint(2), ellipse(2, 2))
+    assert np.array_equal(morphology.round_footprint(12), disk(12))
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 6, 12])
+def test_closing_and_dilation_equal_scikit_images(radius):
+    footprint = morphology.round_footprint(radius)
+    # skimage reflects the image at its border, which is the same as ignoring the outside when the image is
+    # at least as large as the footprint (a photo always is); in thinner images its reflection goes astray.
+    for mask in _random_masks(smallest=2 * radius + 1):
+        assert np.array_equal(morphology.closing(mask, footprint), closing(mask, footprint))
+        assert np.array_equal(morphology.dilation(mask, footprint), dilation(mask, footprint))
+        if mask.any():  # skimage's isotropic dilation marks a pixel on an empty mask
+            assert np.array_equal(morphology.dilation(mask, disk(radius).astype(np.uint8)),
+                                  isotropic_dilation(mask, radius))
+
+
+def test_closing_does_not_erode_from_the_image_border():
+    mask = np.zeros((20, 20), bool)
+    mask[:, :3] = True                       # a bar along the left edge
+    assert np.array_equal(morphology.closing(mask, morphology.round_footprint(5)), mask)
+
+
+@pytest.mark.parametrize("min_area", [1, 2, 5, 50])
+def test_drop_small_components_is_an_8_connected_area_opening(min_area):
+    for mask in _random_masks():
+        expected = mask if min_area <= 1 else remove_small_objects(mask, max_size=min_area - 1, connectivity=2)
+        assert np.array_equal(morphology.drop_small_components(mask, min_area), expected)
+    diagonal = np.eye(4, dtype=bool)        # one component when 8-connected
+    assert morphology.drop_small_components(diagonal, 4).sum() == 4
+    assert morphology.drop_small_components(diagonal, 5).sum() == 0
+
+
+def test_grey_closing_square_equals_scipys_with_its_reflected_border():
+    rng = np.random.default_rng(1)
+    for height, width in ((1, 1), (7, 30), (40, 41)):
+        gray = (rng.random((height, width)) * 255).astype(np.float32)
+        assert np.array_equal(morphology.grey_closing_square(gray, 15), ndimage.grey_closing(gray, size=(15, 15)))
+
+
+def test_distance_to_background_equals_scipys_exact_transform():
+    for mask in _random_masks():
+        expected = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+        assert np.allclose(morphology.distance_to_background(mask), expected, atol=1e-4)
+    bar = np.zeros((9, 9), bool)
+    bar[3:6, :] = True                       # three pixels wide: 2 on its centre line
+    assert morphology.distance_to_background(bar)[4, 4] == pytest.approx(2)
