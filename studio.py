@@ -86,6 +86,8 @@ class Explained(NamedTuple):
     #: The photo reduced to DISPLAY_SIDE, made once (reducing a 12 MP photo on every rerun costs time).
     picture: np.ndarray
     explanation: Explanation
+    #: The relevance reduced to HEATMAP_SIDE, made once too (None when the photo was not explained).
+    heat: np.ndarray | None = None
 
 
 #: Memory the explanations of all sessions may hold together (MB); the least recently used go first.
@@ -100,7 +102,8 @@ def _owner(array: np.ndarray) -> np.ndarray:
 
 
 def _nbytes(explained: Explained) -> int:
-    arrays = [explained.image, explained.picture, explained.explanation.relevance, explained.explanation.support,
+    arrays = [explained.image, explained.picture, explained.heat, explained.explanation.relevance,
+              explained.explanation.support,
               explained.explanation.tile_probabilities]
     owners = {id(owner): owner for owner in (_owner(a) for a in arrays if a is not None)}  # each buffer once
     return sum(owner.nbytes for owner in owners.values())
@@ -134,7 +137,7 @@ class ExplanationCache:
             if key in self._entries:
                 return self._entries[key]
         explained = compute()  # outside the lock: other sessions keep being served
-        for array in (explained.image, explained.picture, explained.explanation.relevance,
+        for array in (explained.image, explained.picture, explained.heat, explained.explanation.relevance,
                       explained.explanation.support):
             if array is not None:
                 array.flags.writeable = False
@@ -181,7 +184,8 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
         image = read_image(image_bytes, name=name)
         with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
             explained = explain(classifier(weights), image, settings, progress=progress)
-        return Explained(image, preview(image, DISPLAY_SIDE), explained)
+        heat = None if explained.relevance is None else preview(explained.relevance, HEATMAP_SIDE)
+        return Explained(image, preview(image, DISPLAY_SIDE), explained, heat)
 
     return explanation_cache().get((hashlib.sha256(image_bytes).hexdigest(), name, weights, settings), compute)
 

@@ -63,8 +63,12 @@ def main() -> None:
             lambda: classify_tiles(classifier, image, replace(settings, batch_size=batch_size)), args.repeats)
     eager = replace(classifier)
     eager.scoring_model = eager.model  # the cached property, set to the eager model
-    times[f"classify tiles, batch {settings.batch_size}, eager model"] = _median_seconds(
-        lambda: classify_tiles(eager, image, settings), args.repeats)
+    side_by_side = {"scoring graph": [], "eager model": []}  # alternated, so both meet the same machine load
+    for _ in range(args.repeats):
+        for name, model in (("scoring graph", classifier), ("eager model", eager)):
+            side_by_side[name].append(_median_seconds(lambda: classify_tiles(model, image, settings), 1))
+    for name, seconds in side_by_side.items():
+        times[f"classify tiles, batch {settings.batch_size}, {name} (alternated)"] = statistics.median(seconds)
     explanation = explain(classifier, image, settings)
     mask_settings = MaskSettings()
 

