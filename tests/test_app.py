@@ -440,8 +440,8 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     at.file_uploader[0].set_value((NHA12D_LANES.name, NHA12D_LANES.read_bytes(), "image/jpeg")).run()
     assert not at.exception and not at.error
     assert float(_metrics(at)["Crack probability"]) >= 0.5   # the photo holds a long crack
-    config, (image, _, explanation) = seen[-1]
-    mask = segment_explanation(explanation, studio.MASK, photo=image).mask  # what the page draws and measures
+    config, explained = seen[-1]
+    mask = segment_explanation(explained.explanation, studio.MASK, photo=explained.image).mask  # what the page draws and measures
     paint = lane_markings(read_image(NHA12D_LANES))
     assert paint.sum() > 50_000                              # the photo's two markings were found
     assert mask.any()
