@@ -56,3 +56,20 @@ def test_closing_near_the_mask_equals_the_closing_of_the_whole_mask():
     expected = closing(mask, disk(12, decomposition="crosses")).astype(bool)
     np.testing.assert_array_equal(_closing(mask, 25), expected)
     assert _closing(mask, 25).sum() > mask.sum()
+
+
+def test_the_area_opening_near_the_mask_equals_scikit_images_on_the_whole_mask():
+    """Blocks read with a margin of min_area: specks dropped, long cracks across block borders kept whole."""
+    from skimage.draw import line
+    from skimage.morphology import remove_small_objects
+
+    from cracklib.postprocess import drop_small_components
+
+    rng = np.random.default_rng(3)
+    mask = rng.random((700, 900)) < 0.004             # specks everywhere
+    mask[line(5, 5, 690, 880)] = True                  # a crack through many blocks
+    mask[250:258, 250:262] = True                      # 96 px straddling a block corner
+    mask[510:512, 0:20] = True                         # 40 px on the image's edge
+    for min_area in (2, 10, 50, 97):
+        expected = remove_small_objects(mask, max_size=min_area - 1, connectivity=2)
+        assert np.array_equal(drop_small_components(mask, min_area), expected)
