@@ -79,7 +79,10 @@ class Classifier:
 
     @cached_property
     def scoring_model(self) -> torch.nn.Module:
-        """What classifies tiles and photos: :func:`cracklib.models.scoring_graph` of the model (faster, no hooks)."""
+        """What classifies tiles and photos: :func:`cracklib.models.scoring_graph` of the model (faster, no hooks).
+
+        A frozen copy, made on first use: the model's weights must not change after it.
+        """
         return scoring_graph(self.model, self.card.input_size)
 
 
