@@ -97,3 +97,21 @@ def data_folder(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     return tmp_path
+
+
+def assert_resumes_to_the_straight_weights(train, checkpoint: Path) -> torch.nn.Module:
+    """``train(**options)`` (two epochs) run straight, then stopped after its first epoch and resumed from
+    ``checkpoint``: the resumed run trains epochs 1 and 2 and ends at the straight run's weights.
+    Returns the straight run's model."""
+    straight, _ = train()
+
+    def stop_after_first(stats):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(checkpoint=checkpoint, progress=stop_after_first)
+    resumed, history = train(checkpoint=checkpoint, resume=True)
+    assert [h.epoch for h in history] == [1, 2]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    return straight

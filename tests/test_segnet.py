@@ -1,8 +1,11 @@
 """The segmentation network: loss on hand-made tensors, crops, training on synthetic photos, tiled prediction."""
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
+from conftest import assert_resumes_to_the_straight_weights
 from cracklib.datasets import Sample, read_dataset, read_sample
 from cracklib.errors import CrackInputError
 from cracklib.metrics import confusion
@@ -118,17 +121,7 @@ def test_unet_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path)
     x = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
     y = (rng.random((8, 32, 32)) < 0.1).astype(np.uint8)
     config = SegmenterConfig(width=0.0625, crop=32, epochs=2, batch_size=4, seed=0)
-    straight, _ = train_segmenter(x, y, x, y, config=config)
-
-    def stop_after_first(stats):
-        raise KeyboardInterrupt
-
     checkpoint = tmp_path / "unet.ckpt.pt"
-    with pytest.raises(KeyboardInterrupt):
-        train_segmenter(x, y, x, y, config=config, checkpoint=checkpoint, progress=stop_after_first)
-    resumed, history = train_segmenter(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
-    assert [h.epoch for h in history] == [1, 2]
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), name
+    assert_resumes_to_the_straight_weights(partial(train_segmenter, x, y, x, y, config=config), checkpoint)
     with pytest.raises(ValueError, match="other settings"):
         train_segmenter(x[:4], y[:4], config=config, checkpoint=checkpoint, resume=True)

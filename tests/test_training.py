@@ -1,7 +1,10 @@
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
 
+from conftest import assert_resumes_to_the_straight_weights
 from cracklib.models import Normalization
 from cracklib.metrics import balanced_accuracy
 from cracklib.training import predict_probabilities
@@ -81,18 +84,9 @@ def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
 
     x, y = synthetic_examples(48, 32, seed=3)
     config = TrainingConfig(width=0.125, input_size=32, epochs=2, batch_size=16, seed=0)
-    straight, _ = train_classifier(x, y, x, y, config=config)
-
-    def stop_after_first(stats):
-        raise KeyboardInterrupt
-
     checkpoint = tmp_path / "run.ckpt.pt"
-    with pytest.raises(KeyboardInterrupt):
-        train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, progress=stop_after_first)
-    resumed, history = train_classifier(x, y, x, y, config=config, checkpoint=checkpoint, resume=True)
-    assert [h.epoch for h in history] == [1, 2]
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), name
+    straight = assert_resumes_to_the_straight_weights(partial(train_classifier, x, y, x, y, config=config),
+                                                      checkpoint)
     other = TrainingConfig(width=0.125, input_size=32, epochs=3, batch_size=16, seed=0)
     with pytest.raises(ValueError, match="other settings"):
         train_classifier(x, y, x, y, config=other, checkpoint=checkpoint, resume=True)
