@@ -38,7 +38,7 @@ from cracklib.growth import GrowthReport, monitor_growth
 from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
-from cracklib.refine import REFINEMENTS
+from cracklib.refine import REFINEMENTS, DarknessMap
 from cracklib.segnet import SEGMENTER_METHODS
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
@@ -88,6 +88,8 @@ class Explained(NamedTuple):
     explanation: Explanation
     #: The relevance reduced to HEATMAP_SIDE, made once too (None when the photo was not explained).
     heat: np.ndarray | None = None
+    #: The photo's darkness, kept for the next threshold change (the refinement and the widths read it).
+    darkness: DarknessMap | None = None
 
 
 #: Memory the explanations of all sessions may hold together (MB); the least recently used go first.
@@ -106,7 +108,7 @@ def _nbytes(explained: Explained) -> int:
               explained.explanation.support,
               explained.explanation.tile_probabilities]
     owners = {id(owner): owner for owner in (_owner(a) for a in arrays if a is not None)}  # each buffer once
-    return sum(owner.nbytes for owner in owners.values())
+    return sum(owner.nbytes for owner in owners.values()) + (explained.darkness.nbytes if explained.darkness else 0)
 
 
 class ExplanationCache:
@@ -185,7 +187,7 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
         with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
             explained = explain(classifier(weights), image, settings, progress=progress)
         heat = None if explained.relevance is None else preview(explained.relevance, HEATMAP_SIDE)
-        return Explained(image, preview(image, DISPLAY_SIDE), explained, heat)
+        return Explained(image, preview(image, DISPLAY_SIDE), explained, heat, DarknessMap(image))
 
     return explanation_cache().get((hashlib.sha256(image_bytes).hexdigest(), name, weights, settings), compute)
 

@@ -18,7 +18,7 @@ from skimage.morphology import disk, ellipse
 from .tiling import bounding_box
 
 __all__ = ["round_footprint", "dilation", "closing", "drop_small_components", "grey_closing_square",
-           "distance_to_background"]
+           "distance_to_background", "box_mean", "skeletonize"]
 
 
 def round_footprint(radius: int) -> np.ndarray:
@@ -87,3 +87,84 @@ def distance_to_background(mask: np.ndarray) -> np.ndarray:
     """
     padded = np.pad(_u8(mask), 1)
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+
+
+def box_mean(image: np.ndarray, size: int) -> np.ndarray:
+    """``scipy.ndimage.uniform_filter(image, size)`` of a 2-D map in float64 (reflected border).
+
+    The mixture thresholds smooth the relevance with it; on a 12 MP map OpenCV's
+    box filter takes a few hundredths of a second against scipy's 0.17 s.
+    """
+    return cv2.blur(np.ascontiguousarray(image, dtype=np.float64), (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+# scikit-image's look-up table for Zhang and Suen's thinning (skimage/morphology/_skeletonize_cy.pyx): for
+# each pattern of a pixel's 8 neighbours, 1 = removed in the first sub-pass, 2 = in the second, 3 = in both.
+_ZHANG_SUEN_TABLE = np.array([
+    0, 0, 0, 1, 0, 0, 1, 3, 0, 0, 3, 1, 1, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 3, 0, 3, 3,
+    0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 2, 2,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 3, 0, 2, 0,
+    0, 0, 3, 1, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 3, 1, 3, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 1, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0], np.uint8)
+#: Neighbour weights of that table: NW 1, N 2, NE 4, E 8, SE 16, S 32, SW 64, W 128.
+_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
+
+
+def skeletonize(mask: np.ndarray) -> np.ndarray:
+    """``skimage.morphology.skeletonize`` of a 2-D mask (Zhang and Suen's thinning): the same pixels.
+
+    scikit-image scans every pixel of the image in each sub-pass; a crack mask
+    on a 12 MP photo is a few ten thousand pixels spread over most of it, so
+    its skeleton took 0.07 s, most of a threshold change's severity. Here each
+    sub-pass looks only at the mask's border pixels (a pixel whose 8 neighbours
+    are all set is never removed), and removes, as scikit-image does, all the
+    pixels the table marks at once. On a 12 MP photo's crack mask that takes
+    0.03 s against 0.25-0.3 s, and on a solid 1000×1000 square 0.4 s against
+    9 s; on forty 15-px bands across a 12 MP image (1 MP of mask) it is slower,
+    0.66 s against 0.45 s.
+
+    References
+    ----------
+    Zhang, T. Y. & Suen, C. Y., "A fast parallel algorithm for thinning digital
+    patterns", Communications of the ACM 27(3), 1984.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
+    out = np.zeros(mask.shape, bool)
+    box = bounding_box(mask)
+    if box is None:
+        return out
+    padded = np.pad(mask[box], 1).astype(np.uint8)  # outside the box there is no mask pixel
+    pixels = padded.ravel()
+    width = padded.shape[1]
+    offsets = np.array([row * width + col for row, col in _NEIGHBOURS])
+
+    def patterns(at: np.ndarray) -> np.ndarray:  # the table's index: neighbour k set adds 2**k
+        return np.packbits(pixels[at[:, None] + offsets], axis=1, bitorder="little")[:, 0]
+
+    candidates = np.flatnonzero(pixels)
+    candidates = candidates[patterns(candidates) != 255]
+    is_candidate = np.zeros_like(pixels)
+    is_candidate[candidates] = 1
+    removed = True
+    while removed:
+        removed = False
+        for sub_pass in (1, 2):
+            table = _ZHANG_SUEN_TABLE[patterns(candidates)]
+            removing = (table == sub_pass) | (table == 3)
+            if not removing.any():
+                continue
+            removed = True
+            gone = candidates[removing]
+            pixels[gone] = is_candidate[gone] = 0
+            # The set neighbours of a removed pixel are border pixels now.
+            neighbours = (gone[:, None] + offsets).ravel()
+            neighbours = np.unique(neighbours[(pixels[neighbours] == 1) & (is_candidate[neighbours] == 0)])
+            is_candidate[neighbours] = 1
+            candidates = np.concatenate([candidates[~removing], neighbours])
+    out[box] = padded[1:-1, 1:-1].astype(bool)
+    return out

@@ -48,7 +48,7 @@ from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
-from .refine import DARKNESS_WIDTH, REFINEMENTS, dark_core, refine_with_photo
+from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .severity import Severity, measure_severity
@@ -162,6 +162,8 @@ class SegmentationResult:
     mask_timings: dict[str, float] = field(default_factory=dict)
     #: The explained photo (not a copy), where widths are read (``settings.widths == "photo"``).
     photo: np.ndarray | None = field(default=None, repr=False)
+    #: The photo's darkness as far as the refinement computed it (read again for the widths).
+    darkness: DarknessMap | None = field(default=None, repr=False)
     #: The cut, in units of ``score``, that the threshold step took (before refinement and post-processing).
     threshold: float | None = None
 
@@ -172,7 +174,7 @@ class SegmentationResult:
         # it), unless post-processing closed it again: the paper's 25-px closing widens it (CrackForest test
         # split: mean-width error 1.75 px on the closed mask, 'widths on the mask' in docs/severity.md).
         is_core = self.settings.refine != "none" and self.settings.post == "none"
-        core = (dark_core(self.mask, self.photo) if self.settings.widths == "photo" and self.photo is not None
+        core = (dark_core(self.mask, self.photo, darkness=self.darkness) if self.settings.widths == "photo" and self.photo is not None
                 and not is_core else None)
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px,
                                     core=core)
@@ -454,20 +456,23 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
 
 
 def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
-                    photo: np.ndarray | None = None) -> Thresholded:
-    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.refine`)."""
+                    photo: np.ndarray | None = None, darkness: DarknessMap | None = None) -> Thresholded:
+    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.refine`).
+
+    ``darkness`` is the photo's kept darkness map, if the caller keeps one.
+    """
     cut = threshold_explanation(explanation, settings.threshold)
     if settings.refine == "none" or not cut.mask.any():
         return cut
     if photo is None:
         raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
-    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine))
+    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine, darkness=darkness))
 
 
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
                         photo: np.ndarray | None = None, thresholded: Thresholded | None = None,
                         previous_mask: np.ndarray | None = None,
-                        exclude: np.ndarray | None = None) -> SegmentationResult:
+                        exclude: np.ndarray | None = None, darkness: DarknessMap | None = None) -> SegmentationResult:
     """Stage 2, the one path from an explanation to the measured mask: threshold, post-process, drop specks.
 
     Parameters
@@ -485,6 +490,11 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     exclude : (H, W) bool, optional
         A region of no interest (lane markings, joints, the specimen's edge):
         its pixels are never crack, in the mask and in its severity.
+    darkness : DarknessMap, optional
+        The photo's darkness, kept by a caller that cuts the same photo again
+        (the studio, on a threshold change): blocks computed for an earlier mask
+        are not computed again. By default a new one, shared by the refinement
+        and the widths.
 
     Returns
     -------
@@ -497,16 +507,19 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
                               f"{explanation.image_shape[1]}x{explanation.image_shape[0]}")
     timings = {}
     start = time.perf_counter()
+    if photo is not None and darkness is None:
+        darkness = DarknessMap(photo)
     window = _explained_window(explanation, settings) if thresholded is None else None
     if window is not None:  # the same steps on the explained part only; the rest of the photo stays empty
         part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
                        image_shape=explanation.support[window].shape)
-        cut = cut_explanation(part, settings, photo=None if photo is None else photo[window])
+        cut = cut_explanation(part, settings, photo=None if photo is None else photo[window],
+                              darkness=None if darkness is None else darkness.cropped(window))
         thresholded = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype),
                                   np.zeros(explanation.image_shape, bool), cut.threshold)
         thresholded.score[window], thresholded.mask[window] = cut.score, cut.mask
     elif thresholded is None:
-        thresholded = cut_explanation(explanation, settings, photo=photo)
+        thresholded = cut_explanation(explanation, settings, photo=photo, darkness=darkness)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     region = window or (slice(None), slice(None))
@@ -519,7 +532,7 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         mask &= ~exclude
     timings["postprocess"] = time.perf_counter() - start
     return SegmentationResult(explanation, settings, thresholded.score, mask, timings, photo,
-                              thresholded.threshold)
+                              darkness, thresholded.threshold)
 
 
 def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple[slice, slice] | None:

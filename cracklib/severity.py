@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from skimage.measure import label, regionprops
-from skimage.morphology import disk, skeletonize
+from scipy import ndimage
+from skimage.measure import label
+from skimage.morphology import disk
 
-from .morphology import dilation, distance_to_background
+from .morphology import dilation, distance_to_background, skeletonize
 from .tiling import bounding_box, map_near_mask
 
 __all__ = ["Severity", "Crack", "GAP_PX", "WIDTH_METHODS", "measure_severity", "crack_labels", "skeleton_length"]
@@ -237,17 +238,21 @@ def _cracks(labels: np.ndarray, skeleton: np.ndarray, width_points: _WidthPoints
             offset: tuple[int, int]) -> list[Crack]:
     """One :class:`Crack` per label, longest first."""
     found = []
-    for region in regionprops(labels):
-        window = region.slice
-        own = skeleton[window] & (labels[window] == region.label)
+    for number, window in enumerate(ndimage.find_objects(labels), 1):
+        if window is None:  # no such label (ids are dense: never)
+            continue
+        pixels = labels[window] == number
+        own = skeleton[window] & pixels
         length = skeleton_length(own) + _skeleton_ends(own)
-        crack_widths = width_points.widths[width_points.labels == region.label]
-        top, left, bottom, right = region.bbox
-        found.append(Crack(0, int(region.area), float(length),
+        crack_widths = width_points.widths[width_points.labels == number]
+        top, left = window[0].start + offset[0], window[1].start + offset[1]
+        found.append(Crack(0, int(np.count_nonzero(pixels)), float(length),
                            float(crack_widths.max()) if crack_widths.size else 1.0,
                            float(crack_widths.mean()) if crack_widths.size else 1.0,
-                           _degrees(region.orientation),
-                           (top + offset[0], left + offset[1], bottom + offset[0], right + offset[1])))
+                           # regionprops' orientation, from the pixel coordinates (its moments are
+                           # computed on a float copy of each crack's bounding box)
+                           _degrees(_orientation(pixels)),
+                           (top, left, window[0].stop + offset[0], window[1].stop + offset[1])))
     found.sort(key=lambda crack: -crack.length_px)
     for number, crack in enumerate(found, 1):
         crack.id = number

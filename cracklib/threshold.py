@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import stats
 from skimage.filters import threshold_isodata, threshold_otsu
 from sklearn.mixture import GaussianMixture
+
+from .morphology import box_mean
 
 __all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "otsu_threshold",
            "percentile_threshold", "fixed_threshold", "probability_threshold", "gaussian_mixture_threshold", "beta_mixture_threshold"]
@@ -150,7 +152,7 @@ def gaussian_mixture_threshold(relevance: np.ndarray, *, n_components: int = 3, 
     likely at the map's maximum, and a pixel is crack where that component's
     posterior exceeds 0.5. The score map is that posterior.
     """
-    smoothed = ndimage.uniform_filter(np.asarray(relevance, dtype=np.float64), filter_size)
+    smoothed = box_mean(relevance, filter_size)
     fitted = _supported(smoothed, support)
     if fitted.size == 0 or np.ptp(fitted) <= 0:
         return _cut(np.zeros_like(smoothed), 0.5)
@@ -213,7 +215,7 @@ def beta_mixture_threshold(relevance: np.ndarray, *, filter_size: int = 5, drop_
     Thresholded
         score = damage posterior (0 for the pixels set aside), mask = score > 0.5.
     """
-    smoothed = np.clip(ndimage.uniform_filter(np.asarray(relevance, dtype=np.float64), filter_size), 0, None)
+    smoothed = np.clip(box_mean(relevance, filter_size), 0, None)
     score = np.zeros_like(smoothed)
     fitted = _supported(smoothed, support)
     if fitted.size == 0:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy import ndimage
 
-__all__ = ["ceil_div", "bounding_box", "map_near_mask", "TileGrid", "tile_grid", "pad_to_tile", "blend_window",
+__all__ = ["ceil_div", "bounding_box", "occupied_blocks", "map_near_mask", "TileGrid", "tile_grid", "pad_to_tile", "blend_window",
            "TileBlender", "tile_probability_map"]
 
 
@@ -44,6 +45,21 @@ def bounding_box(mask: np.ndarray, *, margin: int = 0) -> tuple[slice, slice] | 
             slice(max(0, int(cols[0]) - margin), min(width, int(cols[-1]) + 1 + margin)))
 
 
+def occupied_blocks(mask: np.ndarray, block: int) -> np.ndarray:
+    """Which ``block``×``block`` blocks of ``mask`` hold a pixel: bool (⌈H/block⌉, ⌈W/block⌉), in one pass."""
+    mask = np.asarray(mask, dtype=bool)
+    height, width = mask.shape
+    n_cols = ceil_div(width, block)
+    occupied = np.zeros((ceil_div(height, block), n_cols), bool)
+    columns = np.zeros(n_cols * block, bool)
+    # A band of rows at a time: ``any`` down the columns is a fast reduction (``logical_or.reduceat`` over the
+    # whole mask took 40 times as long).
+    for row, top in enumerate(range(0, height, block)):
+        columns[:width] = mask[top:top + block].any(axis=0)
+        occupied[row] = columns.reshape(n_cols, block).any(axis=1)
+    return occupied
+
+
 def map_near_mask(function: Callable[[np.ndarray], np.ndarray], source: np.ndarray, mask: np.ndarray, *,
                   margin: int, block: int = 256, dtype=np.float32) -> np.ndarray:
     """``function(source)``, computed only on the blocks with ``mask`` pixels within ``margin``; zero elsewhere.
@@ -56,14 +72,19 @@ def map_near_mask(function: Callable[[np.ndarray], np.ndarray], source: np.ndarr
     """
     height, width = mask.shape
     out = np.zeros((height, width), dtype)
-    for top in range(0, height, block):
-        for left in range(0, width, block):
-            rows = slice(max(0, top - margin), top + block + margin)
-            cols = slice(max(0, left - margin), left + block + margin)
-            if mask[rows, cols].any():
-                values = function(source[rows, cols])
-                out[top:top + block, left:left + block] = values[top - rows.start:top - rows.start + block,
-                                                                 left - cols.start:left - cols.start + block]
+    # Blocks a margin's reach from an occupied block are the candidates; each is then checked pixel-exactly
+    # (checking every block's window on a 12 MP mask took 0.03 s, a tenth of a threshold change).
+    reach = ceil_div(margin, block)
+    occupied = occupied_blocks(mask, block)
+    candidates = ndimage.maximum_filter(occupied, size=2 * reach + 1, mode="constant") if reach else occupied
+    for row, col in zip(*np.nonzero(candidates)):
+        top, left = int(row) * block, int(col) * block
+        rows = slice(max(0, top - margin), top + block + margin)
+        cols = slice(max(0, left - margin), left + block + margin)
+        if mask[rows, cols].any():
+            values = function(source[rows, cols])
+            out[top:top + block, left:left + block] = values[top - rows.start:top - rows.start + block,
+                                                             left - cols.start:left - cols.start + block]
     return out
 
 

@@ -26,7 +26,7 @@ classifier trained on image labels only and turns its **explanation** into a **s
 """)
 weights, config = studio.sidebar_config()
 image_path, _ = DEMO_SAMPLE
-image, _, explanation, _ = studio.explanation(image_path.name, image_path.read_bytes(), weights, config.explanation)
+image, _, explanation, *_ = studio.explanation(image_path.name, image_path.read_bytes(), weights, config.explanation)
 result = segment_explanation(explanation, config.mask, photo=image)
 left, middle, right = st.columns(3)
 left.image(image, caption="1. the photo (crack probability {:.2f})".format(result.probability), width="stretch")

@@ -62,3 +62,25 @@ def test_distance_to_background_equals_scipys_exact_transform():
     bar = np.zeros((9, 9), bool)
     bar[3:6, :] = True                       # three pixels wide: 2 on its centre line
     assert morphology.distance_to_background(bar)[4, 4] == pytest.approx(2)
+
+
+@pytest.mark.parametrize("size", [3, 4, 5])
+def test_box_mean_equals_scipys_uniform_filter(size):
+    rng = np.random.default_rng(size)
+    for height, width in ((1, 1), (2, 9), (37, 50)):
+        values = rng.normal(size=(height, width)).astype(np.float32)
+        expected = ndimage.uniform_filter(values.astype(np.float64), size)
+        assert np.allclose(morphology.box_mean(values, size), expected, rtol=0, atol=1e-12)
+
+
+def test_skeletonize_equals_scikit_images_zhang_suen():
+    from skimage.morphology import skeletonize as skimage_skeletonize
+    rng = np.random.default_rng(4)
+    lines = np.zeros((120, 150), bool)
+    lines[10:17, 5:140] = True                                  # a bar 7 px wide
+    lines[np.arange(20, 110), np.arange(20, 110)] = True        # a diagonal
+    lines = ndimage.binary_dilation(lines, iterations=2)
+    lines[60:90, 100:140] = True                                # a blob
+    for mask in [*_random_masks(), lines, np.ones((5, 5), bool), np.zeros((4, 4), bool),
+                 ndimage.binary_dilation(rng.random((80, 90)) < 0.02, iterations=3)]:
+        np.testing.assert_array_equal(morphology.skeletonize(mask), skimage_skeletonize(mask))

@@ -1,11 +1,14 @@
 """Refining a mask with the photo: tiny hand-made photos whose dark pixels are known."""
+import pickle
+
 import numpy as np
 import pytest
 
 from cracklib.pipeline import cut_explanation, explain, segment_explanation
 from skimage.filters import apply_hysteresis_threshold
 
-from cracklib.refine import dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo
+from cracklib import refine
+from cracklib.refine import DarknessMap, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo
 from cracklib.settings import MaskSettings, PipelineConfig
 
 
@@ -76,6 +79,51 @@ def test_dark_core_is_the_refined_mask_computed_block_by_block():
     expected = refine_mask(mask, darkness(photo))
     np.testing.assert_array_equal(dark_core(mask, photo, block=40, edge_fraction=1.0), expected)
     assert expected.sum() < mask.sum() and expected[50, 61]
+
+
+def test_darkness_map_equals_the_whole_photos_on_the_blocks_a_mask_touches_and_keeps_them(monkeypatch):
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 255, (130, 170, 3), dtype=np.uint8)
+    whole = darkness(photo)
+    mask = np.zeros((130, 170), bool)
+    mask[5:9, 100:160] = True                     # blocks (0, 2) and (0, 3) of 40 px
+    kept = DarknessMap(photo, block=40)
+    calls = []
+
+    def counted(window, width):
+        calls.append(window.shape)
+        return darkness(window, width=width)
+
+    monkeypatch.setattr(refine, "darkness", counted)
+    near = kept.near(mask)
+    np.testing.assert_array_equal(near[:40, 80:160], whole[:40, 80:160])
+    assert not near[40:].any() and not near[:, :80].any() and not near[:, 160:].any() and len(calls) == 2
+    assert not near.flags.writeable
+    kept.near(mask)                               # the same blocks: nothing computed again
+    assert len(calls) == 2
+    # A window of the photo shares the blocks computed so far: only block (3, 0) is new.
+    window = (slice(30, 130), slice(0, 120))
+    part = np.zeros((100, 120), bool)
+    part[95:, 2] = part[0, 90] = True              # photo pixels (125..129, 2) and (30, 90)
+    cropped = kept.cropped(window).near(part)
+    assert cropped.shape == (100, 120) and len(calls) == 3
+    assert cropped[95:, 2].tolist() == whole[125:, 2].tolist() and cropped[0, 90] == whole[30, 90]
+    with pytest.raises(ValueError, match="differ in size"):
+        kept.near(part)
+    copied = pickle.loads(pickle.dumps(kept.cropped(window)))   # st.cache_data pickles what it keeps
+    np.testing.assert_array_equal(copied.near(part)[part], cropped[part])
+
+
+def test_a_kept_darkness_map_gives_the_same_mask_and_widths(tiny_classifier):
+    image = np.ascontiguousarray(np.tile(_photo(), (2, 2, 1)))
+    explanation = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0, mode="resize").explanation)
+    kept = DarknessMap(image, block=24)
+    for threshold in ("otsu", "simple", "otsu"):
+        settings = MaskSettings(threshold=threshold, refine="otsu_core")
+        fresh, reused = (segment_explanation(explanation, settings, photo=image, darkness=darkness)
+                         for darkness in (None, kept))
+        np.testing.assert_array_equal(reused.mask, fresh.mask)
+        assert reused.severity.to_dict() == fresh.severity.to_dict()
 
 
 def test_dark_core_takes_the_half_dark_edges_joined_to_the_core_only():
