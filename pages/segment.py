@@ -65,9 +65,6 @@ for name, data in files:
     selected = studio.selected_rows(f"cracks_{name}")
     chosen = [result.severity.cracks[row] for row in selected if row < len(result.severity.cracks)]
     left, right = st.columns(2)
-    left.plotly_chart(studio.heatmap_figure(picture, heat, view=view), width="stretch", key=f"heat_{name}")
-    if not result.explained:
-        left.caption("Not explained: the photo's crack probability is below the gate.")
     overlay = mask_overlay(picture, preview(result.mask, studio.DISPLAY_SIDE),
                            truth=None if truth is None else preview(truth, studio.DISPLAY_SIDE))
     if chosen:
@@ -80,6 +77,12 @@ for name, data in files:
     severity_places[0].metric("Cracks", severity.n_cracks)
     severity_places[1].metric("Length (px)", f"{severity.length_px:.0f}")
     severity_places[2].metric("Max / mean width (px)", f"{severity.max_width_px:.1f} / {severity.mean_width_px:.1f}")
+    studio.mark_page_event("metrics drawn")
+    # The heatmap beside the mask comes last: a threshold change leaves it as it was, and its figure takes a
+    # few hundredths of a second to send.
+    left.plotly_chart(studio.heatmap_figure(picture, heat, view=view), width="stretch", key=f"heat_{name}")
+    if not result.explained:
+        left.caption("Not explained: the photo's crack probability is below the gate.")
     if severity.mm_per_px:
         details.caption(f"Area {severity.area_mm2:.1f} mm², length {severity.length_mm:.1f} mm, max width "
                         f"{severity.max_width_mm:.2f} mm, mean width {severity.mean_width_mm:.2f} mm")
