@@ -93,7 +93,7 @@ def box_mean(image: np.ndarray, size: int) -> np.ndarray:
     """``scipy.ndimage.uniform_filter(image, size)`` of a 2-D map in float64 (reflected border).
 
     The mixture thresholds smooth the relevance with it; on a 12 MP map OpenCV's
-    box filter takes a few hundredths of a second against scipy's 0.17 s.
+    box filter takes 0.04 s against scipy's 0.21 s (``benchmarks/mask_step.py``).
     """
     return cv2.blur(np.ascontiguousarray(image, dtype=np.float64), (size, size), borderType=cv2.BORDER_REFLECT)
 
@@ -117,14 +117,14 @@ def skeletonize(mask: np.ndarray) -> np.ndarray:
     """``skimage.morphology.skeletonize`` of a 2-D mask (Zhang and Suen's thinning): the same pixels.
 
     scikit-image scans every pixel of the image in each sub-pass; a crack mask
-    on a 12 MP photo is a few ten thousand pixels spread over most of it, so
-    its skeleton took 0.07 s, most of a threshold change's severity. Here each
-    sub-pass looks only at the mask's border pixels (a pixel whose 8 neighbours
-    are all set is never removed), and removes, as scikit-image does, all the
-    pixels the table marks at once. On a 12 MP photo's crack mask that takes
-    0.03 s against 0.25-0.3 s, and on a solid 1000×1000 square 0.4 s against
-    9 s; on forty 15-px bands across a 12 MP image (1 MP of mask) it is slower,
-    0.66 s against 0.45 s.
+    on a 12 MP photo is a few ten thousand pixels spread over most of it. Here
+    each sub-pass looks only at the mask's border pixels (a pixel whose 8
+    neighbours are all set is never removed), and removes, as scikit-image
+    does, all the pixels the table marks at once. On a 12 MP photo's crack mask
+    (its bounding box) that takes 0.023 s against 0.105 s
+    (``benchmarks/mask_step.py``); in ad-hoc timings, a solid 1000×1000 square
+    took 0.4 s against 9 s, and forty 15-px bands across a 12 MP image (1 MP of
+    mask) 0.66 s against 0.45 s, the one case seen where it is slower.
 
     References
     ----------

@@ -174,8 +174,8 @@ class SegmentationResult:
         # it), unless post-processing closed it again: the paper's 25-px closing widens it (CrackForest test
         # split: mean-width error 1.75 px on the closed mask, 'widths on the mask' in docs/severity.md).
         is_core = self.settings.refine != "none" and self.settings.post == "none"
-        core = (dark_core(self.mask, self.photo, darkness=self.darkness) if self.settings.widths == "photo" and self.photo is not None
-                and not is_core else None)
+        core = (dark_core(self.mask, self.photo, darkness=self.darkness)
+                if self.settings.widths == "photo" and self.photo is not None and not is_core else None)
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px,
                                     core=core)
         if self.settings.refine != "none":

@@ -37,8 +37,8 @@ from skimage.filters import threshold_otsu
 from .morphology import grey_closing_square
 from .tiling import bounding_box, ceil_div, occupied_blocks
 
-__all__ = ["REFINEMENTS", "darkness", "DarknessMap", "darkness_level", "refine_mask", "dark_core", "hysteresis_threshold",
-           "refine_with_photo"]
+__all__ = ["REFINEMENTS", "darkness", "DarknessMap", "darkness_level", "refine_mask", "dark_core",
+           "hysteresis_threshold", "refine_with_photo"]
 
 #: name → what it does (``MaskSettings.refine``).
 REFINEMENTS = {
@@ -222,7 +222,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     box = bounding_box(mask)
     if box is None:
         return core
-    dark = (darkness or DarknessMap(photo, width=width, block=block)).near(mask)
+    dark = (darkness if darkness is not None else DarknessMap(photo, width=width, block=block)).near(mask)
     level = darkness_level(dark, mask)
     if level is None:
         return mask.copy()
