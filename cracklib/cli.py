@@ -182,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--cache-dir", default=None, help="folder for the decoded examples (default: the temp folder)")
     ex.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
 
+    ca = commands.add_parser("calibrate", help="fit a classifier's logit offset on labelled photos (val split) "
+                                               "and write it into its card")
+    ca.add_argument("--weights", required=True, help="weights file (.pt with its .json card, rewritten)")
+    ca.add_argument("--data", nargs="+", required=True, help="data folders in the ../shared/data layout")
+    ca.add_argument("--split", default="val", help="the split to fit on (default val; never test)")
+    ca.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES))
+    ca.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS))
+    ca.add_argument("--dry-run", action="store_true", help="print the fit, leave the card as it is")
+
     tr = commands.add_parser("train", help="train a classifier on image labels")
     source = tr.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", nargs="+", help="data folders in the ../shared/data layout")
@@ -358,6 +367,33 @@ def _distill(args) -> int:
     return 0
 
 
+def _calibrate(args) -> int:
+    from dataclasses import replace
+
+    from .datasets import read_dataset
+    from .evaluation import calibrate_classifier
+    from .models import card_path
+    from .pipeline import load_classifier
+
+    if args.split == "test":
+        raise CrackInputError("calibrate on the train or val split; the test split reports the result")
+    classifier = load_classifier(args.weights)
+    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split)]
+    bar = _progress(len(samples), "calibrate")
+    fit = calibrate_classifier(classifier, samples, replace(ExplanationSettings(), mode=args.mode,
+                                                            decision=args.decision),
+                               progress=lambda done, total: bar.update())
+    bar.close()
+    fit.update({"data": [str(folder) for folder in args.data], "split": args.split,
+                "command": "python -m cracklib " + " ".join(args.argv)})
+    if not args.dry_run:
+        card = replace(classifier.card, logit_offset=fit["logit_offset"],
+                       notes={**classifier.card.notes, "calibration": fit})
+        card_path(args.weights).write_text(card.to_json())
+    print(json.dumps(fit))
+    return 0
+
+
 def _train(args) -> int:
     import torch
 
@@ -408,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
-                "train-unet": _train_unet, "distill": _distill, "batch": _batch,
+                "train-unet": _train_unet, "distill": _distill, "batch": _batch, "calibrate": _calibrate,
                 "train-explainer": _train_explainer}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)

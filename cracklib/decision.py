@@ -24,7 +24,10 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability", "whole_is_informative"]
+from .metrics import balanced_accuracy
+
+__all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability",
+           "whole_is_informative", "shift_logits", "fit_logit_offset"]
 
 #: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
 #: The pipeline's gate (ExplanationSettings.gate) defaults to it too.
@@ -89,3 +92,54 @@ def photo_probability(tile_probabilities: np.ndarray, whole_probability: float |
     if tiles.size == 0:
         raise ValueError("a photo has at least one tile")
     return PHOTO_DECISIONS[decision].rule(tiles, whole_probability)
+
+
+def shift_logits(probabilities: np.ndarray, offset: float) -> np.ndarray:
+    """Crack probabilities with their logit lowered by ``offset`` (what a card's ``logit_offset`` does)."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-7, 1 - 1e-7)  # float32 softmax saturates at 1
+    return 1 / (1 + np.exp(offset - np.log(p) + np.log1p(-p)))
+
+
+def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: list[float | None],
+                     labels: np.ndarray, *, decision: str = "tile_and_whole",
+                     offsets: np.ndarray = np.round(np.arange(-6, 6.001, 0.02), 2)) -> tuple[float, float]:
+    """The logit offset whose photo decisions at :data:`DECISION_THRESHOLD` are the most balanced on a labelled set.
+
+    A model trained on a skewed set (native patches of magnetic tiles: one
+    defect patch in ten) ranks photos well but calls most of them cracked at
+    0.5. Lowering every tile's and the whole photo's crack logit by one offset
+    is a monotone recalibration (Platt scaling with the slope kept at 1) that
+    moves the decision without retraining; the gate and the tiles it explains
+    follow. Fit it on the val split, never on the test split.
+
+    Parameters
+    ----------
+    tile_probabilities : list of (T,) arrays
+        Every photo's tile probabilities as trained (offset 0).
+    whole_probabilities : list of float or None
+        The resized photos' probabilities where the decision uses them (:func:`whole_is_informative`).
+    labels : (N,) array
+        1 = cracked.
+    decision : str
+        A key of :data:`PHOTO_DECISIONS`.
+    offsets : array
+        Candidates; among equally balanced ones, the closest to 0 wins.
+
+    Returns
+    -------
+    (offset, balanced accuracy at it)
+    """
+    labels = np.asarray(labels).astype(bool)
+    if len(tile_probabilities) != len(labels) or len(whole_probabilities) != len(labels):
+        raise ValueError("one tile array, one whole probability and one label per photo")
+    if labels.all() or not labels.any():
+        raise ValueError("calibration needs cracked and crack-free photos")
+    best = (-1.0, 0.0)
+    for offset in sorted(offsets, key=abs):
+        photos = [photo_probability(shift_logits(tiles, offset),
+                                    None if whole is None else float(shift_logits(whole, offset)), decision=decision)
+                  for tiles, whole in zip(tile_probabilities, whole_probabilities)]
+        score = balanced_accuracy(labels, np.asarray(photos) >= DECISION_THRESHOLD)
+        if score > best[0]:
+            best = (score, float(offset))
+    return best[1], best[0]

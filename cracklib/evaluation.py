@@ -19,14 +19,14 @@ from sklearn.metrics import roc_auc_score
 
 from .datasets import Sample, read_sample
 from .errors import CrackInputError
-from .decision import DECISION_THRESHOLD
+from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset, whole_is_informative
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
-from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cut_explanation, explain,
-                       segment_explanation)
+from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
+                       explain, segment_explanation)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 
-__all__ = ["evaluate_samples", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
+__all__ = ["evaluate_samples", "calibrate_classifier", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
            "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
 
 
@@ -109,6 +109,38 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
                                   "ap": _nan_to_none(average_precision(sampler)),
                                   "per_image": per_image} if per_image else None
     return report
+
+
+def calibrate_classifier(classifier: Classifier, samples: list[Sample],
+                         settings: ExplanationSettings = ExplanationSettings(), *,
+                         progress: Callable[[int, int], None] | None = None) -> dict:
+    """Fit the logit offset (:func:`cracklib.decision.fit_logit_offset`) of a classifier on labelled photos.
+
+    The photos are classified as ``settings`` says (tiled by default, with its
+    photo decision) with the probabilities as trained, whatever offset the card
+    holds already. Returns the offset and the balanced accuracy at the 0.5
+    decision before (as trained) and after.
+    """
+    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0))
+    resized = replace(settings, mode="resize")
+    tiles, wholes, labels = [], [], []
+    for done, (sample, image, _) in enumerate(_readable(samples, None, with_mask=False), 1):
+        if settings.mode == "resize":
+            tiles.append(np.array([classify(raw, image, resized)]))
+            wholes.append(None)
+        else:
+            tiles.append(classify_tiles(raw, image, settings)[3])
+            wanted = (PHOTO_DECISIONS[settings.decision].needs_whole
+                      and whole_is_informative(image.shape, raw.card.input_size))
+            wholes.append(classify(raw, image, resized) if wanted else None)
+        labels.append(sample.label)
+        if progress:
+            progress(done, len(samples))
+    decision = "max_tile" if settings.mode == "resize" else settings.decision
+    before = fit_logit_offset(tiles, wholes, labels, decision=decision, offsets=np.zeros(1))[1]
+    offset, after = fit_logit_offset(tiles, wholes, labels, decision=decision)
+    return {"logit_offset": offset, "balanced_accuracy_before": before, "balanced_accuracy_after": after,
+            "photos": len(labels), "cracked": int(np.sum(labels)), "mode": settings.mode, "decision": decision}
 
 
 def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],

@@ -98,6 +98,9 @@ class ModelCard:
     test_metrics: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
     sha256: str = ""
+    #: Subtracted from the crack logit before the softmax (``python -m cracklib calibrate``): fitted on the
+    #: val split so that the 0.5 decision balances the classes; 0 = the probabilities as trained.
+    logit_offset: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

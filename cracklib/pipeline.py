@@ -254,7 +254,10 @@ def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
             output = scorer(inputs)
     else:
         output = scorer(inputs)
-    return torch.softmax(output.float(), dim=1)[:, CRACK_CLASS].cpu().numpy()
+    logits = output.float()
+    if classifier.card.logit_offset:  # the card's calibration (decision.fit_logit_offset)
+        logits[:, CRACK_CLASS] -= classifier.card.logit_offset
+    return torch.softmax(logits, dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
 def _settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:

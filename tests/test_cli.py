@@ -130,3 +130,20 @@ def test_a_network_is_cut_at_its_own_probability_unless_a_threshold_is_given(opt
 
     config = _config(build_parser().parse_args(options))
     assert (config.explanation.method, config.mask.threshold, config.mask.refine, config.mask.post) == expected
+
+
+def test_calibrate_writes_the_offset_into_the_card_and_refuses_the_test_split(data_folder, tiny_weights, tmp_path,
+                                                                               capsys):
+    import json
+    import shutil
+
+    for suffix in (".pt", ".json", ".baselines.npz"):
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
+    weights = tmp_path / "model.pt"
+    assert main(["calibrate", "--weights", str(weights), "--data", str(data_folder), "--split", "test"]) == 2
+    assert "test split" in capsys.readouterr().err
+    assert main(["calibrate", "--weights", str(weights), "--data", str(data_folder)]) == 0
+    fit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["logit_offset"] == fit["logit_offset"] and card["notes"]["calibration"]["split"] == "val"
+    assert fit["photos"] == 5 and fit["balanced_accuracy_after"] >= fit["balanced_accuracy_before"]

@@ -55,3 +55,36 @@ def test_the_pipeline_uses_the_decision_for_the_photo_and_the_gate(tiny_classifi
     assert explanation.explained == (expected >= 0.5)
     if not explanation.explained:
         assert explanation.n_explained == 0
+
+
+def test_shift_logits_moves_the_decision_by_the_offset():
+    from cracklib.decision import shift_logits
+
+    assert shift_logits(np.array([0.5]), np.log(3))[0] == pytest.approx(0.25)
+    np.testing.assert_allclose(shift_logits(np.array([0.1, 0.5, 0.9]), 0.0), [0.1, 0.5, 0.9])
+
+
+def test_fit_logit_offset_finds_the_cut_that_separates_the_photos():
+    from cracklib.decision import fit_logit_offset
+
+    # Highest tiles 0.9/0.8/0.75 (cracked) and 0.7/0.6/0.3 (clean): at 0.5 one clean photo in three is right.
+    tiles = [np.array([0.1, p]) for p in (0.9, 0.8, 0.75, 0.7, 0.6, 0.3)]
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    offset, balanced = fit_logit_offset(tiles, [None] * 6, labels, decision="max_tile")
+    assert np.log(0.7 / 0.3) < offset <= np.log(0.75 / 0.25) and balanced == 1.0
+    assert fit_logit_offset(tiles, [None] * 6, labels, decision="max_tile", offsets=np.zeros(1)) == (0.0, 2 / 3)
+    with pytest.raises(ValueError, match="cracked and crack-free"):
+        fit_logit_offset(tiles[:3], [None] * 3, labels[:3], decision="max_tile")
+
+
+def test_the_cards_logit_offset_recalibrates_every_probability(tiny_classifier):
+    from dataclasses import replace
+
+    from cracklib.decision import shift_logits
+    from cracklib.synthetic import crack_image
+
+    image, _ = crack_image((160, 224), crack=True, rng=5)
+    shifted = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=1.5))
+    for settings in (ExplanationSettings(mode="resize"), ExplanationSettings(decision="max_tile")):
+        raw = classify(tiny_classifier, image, settings)
+        assert classify(shifted, image, settings) == pytest.approx(shift_logits(np.array([raw]), 1.5)[0], abs=1e-5)
