@@ -26,8 +26,9 @@ from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cl
                        explain, segment_explanation)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 
-__all__ = ["evaluate_samples", "calibrate_classifier", "evaluate_grid", "classifier_scores", "score_result", "compare_methods",
-           "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves"]
+__all__ = ["evaluate_samples", "calibrate_classifier", "evaluate_grid", "classifier_scores", "score_result",
+           "compare_methods", "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve",
+           "grid_curves"]
 
 
 def _nan_to_none(value: float) -> float | None:
