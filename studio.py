@@ -264,7 +264,11 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         labels = list(options)
         default_label = next((label for label, path in options.items() if path == chosen), labels[0])
         weights = options[_select("Model", labels, default_label, key="model")]
-        kept = classifier(weights).card.kept_epoch
+        card = classifier(weights).card
+        if card.logit_offset:
+            st.caption(f"Its crack probabilities are calibrated on its validation split (crack logit − "
+                       f"{card.logit_offset:.2f}, `python -m cracklib calibrate`), so that 0.5 balances the classes.")
+        kept = card.kept_epoch
         if kept and kept.get("val_balanced_accuracy") is not None and \
                 kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
             st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "

@@ -361,6 +361,9 @@ def test_a_model_at_chance_is_flagged_in_the_sidebar(tiny_weights, tmp_path):
     assert any("0.50" in w.value and "not to be trusted" in w.value for w in at.sidebar.warning)
     _sidebar(at, "Model").set_value("default").run()      # the shipped default (val 0.96) is not flagged
     assert not any("not to be trusted" in w.value for w in at.sidebar.warning)
+    assert not any("calibrated" in c.value for c in at.sidebar.caption)
+    _sidebar(at, "Model").set_value("magnetic_tiles").run()  # its card holds a logit offset: the sidebar says so
+    assert any("calibrated" in c.value and "0.82" in c.value for c in at.sidebar.caption)
 
 
 # About
