@@ -512,6 +512,8 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     start = time.perf_counter()
     if photo is not None and darkness is None:
         darkness = DarknessMap(photo)
+    elif darkness is not None and darkness.photo is not photo:
+        raise ValueError("darkness= is the DarknessMap of another photo than photo=")
     window = _explained_window(explanation, settings) if thresholded is None else None
     if window is not None:  # the same steps on the explained part only; the rest of the photo stays empty
         part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],

@@ -35,7 +35,7 @@ from skimage.color import rgb2gray
 from skimage.filters import threshold_otsu
 
 from .morphology import grey_closing_square
-from .tiling import bounding_box, ceil_div, occupied_blocks
+from .tiling import bounding_box, ceil_div, fill_block, occupied_blocks
 
 __all__ = ["REFINEMENTS", "darkness", "DarknessMap", "darkness_level", "refine_mask", "dark_core",
            "hysteresis_threshold", "refine_with_photo"]
@@ -140,13 +140,8 @@ class DarknessMap:
         return view
 
     def _compute(self, row: int, col: int) -> None:
-        size, margin = self.block, self.width
-        rows = slice(max(0, row * size - margin), (row + 1) * size + margin)
-        cols = slice(max(0, col * size - margin), (col + 1) * size + margin)
-        values = darkness(self.photo[rows, cols], width=self.width)
-        first_row, first_col = row * size - rows.start, col * size - cols.start
-        self._values[row * size:(row + 1) * size, col * size:(col + 1) * size] = \
-            values[first_row:first_row + size, first_col:first_col + size]
+        fill_block(self._values, lambda window: darkness(window, width=self.width), self.photo,
+                   (row * self.block, col * self.block), block=self.block, margin=self.width)
         self._done[row, col] = True
 
 

@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ceil_div", "bounding_box", "occupied_blocks", "map_near_mask", "TileGrid", "tile_grid", "pad_to_tile",
-           "blend_window", "TileBlender", "tile_probability_map"]
+__all__ = ["ceil_div", "bounding_box", "occupied_blocks", "map_near_mask", "fill_block", "TileGrid", "tile_grid",
+           "pad_to_tile", "blend_window", "TileBlender", "tile_probability_map"]
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -79,13 +79,21 @@ def map_near_mask(function: Callable[[np.ndarray], np.ndarray], source: np.ndarr
     candidates = ndimage.maximum_filter(occupied, size=2 * reach + 1, mode="constant") if reach else occupied
     for row, col in zip(*np.nonzero(candidates)):
         top, left = int(row) * block, int(col) * block
-        rows = slice(max(0, top - margin), top + block + margin)
-        cols = slice(max(0, left - margin), left + block + margin)
-        if mask[rows, cols].any():
-            values = function(source[rows, cols])
-            out[top:top + block, left:left + block] = values[top - rows.start:top - rows.start + block,
-                                                             left - cols.start:left - cols.start + block]
+        if mask[max(0, top - margin):top + block + margin, max(0, left - margin):left + block + margin].any():
+            fill_block(out, function, source, (top, left), block=block, margin=margin)
     return out
+
+
+def fill_block(out: np.ndarray, function: Callable[[np.ndarray], np.ndarray], source: np.ndarray,
+               origin: tuple[int, int], *, block: int, margin: int) -> None:
+    """Write ``function(source)`` into ``out`` on the ``block``-sized block at ``origin``, read with ``margin``
+    pixels of ``source`` around it (so its values are those of ``function`` on the whole of ``source``)."""
+    top, left = origin
+    rows = slice(max(0, top - margin), top + block + margin)
+    cols = slice(max(0, left - margin), left + block + margin)
+    values = function(source[rows, cols])
+    out[top:top + block, left:left + block] = values[top - rows.start:top - rows.start + block,
+                                                     left - cols.start:left - cols.start + block]
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:

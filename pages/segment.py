@@ -54,8 +54,8 @@ for name, data in files:
     result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude, darkness=darkness)
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
-    # The mask is drawn before its severity is measured (a skeleton of a 12 MP mask takes a few tenths of a
-    # second): the metrics and the crack table are filled in below it, in the places kept for them here.
+    # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks/mask_step.py):
+    # the metrics and the crack table are filled in below it, in the places kept for them here.
     cols = st.columns(6)
     cols[0].metric("Crack probability", f"{result.probability:.3f}")
     cols[1].metric("Area (px)", f"{result.area_px:,}")

@@ -124,6 +124,8 @@ def test_a_kept_darkness_map_gives_the_same_mask_and_widths(tiny_classifier):
                          for darkness in (None, kept))
         np.testing.assert_array_equal(reused.mask, fresh.mask)
         assert reused.severity.to_dict() == fresh.severity.to_dict()
+    with pytest.raises(ValueError, match="another photo"):
+        segment_explanation(explanation, MaskSettings(refine="otsu_core"), photo=image.copy(), darkness=kept)
 
 
 def test_dark_core_takes_the_half_dark_edges_joined_to_the_core_only():
