@@ -43,7 +43,7 @@ from .errors import CrackInputError
 from .imageio import read_image
 from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, save_model
 from .preprocess import to_pixels
-from .tiling import TileBlender, pad_to_tile, tile_grid
+from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
 __all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
@@ -247,12 +247,15 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
                     val_targets: np.ndarray | None = None, *, config: SegmenterConfig | None = None,
                     normalization: Normalization | None = None,
                     progress: Callable[[SegmenterStats], None] | None = None,
+                    batch_progress: Callable[[int, int], None] | None = None,
                     checkpoint: str | Path | None = None, resume: bool = False):
     """Train a :class:`UNet11` on crops and targets; returns (model in eval mode on the CPU, history).
 
     The kept weights are those of the epoch with the lowest validation loss (the
     last epoch without validation crops). A checkpoint written after every epoch
-    lets a run resume (``resume=True``, same settings and data).
+    lets a run resume (``resume=True``, same settings and data). ``progress`` is
+    called with each epoch's :class:`SegmenterStats`, ``batch_progress`` with
+    (batches done, batches per epoch) during an epoch.
     """
     config = config or SegmenterConfig()
     normalization = normalization or Normalization()
@@ -263,7 +266,7 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     generator = torch.Generator().manual_seed(config.seed)
     model = UNet11(config.width).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = int(np.ceil(len(crops) / config.batch_size))
+    steps = ceil_div(len(crops), config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,
                                                     total_steps=max(1, config.epochs * steps))
     history: list[SegmenterStats] = []
@@ -281,7 +284,7 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
         model.train()
         order = torch.randperm(len(crops), generator=generator).numpy()
         total = 0.0
-        for first in range(0, len(order), config.batch_size):
+        for step, first in enumerate(range(0, len(order), config.batch_size), 1):
             index = np.sort(order[first:first + config.batch_size])
             pixels, target = _augment(to_pixels(crops[index]), torch.from_numpy(targets[index]), generator,
                                       config.jitter)
@@ -292,6 +295,8 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
             optimizer.step()
             scheduler.step()
             total += float(loss.detach()) * len(index)
+            if batch_progress:
+                batch_progress(step, steps)
         val_loss = val_f1 = None
         if val_crops is not None and len(val_crops):
             val_loss, val_f1 = _validate(model, val_crops, val_targets, normalization, config.batch_size * 2,
@@ -414,15 +419,25 @@ def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = 
     if log:
         print(f"{len(x)} training crops ({(y == 1).mean():.1%} crack pixels), {len(vx)} validation", file=log)
 
+    steps = ceil_div(len(x), config.batch_size)
+    bar = _bar(config.epochs * steps, "training", log)
+    seconds: list[float] = []  # this run's epochs (a resumed run counts only its own)
+
     def report(stats: SegmenterStats) -> None:
+        seconds.append(stats.seconds)
+        bar.n = stats.epoch * steps  # also right after a resume
+        bar.refresh()
         if log:
+            eta = sum(seconds) / len(seconds) * (config.epochs - stats.epoch)
             val = f"val loss {stats.val_loss:.4f} val F1 {stats.val_f1:.3f}" if stats.val_loss is not None else ""
-            print(f"epoch {stats.epoch}/{config.epochs}: loss {stats.train_loss:.4f} {val} ({stats.seconds:.0f} s)",
-                  file=log, flush=True)
+            print(f"epoch {stats.epoch}/{config.epochs}: loss {stats.train_loss:.4f} {val} ({stats.seconds:.0f} s, "
+                  f"ETA {eta / 60:.0f} min)", file=log, flush=True)
 
     out = Path(out)
     model, history = train_segmenter(x, y, vx, vy, config=config, progress=report,
+                                     batch_progress=lambda done, total: bar.update(1),
                                      checkpoint=out.with_suffix(".ckpt.pt"), resume=resume)
+    bar.close()
     card = save_segmenter(model, out, training_data={"sources": sources, "pixel_labels": pixel_labels,
                                                      "crop": config.crop, "crops_per_image": crops_per_image},
                           notes={**(notes or {}), "config": asdict(config),

@@ -1,4 +1,6 @@
 """Self-training on explanation masks: pseudo-masks on hand-made results, and no pixel mask read anywhere."""
+import io
+import re
 import shutil
 from types import SimpleNamespace
 
@@ -43,7 +45,10 @@ def test_distillation_reads_no_pixel_mask(tmp_path):
     folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(96, 96))
     teacher = load_classifier(WEIGHTS_DIR / "synthetic_demo.pt", device="cpu")
     config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
-    distill_and_save(teacher, [str(folder)], tmp_path / "with.pt", config=config, crops_per_image=2)
+    log = io.StringIO()
+    distill_and_save(teacher, [str(folder)], tmp_path / "with.pt", config=config, crops_per_image=2, log=log)
+    # One line per epoch, with the time left (a long run shows its progress).
+    assert re.search(r"epoch 1/1: loss [\d.]+ val loss [\d.]+ val F1 [\d.]+ \(\d+ s, ETA 0 min\)", log.getvalue())
     shutil.rmtree(folder / "masks")
     distill_and_save(teacher, [str(folder)], tmp_path / "without.pt", config=config, crops_per_image=2)
     first = torch.load(tmp_path / "with.pt", weights_only=True)
