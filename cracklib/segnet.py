@@ -395,7 +395,7 @@ def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = 
     targets were made from.
     """
     from .datasets import read_dataset
-    from .training_data import _bar
+    from .training_data import TrainingProgress, _bar
 
     start = time.perf_counter()
     splits, sources = {}, {}
@@ -419,25 +419,16 @@ def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = 
     if log:
         print(f"{len(x)} training crops ({(y == 1).mean():.1%} crack pixels), {len(vx)} validation", file=log)
 
-    steps = ceil_div(len(x), config.batch_size)
-    bar = _bar(config.epochs * steps, "training", log)
-    seconds: list[float] = []  # this run's epochs (a resumed run counts only its own)
+    progress = TrainingProgress(config.epochs, ceil_div(len(x), config.batch_size), log)
 
     def report(stats: SegmenterStats) -> None:
-        seconds.append(stats.seconds)
-        bar.n = stats.epoch * steps  # also right after a resume
-        bar.refresh()
-        if log:
-            eta = sum(seconds) / len(seconds) * (config.epochs - stats.epoch)
-            val = f"val loss {stats.val_loss:.4f} val F1 {stats.val_f1:.3f}" if stats.val_loss is not None else ""
-            print(f"epoch {stats.epoch}/{config.epochs}: loss {stats.train_loss:.4f} {val} ({stats.seconds:.0f} s, "
-                  f"ETA {eta / 60:.0f} min)", file=log, flush=True)
+        val = f" val loss {stats.val_loss:.4f} val F1 {stats.val_f1:.3f}" if stats.val_loss is not None else ""
+        progress.epoch(stats.epoch, stats.seconds, f"loss {stats.train_loss:.4f}{val}")
 
     out = Path(out)
-    model, history = train_segmenter(x, y, vx, vy, config=config, progress=report,
-                                     batch_progress=lambda done, total: bar.update(1),
+    model, history = train_segmenter(x, y, vx, vy, config=config, progress=report, batch_progress=progress.batch,
                                      checkpoint=out.with_suffix(".ckpt.pt"), resume=resume)
-    bar.close()
+    progress.close()
     card = save_segmenter(model, out, training_data={"sources": sources, "pixel_labels": pixel_labels,
                                                      "crop": config.crop, "crops_per_image": crops_per_image},
                           notes={**(notes or {}), "config": asdict(config),

@@ -39,7 +39,7 @@ from .imageio import read_image
 from .models import ModelCard, Normalization, load_model, save_model
 from .preprocess import to_pixels
 from .synthetic import TEXTURES, crack_image
-from .tiling import pad_to_tile, tile_grid
+from .tiling import ceil_div, pad_to_tile, tile_grid
 from .training import EpochStats, TrainingConfig, predict_probabilities, train_classifier
 
 __all__ = ["PatchSettings", "examples_from_samples", "hard_negatives", "oversample", "synthetic_examples",
@@ -160,6 +160,35 @@ def synthetic_examples(n: int, size: int, *, seed: int = 0) -> tuple[np.ndarray,
 def _bar(total, description, log):
     from tqdm import tqdm
     return tqdm(total=total, desc=description, file=log, disable=None, leave=False)
+
+
+class TrainingProgress:
+    """A training run's progress bar over all its batches, and one log line per epoch with the time left.
+
+    The classifier's and the U-Nets' training share it. ``epoch`` sets the bar
+    to the epoch's end (also right after a resume) and estimates the time left
+    from this run's own epochs (a resumed run counts only those).
+    """
+
+    def __init__(self, epochs: int, steps_per_epoch: int, log):
+        self.epochs, self.steps, self.log = epochs, steps_per_epoch, log
+        self.bar = _bar(epochs * steps_per_epoch, "training", log)
+        self.seconds: list[float] = []
+
+    def batch(self, *_) -> None:
+        self.bar.update(1)
+
+    def epoch(self, number: int, seconds: float, figures: str) -> None:
+        self.seconds.append(seconds)
+        self.bar.n = number * self.steps
+        self.bar.refresh()
+        if self.log:
+            eta = sum(self.seconds) / len(self.seconds) * (self.epochs - number)
+            print(f"epoch {number}/{self.epochs}: {figures} ({seconds:.0f} s, ETA {eta / 60:.0f} min)",
+                  file=self.log, flush=True)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _cache_key(data: list[str], size: int, seed: int, settings: PatchSettings, miner: str | None) -> str:
@@ -302,25 +331,18 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     config = TrainingConfig(arch=arch, width=width, input_size=size, epochs=epochs, batch_size=batch_size,
                             learning_rate=lr, seed=seed, device=device,
                             init_from=str(init_from) if init_from else None)
-    steps_per_epoch = int(np.ceil(len(y_train) / batch_size))
-    bar = _bar(epochs * steps_per_epoch, "training", log)
-    seconds: list[float] = []  # this run's epochs (a resumed run counts only its own)
+    progress = TrainingProgress(epochs, ceil_div(len(y_train), batch_size), log)
 
     def batch_progress(done, total):
-        bar.update(1)
+        progress.batch()
         if on_batch:
             on_batch(done, total)
 
     def epoch_progress(stats: EpochStats):
-        seconds.append(stats.seconds)
-        eta = sum(seconds) / len(seconds) * (epochs - stats.epoch)
-        bar.n = stats.epoch * steps_per_epoch  # also right after a resume
-        bar.refresh()
         val_loss = "-" if stats.val_loss is None else f"{stats.val_loss:.4f}"
         val_bacc = "-" if stats.val_balanced_accuracy is None else f"{stats.val_balanced_accuracy:.3f}"
-        print(f"epoch {stats.epoch}/{epochs}: loss {stats.train_loss:.4f} acc {stats.train_accuracy:.3f} "
-              f"val loss {val_loss} val bacc {val_bacc} ({stats.seconds:.0f} s, ETA {eta / 60:.0f} min)",
-              file=log, flush=True)
+        progress.epoch(stats.epoch, stats.seconds, f"loss {stats.train_loss:.4f} acc {stats.train_accuracy:.3f} "
+                                                   f"val loss {val_loss} val bacc {val_bacc}")
         if on_epoch:
             on_epoch(stats)
 
@@ -329,7 +351,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     model, history = train_classifier(x_train, y_train, x_val, y_val, config=config, normalization=normalization,
                                       progress=epoch_progress, batch_progress=batch_progress,
                                       checkpoint=checkpoint, resume=resume, until_epoch=until_epoch)
-    bar.close()
+    progress.close()
     test_metrics = {}
     for name, (x, y) in test_sets.items():
         test_metrics[name] = classifier_scores(y, predict_probabilities(model, x, normalization))
