@@ -12,8 +12,10 @@ with the product's default mask step for it: the networks cut at their own 0.5
 alike (chosen on the validation splits: docs/refine_val.md for the
 explanations, docs/segmenters_val.md for the networks). F1, IoU and AP from the
 summed confusion, as both papers; seconds per megapixel of the whole pipeline.
-Magnetic tiles: groups crack and blowhole, as Seibold et al. Every number in
-docs/segmenters.md comes from this script.
+Magnetic tiles: groups crack and blowhole, as Seibold et al.; its networks are
+the ones its per-set classifier brings (``weights/segmenters/magnetic_tiles/``,
+chosen on its val split) where shipped.
+Every number in docs/segmenters.md comes from this script.
 """
 from __future__ import annotations
 
@@ -36,6 +38,15 @@ from cracklib.settings import NETWORK_THRESHOLD, method_available
 #: (folder, groups or None).
 SETS = [("magnetic_tiles", ["crack", "blowhole"]), ("crackforest", None), ("cracksc", None), ("nha12d", None),
         ("deepcrack", None), ("sut_crack", None)]
+#: Sets with a per-set classifier (as ``benchmarks/results.py``), which brings the networks trained on that
+#: set alone where they are shipped (``segmenter_path``); the others use the default classifier.
+PER_SET_WEIGHTS = {"magnetic_tiles": DEFAULT_WEIGHTS.with_name("magnetic_tiles.pt")}
+
+
+def network_chooser(name: str, default):
+    """The classifier that picks a set's segmentation networks: its per-set one when shipped, else ``default``."""
+    weights = PER_SET_WEIGHTS.get(name)
+    return load_classifier(weights) if weights is not None and weights.exists() else default
 #: row label → (pipeline settings, pixel labels used in training).
 ROWS = {
     "(a) explanation masks (LRP epsilon_gamma_box, gmm, Otsu core, paper)": (PipelineConfig(), "none (image labels)"),
@@ -67,13 +78,15 @@ def main() -> None:
              "networks are cut at their own 0.5 (`probability`), then every mask is refined to its Otsu core on "
              "the photo and post-processed (`paper`); docs/segmenters_val.md has the networks' validation grid.", ""]
     for label, (config, labels) in rows.items():
-        if config.explanation.method != "lrp":
-            _, card = load_segmenter(segmenter_path(config.explanation.method), device="cpu")
-            crops = sum(split.get("train", 0) for split in card.training_data.get("sources", {}).values())
-            lines.append(f"- {label}: `weights/segmenters/{config.explanation.method}.pt`, {crops} training crops, "
-                         f"pixel labels: {labels}; {card.notes.get('command', '')}")
-        else:
+        if config.explanation.method == "lrp":
             lines.append(f"- {label}: `weights/default.pt`, pixel labels: {labels}")
+            continue
+        paths = {segmenter_path(config.explanation.method, weights) for weights in [None, *PER_SET_WEIGHTS.values()]}
+        for path in sorted(paths):
+            _, card = load_segmenter(path, device="cpu")
+            crops = sum(split.get("train", 0) for split in card.training_data.get("sources", {}).values())
+            lines.append(f"- {label}: `{path.relative_to(ROOT)}` ({', '.join(card.training_data.get('sources', {}))}), "
+                         f"{crops} training crops, pixel labels: {labels}; {card.notes.get('command', '')}")
     lines += ["", "| data set | images | " + " | ".join(f"{label} F1 / IoU / AP" for label in rows)
               + " | " + " | ".join(f"{label.split(')')[0]}) s/MP" for label in rows) + " |",
               "|---|---|" + "---|" * (2 * len(rows))]
@@ -85,9 +98,10 @@ def main() -> None:
         samples = [s for s in read_dataset(folder, split=args.split, groups=groups) if s.mask and s.label != 0]
         megapixels = sum(read_image(s.image)[..., 0].size for s in samples) / 1e6
         cells, speeds = [], []
+        chooser = network_chooser(name, classifier)
         for label, (config, _) in rows.items():
             start = time.perf_counter()
-            report = evaluate_samples(classifier, samples, config)
+            report = evaluate_samples(classifier if config.explanation.method == "lrp" else chooser, samples, config)
             seconds = time.perf_counter() - start
             scores = report["segmentation"] or {}
             summary.setdefault(name, {})[label] = {k: scores.get(k) for k in ("f1", "iou", "ap")}

@@ -337,7 +337,7 @@ def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSett
     if not isinstance(settings, ExplanationSettings):
         raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
     if settings.method in SEGMENTER_METHODS:
-        return _segment_with_network(image, settings, progress)
+        return _segment_with_network(classifier, image, settings, progress)
     classifier = _classifier_for(settings.method, classifier)
     if settings.mode == "resize":
         return _explain_resized(classifier, image, settings, forced=tiles is not None and len(tiles) > 0)
@@ -375,15 +375,17 @@ def _shipped_classifier(path: str) -> Classifier:
     return load_classifier(path)
 
 
-def _segment_with_network(image: np.ndarray, settings: ExplanationSettings, progress) -> Explanation:
+def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings,
+                          progress) -> Explanation:
     """A segmentation network (``unet``, ``distilled``) instead of classify + explain: its crack probability
     per pixel is the map, its highest value the photo's probability (gated like any other).
 
     The network runs on native-resolution tiles whatever ``mode`` says (it is
-    fully convolutional); the classifier is not used.
+    fully convolutional); the classifier is not run, it only picks the network
+    (its own when it brings one, :func:`cracklib.segnet.segmenter_path`).
     """
     shape = tuple(image.shape[:2])
-    model, card = load_segmenter(segmenter_path(settings.method))
+    model, card = load_segmenter(segmenter_path(settings.method, classifier.path))
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,

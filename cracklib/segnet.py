@@ -368,10 +368,21 @@ def _cached(path: str, device: str, stamp: float) -> tuple[UNet11, ModelCard]:
     return model, card
 
 
-def segmenter_path(method: str) -> Path:
-    """The weights file of a ``--method`` that is a segmentation network."""
+def segmenter_path(method: str, classifier: str | Path | None = None) -> Path:
+    """The weights file of a ``--method`` that is a segmentation network.
+
+    A per-data-set classifier ``weights/NAME.pt`` may bring its own network,
+    the one chosen on that data set's validation split:
+    ``weights/segmenters/NAME/<method>.pt``. When ``classifier`` names such a
+    file, that network is the one used (the user picked the classifier for that
+    kind of surface); otherwise the general network.
+    """
     if method not in SEGMENTER_METHODS:
         raise ValueError(f"{method!r} is not a segmentation network; choose from {', '.join(SEGMENTER_METHODS)}")
+    if classifier is not None:
+        own = SEGMENTERS_DIR / Path(classifier).stem / SEGMENTER_METHODS[method]
+        if own.exists():
+            return own
     return SEGMENTERS_DIR / SEGMENTER_METHODS[method]
 
 

@@ -467,6 +467,12 @@ def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
     assert _sidebar(at, "Threshold").value == "probability"  # a network's own 0.5 by default
     assert not at.exception and 0 < float(_metrics(at)["F1"]) <= 1
     assert _metrics(at)["Tiles explained"] == "1 / 1"  # one network pass over the photo, no classifier tiles
+    assert not any("its own unet" in c.value for c in at.sidebar.caption)
+    _sidebar(at, "Model").set_value("magnetic_tiles").run()  # the per-set model brings its own U-Net
+    assert any("its own unet" in c.value and "segmenters/magnetic_tiles/unet.pt" in c.value
+               for c in at.sidebar.caption)
+    assert not at.exception and 0 <= float(_metrics(at)["F1"]) <= 1
+    _sidebar(at, "Model").set_value("default").run()
     at.switch_page("pages/compare.py").run()
     table = at.dataframe[0].value
     assert {"distilled", "unet"} <= set(table["method"]) and table["f1"].between(0, 1).all()

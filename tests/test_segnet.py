@@ -1,5 +1,7 @@
 """The segmentation network: loss on hand-made tensors, crops, training on synthetic photos, tiled prediction."""
+from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +16,7 @@ from cracklib.evaluation import compare_explanations
 from cracklib.pipeline import PipelineConfig, explain, segment_explanation
 from cracklib.settings import MaskSettings
 from cracklib.segnet import (IGNORE, SegmenterConfig, UNet11, crops_from_masks, load_segmenter, predict_map,
-                             save_segmenter, segmentation_loss, train_segmenter)
+                             save_segmenter, segmentation_loss, segmenter_path, train_segmenter)
 import cracklib.segnet as segnet
 from cracklib.synthetic import write_synthetic_dataset
 
@@ -100,6 +102,22 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
     assert alike.result.settings.threshold == "gmm"
     with pytest.raises(CrackInputError, match="no such segmentation network"):
         explain(tiny_classifier, image, PipelineConfig.of(method="distilled").explanation)
+
+
+def test_a_per_set_classifier_brings_its_own_network(trained, tmp_path, monkeypatch, tiny_classifier):
+    _, model, _ = trained
+    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    save_segmenter(model, tmp_path / "unet.pt")
+    own = UNet11(model.width)  # untrained: its map differs from the general network's
+    save_segmenter(own, tmp_path / "tiles" / "unet.pt")
+    assert segmenter_path("unet") == segmenter_path("unet", "weights/other.pt") == tmp_path / "unet.pt"
+    assert segmenter_path("unet", "weights/tiles.pt") == tmp_path / "tiles" / "unet.pt"
+    image = read_sample(read_dataset(trained[0], split="val")[0])[0]
+    settings = PipelineConfig.of(method="unet", gate=0.0).explanation
+    general = explain(replace(tiny_classifier, path=Path("weights/other.pt")), image, settings).relevance
+    per_set = explain(replace(tiny_classifier, path=Path("weights/tiles.pt")), image, settings).relevance
+    np.testing.assert_allclose(general, predict_map(model, image, Normalization()), atol=1e-5)
+    np.testing.assert_allclose(per_set, predict_map(own.eval(), image, Normalization()), atol=1e-5)
 
 
 def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
