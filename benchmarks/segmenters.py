@@ -81,12 +81,16 @@ def main() -> None:
         if config.explanation.method == "lrp":
             lines.append(f"- {label}: `weights/default.pt`, pixel labels: {labels}")
             continue
-        paths = {segmenter_path(config.explanation.method, weights) for weights in [None, *PER_SET_WEIGHTS.values()]}
-        for path in sorted(paths):
+        used_for = {}  # network → the sets it segments here
+        for name, _ in SETS:
+            used_for.setdefault(segmenter_path(config.explanation.method, PER_SET_WEIGHTS.get(name)), []).append(name)
+        for path, names in used_for.items():
             _, card = load_segmenter(path, device="cpu")
-            crops = sum(split.get("train", 0) for split in card.training_data.get("sources", {}).values())
-            lines.append(f"- {label}: `{path.relative_to(ROOT)}` ({', '.join(card.training_data.get('sources', {}))}), "
-                         f"{crops} training crops, pixel labels: {labels}; {card.notes.get('command', '')}")
+            sources = card.training_data.get("sources", {})
+            crops = sum(split.get("train", 0) for split in sources.values())
+            lines.append(f"- {label} on {', '.join(names)}: `{path.relative_to(ROOT)}`, trained on "
+                         f"{', '.join(sources)} ({crops} training crops), pixel labels: {labels}; "
+                         f"{card.notes.get('command', '')}")
     lines += ["", "| data set | images | " + " | ".join(f"{label} F1 / IoU / AP" for label in rows)
               + " | " + " | ".join(f"{label.split(')')[0]}) s/MP" for label in rows) + " |",
               "|---|---|" + "---|" * (2 * len(rows))]
