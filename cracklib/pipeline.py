@@ -105,6 +105,8 @@ class Explanation:
     support: np.ndarray | None = None
     #: Tiled mode: indices of the explained tiles (those the gate let through, or those asked for).
     tiles: np.ndarray | None = None
+    #: A segmentation network's weights file, relative to the weights folder (None for an explanation).
+    network: str | None = None
 
     @property
     def explained(self) -> bool:
@@ -230,6 +232,7 @@ class SegmentationResult:
             "severity": severity,
             "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
             "config": self.config.to_dict(),
+            **({"network": self.explanation.network} if self.explanation.network else {}),
         }
 
 
@@ -385,7 +388,9 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     (its own when it brings one, :func:`cracklib.segnet.segmenter_path`).
     """
     shape = tuple(image.shape[:2])
-    model, card = load_segmenter(segmenter_path(settings.method, classifier.path))
+    path = segmenter_path(settings.method, classifier.path)
+    model, card = load_segmenter(path)
+    network = path.relative_to(WEIGHTS_DIR).as_posix() if path.is_relative_to(WEIGHTS_DIR) else str(path)
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
@@ -393,8 +398,8 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     if probability < settings.gate:
-        return Explanation(probability, None, shape, settings, timings)
-    return Explanation(probability, probability_map, shape, settings, timings)
+        return Explanation(probability, None, shape, settings, timings, network=network)
+    return Explanation(probability, probability_map, shape, settings, timings, network=network)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,

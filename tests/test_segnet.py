@@ -114,10 +114,14 @@ def test_a_per_set_classifier_brings_its_own_network(trained, tmp_path, monkeypa
     assert segmenter_path("unet", "weights/tiles.pt") == tmp_path / "tiles" / "unet.pt"
     image = read_sample(read_dataset(trained[0], split="val")[0])[0]
     settings = PipelineConfig.of(method="unet", gate=0.0).explanation
-    general = explain(replace(tiny_classifier, path=Path("weights/other.pt")), image, settings).relevance
-    per_set = explain(replace(tiny_classifier, path=Path("weights/tiles.pt")), image, settings).relevance
-    np.testing.assert_allclose(general, predict_map(model, image, Normalization()), atol=1e-5)
-    np.testing.assert_allclose(per_set, predict_map(own.eval(), image, Normalization()), atol=1e-5)
+    general = explain(replace(tiny_classifier, path=Path("weights/other.pt")), image, settings)
+    per_set = explain(replace(tiny_classifier, path=Path("weights/tiles.pt")), image, settings)
+    np.testing.assert_allclose(general.relevance, predict_map(model, image, Normalization()), atol=1e-5)
+    np.testing.assert_allclose(per_set.relevance, predict_map(own.eval(), image, Normalization()), atol=1e-5)
+    # The JSON says which network drew the mask; an explanation names none.
+    unrefined = MaskSettings(threshold="probability", refine="none")
+    assert segment_explanation(per_set, unrefined).summary()["network"] == str(tmp_path / "tiles" / "unet.pt")
+    assert "network" not in segment_explanation(explain(tiny_classifier, image), unrefined).summary()
 
 
 def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
