@@ -39,7 +39,7 @@ from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, explain, load_classifier
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS, DarknessMap
-from cracklib.segnet import SEGMENTER_METHODS, segmenter_path
+from cracklib.segnet import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
 from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_threshold,
@@ -285,7 +285,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
             if choice in SEGMENTER_METHODS and segmenter_path(choice, weights) != segmenter_path(choice):
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
-                           f"(`{segmenter_path(choice, weights).relative_to(WEIGHTS_DIR.parent)}`).")
+                           f"(`{network_name(segmenter_path(choice, weights))}`).")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,

@@ -38,8 +38,8 @@ from cracklib.settings import NETWORK_THRESHOLD, method_available
 #: (folder, groups or None).
 SETS = [("magnetic_tiles", ["crack", "blowhole"]), ("crackforest", None), ("cracksc", None), ("nha12d", None),
         ("deepcrack", None), ("sut_crack", None)]
-#: Sets with a per-set classifier (as ``benchmarks/results.py``), which brings the networks trained on that
-#: set alone where they are shipped (``segmenter_path``); the others use the default classifier.
+#: Sets with a per-set classifier (as ``benchmarks/results.py``), which brings the networks chosen on that
+#: set's val split where they are shipped (``segmenter_path``); the others use the default classifier.
 PER_SET_WEIGHTS = {"magnetic_tiles": DEFAULT_WEIGHTS.with_name("magnetic_tiles.pt")}
 
 
@@ -47,6 +47,8 @@ def network_chooser(name: str, default):
     """The classifier that picks a set's segmentation networks: its per-set one when shipped, else ``default``."""
     weights = PER_SET_WEIGHTS.get(name)
     return load_classifier(weights) if weights is not None and weights.exists() else default
+
+
 #: row label → (pipeline settings, pixel labels used in training).
 ROWS = {
     "(a) explanation masks (LRP epsilon_gamma_box, gmm, Otsu core, paper)": (PipelineConfig(), "none (image labels)"),
@@ -83,7 +85,8 @@ def main() -> None:
             continue
         used_for = {}  # network → the sets it segments here
         for name, _ in SETS:
-            used_for.setdefault(segmenter_path(config.explanation.method, PER_SET_WEIGHTS.get(name)), []).append(name)
+            chooser = network_chooser(name, classifier)
+            used_for.setdefault(segmenter_path(config.explanation.method, chooser.path), []).append(name)
         for path, names in used_for.items():
             _, card = load_segmenter(path, device="cpu")
             sources = card.training_data.get("sources", {})

@@ -5,9 +5,9 @@
 Each network segments a photo once; every threshold × refinement on the photo
 (``cracklib.refine.REFINEMENTS``) × post-processing cuts that one map
 (``evaluate_grid``); magnetic tiles with the networks its per-set classifier
-brings, as ``benchmarks/segmenters.py``. The setting with the best mean F1 over the sets (the
-masked photo sets and magnetic tiles' crack + blowhole groups, as
-``benchmarks/segmenters.py``) is the one ``benchmarks/segmenters.py`` reports,
+brings. The setting with the best mean F1 over the sets (the masked photo sets
+and magnetic tiles' crack + blowhole groups, as ``benchmarks/segmenters.py``)
+is the one ``benchmarks/segmenters.py`` reports,
 and the table says how far the product's default mask step is from it.
 Photos whose truth covers more than 20 % of the photo are left out, as in
 ``benchmarks/refine_val.py``.
@@ -52,8 +52,8 @@ def main() -> None:
             continue
         samples = [s for s in read_dataset(folder, split="val", groups=groups) if s.mask and s.label != 0]
         kept = [s for s in samples if not region_annotated(s, 0.2)][:args.max_images]
-        rows = evaluate_grid(network_chooser(name, classifier), kept, settings, list(THRESHOLDS), list(POSTPROCESSING), mask=MaskSettings(),
-                             refinements=list(REFINEMENTS))
+        rows = evaluate_grid(network_chooser(name, classifier), kept, settings, list(THRESHOLDS), list(POSTPROCESSING),
+                             mask=MaskSettings(), refinements=list(REFINEMENTS))
         f1[name] = {(r["method"], r["threshold"], r["refine"], r["post"]): r["f1"] for r in rows}
         counts.append(f"{name} {rows[0]['n_images']}")
         print(counts[-1], flush=True)

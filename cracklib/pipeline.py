@@ -49,7 +49,7 @@ from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_gra
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
 from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
-from .segnet import SEGMENTER_METHODS, load_segmenter, predict_map, segmenter_path
+from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
@@ -390,7 +390,6 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     shape = tuple(image.shape[:2])
     path = segmenter_path(settings.method, classifier.path)
     model, card = load_segmenter(path)
-    network = path.relative_to(WEIGHTS_DIR).as_posix() if path.is_relative_to(WEIGHTS_DIR) else str(path)
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
@@ -398,8 +397,8 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     if probability < settings.gate:
-        return Explanation(probability, None, shape, settings, timings, network=network)
-    return Explanation(probability, probability_map, shape, settings, timings, network=network)
+        return Explanation(probability, None, shape, settings, timings, network=network_name(path))
+    return Explanation(probability, probability_map, shape, settings, timings, network=network_name(path))
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,

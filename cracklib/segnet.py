@@ -46,8 +46,9 @@ from .preprocess import to_pixels
 from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
-__all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
-           "predict_map", "load_segmenter", "save_segmenter", "segmentation_loss"]
+__all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "network_name", "SegmenterConfig",
+           "SegmenterStats", "crops_from_masks", "train_segmenter", "predict_map", "load_segmenter", "save_segmenter",
+           "segmentation_loss"]
 
 #: Target value of pixels that count in no loss (the unsure band of a pseudo-mask).
 IGNORE = 255
@@ -384,6 +385,12 @@ def segmenter_path(method: str, classifier: str | Path | None = None) -> Path:
         if own.exists():
             return own
     return SEGMENTERS_DIR / SEGMENTER_METHODS[method]
+
+
+def network_name(path: str | Path) -> str:
+    """How results name a network's weights file: relative to the weights folder when inside it."""
+    path = Path(path)
+    return path.relative_to(WEIGHTS_DIR).as_posix() if path.is_relative_to(WEIGHTS_DIR) else str(path)
 
 
 def load_segmenter(path: str | Path, *, device: str | None = None) -> tuple[UNet11, ModelCard]:
