@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "segmenters.md"))
     args = parser.parse_args()
     classifier = load_classifier(DEFAULT_WEIGHTS)
+    choosers = {name: network_chooser(name, classifier) for name, _ in SETS}  # each set's networks, loaded once
     rows = {label: spec for label, spec in ROWS.items()
             if method_available(spec[0].explanation.method)}
     lines = ["# Explanation masks, self-trained and supervised U-Nets", "",
@@ -85,8 +86,7 @@ def main() -> None:
             continue
         used_for = {}  # network → the sets it segments here
         for name, _ in SETS:
-            chooser = network_chooser(name, classifier)
-            used_for.setdefault(segmenter_path(config.explanation.method, chooser.path), []).append(name)
+            used_for.setdefault(segmenter_path(config.explanation.method, choosers[name].path), []).append(name)
         for path, names in used_for.items():
             _, card = load_segmenter(path, device="cpu")
             sources = card.training_data.get("sources", {})
@@ -105,10 +105,10 @@ def main() -> None:
         samples = [s for s in read_dataset(folder, split=args.split, groups=groups) if s.mask and s.label != 0]
         megapixels = sum(read_image(s.image)[..., 0].size for s in samples) / 1e6
         cells, speeds = [], []
-        chooser = network_chooser(name, classifier)
         for label, (config, _) in rows.items():
             start = time.perf_counter()
-            report = evaluate_samples(classifier if config.explanation.method == "lrp" else chooser, samples, config)
+            chosen = classifier if config.explanation.method == "lrp" else choosers[name]
+            report = evaluate_samples(chosen, samples, config)
             seconds = time.perf_counter() - start
             scores = report["segmentation"] or {}
             summary.setdefault(name, {})[label] = {k: scores.get(k) for k in ("f1", "iou", "ap")}
