@@ -283,9 +283,10 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                                   "chosen); bcos: the shipped B-cos network classifies and explains itself "
                                   "(its own dynamic linear map); "
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
-            if choice in SEGMENTER_METHODS and segmenter_path(choice, weights) != segmenter_path(choice):
+            own = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
+            if own is not None and own != segmenter_path(choice):
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
-                           f"(`{network_name(segmenter_path(choice, weights))}`).")
+                           f"(`{network_name(own)}`).")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,

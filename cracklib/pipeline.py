@@ -390,6 +390,7 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     shape = tuple(image.shape[:2])
     path = segmenter_path(settings.method, classifier.path)
     model, card = load_segmenter(path)
+    network = network_name(path)
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
@@ -397,8 +398,8 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     if probability < settings.gate:
-        return Explanation(probability, None, shape, settings, timings, network=network_name(path))
-    return Explanation(probability, probability_map, shape, settings, timings, network=network_name(path))
+        return Explanation(probability, None, shape, settings, timings, network=network)
+    return Explanation(probability, probability_map, shape, settings, timings, network=network)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,
