@@ -41,6 +41,13 @@ def region_annotated(sample, max_fraction: float) -> bool:
     return truth is not None and truth.mean() > max_fraction
 
 
+def crack_photos(folder: Path, *, split: str, max_fraction: float) -> tuple[list, int]:
+    """The split's masked photos less the region-annotated ones (:func:`region_annotated`), and how many those were."""
+    samples = [s for s in read_dataset(folder, split=split) if s.mask]
+    kept = [s for s in samples if not region_annotated(s, max_fraction)]
+    return kept, len(samples) - len(kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
@@ -61,12 +68,11 @@ def main() -> None:
         folder = Path(args.data_root) / name
         if not folder.is_dir():
             continue
-        samples = [s for s in read_dataset(folder, split=args.split) if s.mask]
-        kept = [s for s in samples if not region_annotated(s, args.max_crack_fraction)]
+        kept, left_out = crack_photos(folder, split=args.split, max_fraction=args.max_crack_fraction)
         rows = evaluate_grid(classifier, kept, [config.explanation], list(THRESHOLDS), list(POSTS),
                              mask=config.mask, refinements=list(REFINEMENTS))
         scores[name] = {(row["threshold"], row["refine"], row["post"]): row for row in rows}
-        counts.append(f"{name} {rows[0]['n_images']} ({len(samples) - len(kept)} left out)")
+        counts.append(f"{name} {rows[0]['n_images']} ({left_out} left out)")
         print(counts[-1], flush=True)
     header += ["Photos: " + ", ".join(counts) + ".", "",
                "| threshold | refinement | post | " + " | ".join(scores) + " | mean F1 |",

@@ -34,7 +34,7 @@ from cracklib.evaluation import evaluate_grid, evaluate_samples
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
 from cracklib.tiling import tile_grid
 
-from refine_val import SETS, region_annotated
+from refine_val import SETS, crack_photos
 
 TILES_WEIGHTS = DEFAULT_WEIGHTS.with_name("magnetic_tiles.pt")
 BENCHMARK_PHOTO = (3000, 4000)  # benchmarks/app_latency.py's 12 MP photo
@@ -68,12 +68,11 @@ def main() -> None:
         folder = Path(args.data_root) / name
         if not folder.is_dir():
             continue
-        samples = [s for s in read_dataset(folder, split=args.split) if s.mask]
-        kept = [s for s in samples if not region_annotated(s, args.max_crack_fraction)]
+        kept, left_out = crack_photos(folder, split=args.split, max_fraction=args.max_crack_fraction)
         rows = evaluate_grid(classifier, kept, [v[2] for v in variants], [config.mask.threshold],
                              [config.mask.post], mask=config.mask)
         scores[name] = rows  # one row per variant, in order
-        counts.append(f"{name} {rows[0]['n_images']} ({len(samples) - len(kept)} left out)")
+        counts.append(f"{name} {rows[0]['n_images']} ({left_out} left out)")
         print(counts[-1], flush=True)
     tiles_folder = Path(args.data_root) / "magnetic_tiles"
     tiles_bacc = {}
