@@ -397,9 +397,8 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
                                       progress=progress)
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
-    if probability < settings.gate:
-        return Explanation(probability, None, shape, settings, timings, network=network)
-    return Explanation(probability, probability_map, shape, settings, timings, network=network)
+    relevance = probability_map if probability >= settings.gate else None
+    return Explanation(probability, relevance, shape, settings, timings, network=network)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,
