@@ -268,6 +268,11 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         if card.logit_offset:
             st.caption(f"Its crack probabilities are calibrated on its validation split (crack logit − "
                        f"{card.logit_offset:.2f}, `python -m cracklib calibrate`), so that 0.5 balances the classes.")
+        if card.whole_photo_model:
+            st.caption(f"Whether a photo is cracked is decided with a second model, trained on whole photos "
+                       f"(`{card.whole_photo_model}`): its probability of the resized photo stands in for this "
+                       "model's in the `tile_and_whole` decision. The tiles, the heatmap and the mask are this "
+                       "model's.")
         kept = card.kept_epoch
         if kept and kept.get("val_balanced_accuracy") is not None and \
                 kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:

@@ -23,7 +23,7 @@ from cracklib.datasets import read_dataset
 from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
 from cracklib.evaluation import classifier_scores
 from cracklib.imageio import read_image
-from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier
+from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier, whole_photo_probability
 from cracklib.settings import ExplanationSettings
 
 SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
@@ -53,12 +53,14 @@ def main() -> None:
         if not folder.is_dir():
             continue
         samples = [s for s in read_dataset(folder, split=args.split) if s.label is not None]
-        labels, tiles, whole, informative = [], [], [], []
+        labels, tiles, whole, resized, informative = [], [], [], [], []
         for sample in samples:
             image = read_image(sample.image)
             labels.append(sample.label)
             tiles.append(classify_tiles(classifier, image, config)[3])
-            whole.append(classify(classifier, image, ExplanationSettings(mode="resize")))
+            resized.append(classify(classifier, image, ExplanationSettings(mode="resize")))
+            # The decision's resized photo: the card's whole-photo model's where it names one.
+            whole.append(resized[-1] if classifier.whole_photo is None else whole_photo_probability(classifier, image))
             informative.append(whole_is_informative(image.shape, classifier.card.input_size))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:
@@ -68,7 +70,7 @@ def main() -> None:
             value, kind = _score(labels, probabilities)
             row[decision], row["measure"] = value, kind
             totals[decision].append(value)
-        row["resize"] = _score(labels, whole)[0]
+        row["resize"] = _score(labels, resized)[0]
         rows.append(row)
         print(json.dumps(row), flush=True)
     means = {d: float(np.mean(v)) for d, v in totals.items()}

@@ -271,6 +271,23 @@ def _read_sections(path: Path) -> dict[str, str]:
     return {name: block for block, name in found}
 
 
+def _training_row(classifier, *, whole_photo_of: str | None = None) -> str:
+    card = classifier.card
+    history = [h for h in card.notes.get("history", []) if h.get("val_loss") is not None]
+    kept = min(history, key=lambda h: h["val_loss"]) if history else {}
+    sources = card.training_data.get("sources", {})
+    counts = [sum(v.get(split, {}).get("examples", 0) + v.get(split, {}).get("hard_negatives", 0)
+                  for v in sources.values() if isinstance(v.get(split), dict)) for split in ("train", "val")]
+    data = card.training_data
+    how = (f"; fine-tuned from {data['fine_tuned_from']}" if data.get("fine_tuned_from") else "") + \
+        ("; repeated " + ", ".join(f"{k} {v}×" for k, v in data["oversampled"].items())
+         if data.get("oversampled") else "") + \
+        (f"; whole photos only, the whole-photo model of `{_relative(whole_photo_of)}`" if whole_photo_of else "")
+    return (f"| `{_relative(classifier.path)}` | {card.arch}, width {card.width}, {card.input_size} px{how} | "
+            f"{counts[0]:,} / {counts[1]:,} | {card.notes.get('epochs_run')} | "
+            f"{card.notes.get('wall_time_s', 0) / 60:.0f} min | {_fmt(kept.get('val_balanced_accuracy'))} |")
+
+
 def models_section(weights: list[str], summary: dict) -> list[str]:
     """The shipped models' training (from their cards) and what wider or larger models would cost."""
     from model_cost import CANDIDATES, measure, seconds_per_megapixel
@@ -283,19 +300,10 @@ def models_section(weights: list[str], summary: dict) -> list[str]:
     for path in weights:
         if not Path(path).exists():
             continue
-        card = load_classifier(path, device="cpu").card
-        history = [h for h in card.notes.get("history", []) if h.get("val_loss") is not None]
-        kept = min(history, key=lambda h: h["val_loss"]) if history else {}
-        sources = card.training_data.get("sources", {})
-        counts = [sum(v.get(split, {}).get("examples", 0) + v.get(split, {}).get("hard_negatives", 0)
-                      for v in sources.values() if isinstance(v.get(split), dict)) for split in ("train", "val")]
-        data = card.training_data
-        how = (f"; fine-tuned from {data['fine_tuned_from']}" if data.get("fine_tuned_from") else "") + \
-            ("; repeated " + ", ".join(f"{k} {v}×" for k, v in data["oversampled"].items())
-             if data.get("oversampled") else "")
-        lines.append(f"| `{_relative(path)}` | {card.arch}, width {card.width}, {card.input_size} px{how} | "
-                     f"{counts[0]:,} / {counts[1]:,} | {card.notes.get('epochs_run')} | "
-                     f"{card.notes.get('wall_time_s', 0) / 60:.0f} min | {_fmt(kept.get('val_balanced_accuracy'))} |")
+        classifier = load_classifier(path, device="cpu")
+        # A card's whole-photo model (it joins the photo decision) gets its own row below its model's.
+        for model in filter(None, (classifier, classifier.whole_photo)):
+            lines.append(_training_row(model, whole_photo_of=path if model is classifier.whole_photo else None))
     lines += ["", "What a wider or larger classifier would cost here (`benchmarks/model_cost.py`, random inputs, "
                   "2 threads): training time per example, and seconds per megapixel of a tiled photo with every "
                   "tile classified and one in four explained with LRP.", "",

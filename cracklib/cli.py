@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
 
     ca = commands.add_parser("calibrate", help="fit a classifier's logit offset on labelled photos (val split) "
-                                               "and write it into its card")
+                                               "and write it into its card (into its whole-photo model's card "
+                                               "when that model takes part in the decision)")
     ca.add_argument("--weights", required=True, help="weights file (.pt with its .json card, rewritten)")
     ca.add_argument("--data", nargs="+", required=True, help="data folders in the ../shared/data layout")
     ca.add_argument("--split", default="val", help="the split to fit on (default val; never test)")
@@ -387,9 +388,10 @@ def _calibrate(args) -> int:
     fit.update({"data": [str(folder) for folder in args.data], "split": args.split,
                 "command": "python -m cracklib " + " ".join(args.argv)})
     if not args.dry_run:
-        card = replace(classifier.card, logit_offset=fit["logit_offset"],
-                       notes={**classifier.card.notes, "calibration": fit})
-        card_path(args.weights).write_text(card.to_json())
+        # With a whole-photo model deciding, the offset fitted is that model's (calibrate_classifier).
+        owner = classifier.whole_photo if fit["calibrated"] == "whole_photo_model" else classifier
+        card = replace(owner.card, logit_offset=fit["logit_offset"], notes={**owner.card.notes, "calibration": fit})
+        card_path(owner.path).write_text(card.to_json())
     print(json.dumps(fit))
     return 0
 

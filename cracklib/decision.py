@@ -102,7 +102,8 @@ def shift_logits(probabilities: np.ndarray, offset: float) -> np.ndarray:
 
 def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: list[float | None],
                      labels: np.ndarray, *, decision: str = "tile_and_whole",
-                     offsets: np.ndarray = np.round(np.arange(-6, 6.001, 0.02), 2)) -> tuple[float, float]:
+                     offsets: np.ndarray = np.round(np.arange(-6, 6.001, 0.02), 2),
+                     tile_offset: float | None = None) -> tuple[float, float]:
     """The logit offset whose photo decisions at :data:`DECISION_THRESHOLD` are the most balanced on a labelled set.
 
     A model trained on a skewed set (native patches of magnetic tiles: one
@@ -124,6 +125,11 @@ def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: 
         A key of :data:`PHOTO_DECISIONS`.
     offsets : array
         Candidates; among equally balanced ones, the closest to 0 wins.
+    tile_offset : float, optional
+        None: one model, so the tiles and the whole photo share the fitted offset.
+        A number: the whole photo comes from a second model (``ModelCard.whole_photo_model``);
+        the tiles keep this offset, so the gate and the explained tiles do not move, and only
+        the whole photo's offset is fitted.
 
     Returns
     -------
@@ -136,7 +142,8 @@ def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: 
         raise ValueError("calibration needs cracked and crack-free photos")
     best = (-1.0, 0.0)
     for offset in sorted(offsets, key=abs):
-        photos = [photo_probability(shift_logits(tiles, offset),
+        tiles_offset = offset if tile_offset is None else tile_offset
+        photos = [photo_probability(shift_logits(tiles, tiles_offset),
                                     None if whole is None else float(shift_logits(whole, offset)), decision=decision)
                   for tiles, whole in zip(tile_probabilities, whole_probabilities)]
         score = balanced_accuracy(labels, np.asarray(photos) >= DECISION_THRESHOLD)

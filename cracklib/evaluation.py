@@ -23,7 +23,7 @@ from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset, who
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
-                       explain, segment_explanation)
+                       explain, segment_explanation, whole_photo_probability)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 
 __all__ = ["evaluate_samples", "calibrate_classifier", "evaluate_grid", "classifier_scores", "score_result",
@@ -121,8 +121,17 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
     photo decision) with the probabilities as trained, whatever offset the card
     holds already. Returns the offset and the balanced accuracy at the 0.5
     decision before (as trained) and after.
+
+    With a whole-photo model on the card (``ModelCard.whole_photo_model``) and a
+    tiled decision that uses the resized photo, the offset is that model's: the
+    tiles keep their card's offset, so the gate and the explained tiles do not
+    move. ``calibrated`` in the result says whose offset it is.
     """
-    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0))
+    whole_decides = settings.mode == "tiled" and PHOTO_DECISIONS[settings.decision].needs_whole
+    witness = classifier.whole_photo if whole_decides else None
+    # Every probability as trained; the fit applies the offsets (the tiles' own one, with a whole-photo model).
+    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0),
+                  whole_photo=None if witness is None else replace(witness, card=replace(witness.card, logit_offset=0.0)))
     resized = replace(settings, mode="resize")
     tiles, wholes, labels = [], [], []
     for done, (sample, image, _) in enumerate(_readable(samples, None, with_mask=False), 1):
@@ -131,17 +140,19 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
             wholes.append(None)
         else:
             tiles.append(classify_tiles(raw, image, settings)[3])
-            wanted = (PHOTO_DECISIONS[settings.decision].needs_whole
-                      and whole_is_informative(image.shape, raw.card.input_size))
-            wholes.append(classify(raw, image, resized) if wanted else None)
+            wanted = whole_decides and whole_is_informative(image.shape, raw.card.input_size)
+            wholes.append(whole_photo_probability(raw, image) if wanted else None)
         labels.append(sample.label)
         if progress:
             progress(done, len(samples))
     decision = "max_tile" if settings.mode == "resize" else settings.decision
-    before = fit_logit_offset(tiles, wholes, labels, decision=decision, offsets=np.zeros(1))[1]
-    offset, after = fit_logit_offset(tiles, wholes, labels, decision=decision)
+    tile_offset = None if witness is None else classifier.card.logit_offset
+    before = fit_logit_offset(tiles, wholes, labels, decision=decision, offsets=np.zeros(1),
+                              tile_offset=tile_offset)[1]
+    offset, after = fit_logit_offset(tiles, wholes, labels, decision=decision, tile_offset=tile_offset)
     return {"logit_offset": offset, "balanced_accuracy_before": before, "balanced_accuracy_after": after,
-            "photos": len(labels), "cracked": int(np.sum(labels)), "mode": settings.mode, "decision": decision}
+            "photos": len(labels), "cracked": int(np.sum(labels)), "mode": settings.mode, "decision": decision,
+            "calibrated": "classifier" if witness is None else "whole_photo_model"}
 
 
 def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],

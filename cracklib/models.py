@@ -101,6 +101,11 @@ class ModelCard:
     #: Subtracted from the crack logit before the softmax (``python -m cracklib calibrate``): fitted on the
     #: val split so that the 0.5 decision balances the classes; 0 = the probabilities as trained.
     logit_offset: float = 0.0
+    #: A second classifier, trained on whole photos resized to its input, whose probability the
+    #: ``tile_and_whole`` photo decision takes for the resized photo instead of this model's (a path
+    #: relative to this card's folder; "" = this model). It decides, never explains: the tiles and their
+    #: gate stay this model's. Tile models trained on native patches rank whole photos poorly.
+    whole_photo_model: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

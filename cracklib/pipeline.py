@@ -58,7 +58,7 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "explain", "threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
+           "whole_photo_probability", "explain", "threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
 
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
@@ -72,6 +72,8 @@ class Classifier:
     card: ModelCard
     damage_free: DamageFree | None = None
     path: Path | None = None
+    #: The card's whole-photo model (``ModelCard.whole_photo_model``), loaded; None = this model.
+    whole_photo: "Classifier | None" = None
 
     @property
     def device(self) -> torch.device:
@@ -242,7 +244,9 @@ def load_classifier(weights: str | Path | None = None, *, device=None) -> Classi
     model, card = load_model(path, device=device)
     references = baselines_path(path)
     damage_free = DamageFree.load(references) if references.exists() else None
-    return Classifier(model=model, card=card, damage_free=damage_free, path=path)
+    whole_photo = load_classifier(path.parent / card.whole_photo_model, device=device) \
+        if card.whole_photo_model else None
+    return Classifier(model=model, card=card, damage_free=damage_free, path=path, whole_photo=whole_photo)
 
 
 def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
@@ -300,6 +304,14 @@ def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
     return float(_probabilities(classifier, _inputs(classifier, image))[0])
 
 
+def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float:
+    """The resized photo's crack probability that the photo decision takes: the card's whole-photo model's, if any.
+
+    Resize mode does not use it: there the probability is the explained model's own.
+    """
+    return _whole_probability(classifier.whole_photo or classifier, image)
+
+
 def classify_tiles(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, progress=None):
     """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
     scaled = _scaled(image, settings.tile_scale)
@@ -308,7 +320,7 @@ def classify_tiles(classifier: Classifier, image: np.ndarray, settings: Explanat
     grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
     tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
     wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, size)
-    whole = _whole_probability(classifier, image) if wanted else None
+    whole = whole_photo_probability(classifier, image) if wanted else None
     return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
 
 

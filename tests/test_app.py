@@ -364,6 +364,8 @@ def test_a_model_at_chance_is_flagged_in_the_sidebar(tiny_weights, tmp_path):
     assert not any("calibrated" in c.value for c in at.sidebar.caption)
     _sidebar(at, "Model").set_value("magnetic_tiles").run()  # its card holds a logit offset: the sidebar says so
     assert any("calibrated" in c.value and "0.82" in c.value for c in at.sidebar.caption)
+    # ... and names the whole-photo model that joins its photo decision.
+    assert any("whole_photo/magnetic_tiles.pt" in c.value and "decided" in c.value for c in at.sidebar.caption)
 
 
 # About

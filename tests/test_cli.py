@@ -147,3 +147,22 @@ def test_calibrate_writes_the_offset_into_the_card_and_refuses_the_test_split(da
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["logit_offset"] == fit["logit_offset"] and card["notes"]["calibration"]["split"] == "val"
     assert fit["photos"] == 5 and fit["balanced_accuracy_after"] >= fit["balanced_accuracy_before"]
+    assert fit["calibrated"] == "classifier"
+
+
+def test_calibrate_fits_the_whole_photo_models_offset_when_it_decides(data_folder, tiny_weights, tmp_path, capsys):
+    import json
+    import shutil
+
+    (tmp_path / "whole").mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
+    card = json.loads((tmp_path / "model.json").read_text())
+    (tmp_path / "model.json").write_text(json.dumps({**card, "logit_offset": 0.4, "whole_photo_model": "whole/model.pt"}))
+    assert main(["calibrate", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder)]) == 0
+    fit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert fit["calibrated"] == "whole_photo_model"
+    whole_card = json.loads((tmp_path / "whole" / "model.json").read_text())
+    assert whole_card["logit_offset"] == fit["logit_offset"] and whole_card["notes"]["calibration"]["split"] == "val"
+    assert json.loads((tmp_path / "model.json").read_text())["logit_offset"] == 0.4  # the tiles' offset is kept

@@ -88,3 +88,59 @@ def test_the_cards_logit_offset_recalibrates_every_probability(tiny_classifier):
     for settings in (ExplanationSettings(mode="resize"), ExplanationSettings(decision="max_tile")):
         raw = classify(tiny_classifier, image, settings)
         assert classify(shifted, image, settings) == pytest.approx(shift_logits(np.array([raw]), 1.5)[0], abs=1e-5)
+
+
+def test_fit_logit_offset_with_a_whole_photo_model_moves_only_the_whole_photo():
+    from cracklib.decision import fit_logit_offset
+
+    # Every photo's highest tile is 0.8; the whole photos rank 0.9/0.8/0.75 (cracked) above 0.7/0.6/0.3.
+    # sqrt(0.8 · whole) ≥ 0.5 ⇔ whole ≥ 0.3125: the cut lies in (logit 0.7, logit 0.75] − logit 0.3125.
+    tiles = [np.array([0.1, 0.8])] * 6
+    wholes = [0.9, 0.8, 0.75, 0.7, 0.6, 0.3]
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    offset, balanced = fit_logit_offset(tiles, wholes, labels, tile_offset=0.0)
+    low, high = (np.log(p / (1 - p)) - np.log(0.3125 / 0.6875) for p in (0.7, 0.75))
+    assert low < offset <= high and balanced == 1.0
+    # Shifting the tiles too (one model) cannot separate them at this offset: the tiles' offset is really kept.
+    from cracklib.decision import photo_probability, shift_logits
+    both = [photo_probability(shift_logits(t, offset), float(shift_logits(w, offset)), decision="tile_and_whole")
+            for t, w in zip(tiles, wholes)]
+    assert not all((np.array(both) >= 0.5) == labels.astype(bool))
+
+
+def test_a_whole_photo_model_decides_the_photo_but_not_the_tiles(tiny_classifier):
+    from dataclasses import replace
+
+    from cracklib.pipeline import classify_tiles, whole_photo_probability
+    from cracklib.synthetic import crack_image
+
+    image, _ = crack_image((160, 224), crack=True, rng=5)
+    witness = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=50.0))  # calls it crack-free
+    deciding = replace(tiny_classifier, whole_photo=witness)
+    tiled = ExplanationSettings(decision="tile_and_whole")
+    alone, together = classify_tiles(tiny_classifier, image, tiled), classify_tiles(deciding, image, tiled)
+    np.testing.assert_array_equal(alone[3], together[3])  # the same tiles, so the same gate and heatmap
+    whole = classify(witness, image, ExplanationSettings(mode="resize"))
+    assert whole_photo_probability(deciding, image) == pytest.approx(whole, abs=1e-6)
+    assert whole != pytest.approx(classify(tiny_classifier, image, ExplanationSettings(mode="resize")), abs=1e-3)
+    assert together[-1] == pytest.approx(photo_probability(alone[3], whole, decision="tile_and_whole"), abs=1e-6)
+    # Resize mode is the explained model's own probability.
+    resize = ExplanationSettings(mode="resize")
+    assert classify(deciding, image, resize) == pytest.approx(classify(tiny_classifier, image, resize), abs=1e-6)
+
+
+def test_a_card_naming_a_whole_photo_model_loads_it(tiny_weights, tmp_path):
+    import json
+    import shutil
+
+    from cracklib.pipeline import load_classifier
+
+    (tmp_path / "whole").mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
+    card = json.loads((tmp_path / "model.json").read_text())
+    (tmp_path / "model.json").write_text(json.dumps({**card, "whole_photo_model": "whole/model.pt"}))
+    loaded = load_classifier(tmp_path / "model.pt")
+    assert loaded.whole_photo is not None and loaded.whole_photo.path == tmp_path / "whole" / "model.pt"
+    assert load_classifier(tiny_weights).whole_photo is None
