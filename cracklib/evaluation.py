@@ -130,8 +130,8 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
     whole_decides = settings.mode == "tiled" and PHOTO_DECISIONS[settings.decision].needs_whole
     witness = classifier.whole_photo if whole_decides else None
     # Every probability as trained; the fit applies the offsets (the tiles' own one, with a whole-photo model).
-    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0),
-                  whole_photo=None if witness is None else replace(witness, card=replace(witness.card, logit_offset=0.0)))
+    raw_witness = None if witness is None else replace(witness, card=replace(witness.card, logit_offset=0.0))
+    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0), whole_photo=raw_witness)
     resized = replace(settings, mode="resize")
     tiles, wholes, labels = [], [], []
     for done, (sample, image, _) in enumerate(_readable(samples, None, with_mask=False), 1):
@@ -140,7 +140,7 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
             wholes.append(None)
         else:
             tiles.append(classify_tiles(raw, image, settings)[3])
-            wanted = whole_decides and whole_is_informative(image.shape, raw.card.input_size)
+            wanted = whole_decides and whole_is_informative(image.shape, (raw.whole_photo or raw).card.input_size)
             wholes.append(whole_photo_probability(raw, image) if wanted else None)
         labels.append(sample.label)
         if progress:

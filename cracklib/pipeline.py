@@ -58,7 +58,8 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "whole_photo_probability", "explain", "threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
+           "whole_photo_probability", "explain", "threshold_explanation", "cut_explanation", "segment_explanation",
+           "segment"]
 
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
@@ -319,7 +320,8 @@ def classify_tiles(classifier: Classifier, image: np.ndarray, settings: Explanat
     work = pad_to_tile(scaled, size)
     grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
     tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
-    wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, size)
+    whole_size = (classifier.whole_photo or classifier).card.input_size
+    wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, whole_size)
     whole = whole_photo_probability(classifier, image) if wanted else None
     return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
 
