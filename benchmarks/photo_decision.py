@@ -60,7 +60,7 @@ def main() -> None:
             tiles.append(classify_tiles(classifier, image, config)[3])
             resized.append(classify(classifier, image, ExplanationSettings(mode="resize")))
             # The decision's resized photo: the card's whole-photo model's where it names one.
-            whole.append(resized[-1] if classifier.whole_photo is None else whole_photo_probability(classifier, image))
+            whole.append(whole_photo_probability(classifier, image))
             informative.append(whole_is_informative(image.shape, (classifier.whole_photo or classifier).card.input_size))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:
