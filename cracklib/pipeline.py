@@ -58,7 +58,7 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "whole_photo_probability", "explain", "threshold_explanation", "cut_explanation", "segment_explanation",
+           "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation", "segment_explanation",
            "segment"]
 
 #: The bundled default model.
@@ -313,6 +313,20 @@ def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float:
     return _whole_probability(classifier.whole_photo or classifier, image)
 
 
+def gated_tiles(tile_probabilities: np.ndarray, photo_probability: float, gate: float) -> np.ndarray:
+    """Indices of the tiles to explain: those that reach the gate, in a photo that reaches it.
+
+    A photo the decision calls crack-free is not explained, whatever its single
+    tiles say. One it calls cracked is explained from its highest tile at least:
+    with ``tile_and_whole`` the decision also heard the resized photo (or a
+    whole-photo model), so it can pass the gate while no tile does.
+    """
+    if photo_probability < gate:
+        return np.zeros(0, int)
+    gated = np.flatnonzero(tile_probabilities >= gate)
+    return gated if len(gated) else np.array([int(np.argmax(tile_probabilities))])
+
+
 def classify_tiles(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, progress=None):
     """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
     scaled = _scaled(image, settings.tile_scale)
@@ -442,8 +456,7 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: Explanat
     scaled, work, grid, probabilities, probability = classify_tiles(classifier, image, settings, progress)
     done = len(grid)
     timings["classify"] = time.perf_counter() - start
-    # A photo the decision calls crack-free is not explained, whatever its single tiles say.
-    gated = np.flatnonzero(probabilities >= settings.gate) if probability >= settings.gate else np.zeros(0, int)
+    gated = gated_tiles(probabilities, probability, settings.gate)
     if tiles is not None:
         gated = np.asarray(tiles, int)
     total = done + len(gated)

@@ -206,3 +206,14 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
         assert windowed.mask.any(), threshold
         np.testing.assert_array_equal(windowed.mask, whole.mask, err_msg=threshold)
         np.testing.assert_allclose(windowed.score, whole.score, atol=1e-6, err_msg=threshold)
+
+
+def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():
+    from cracklib.pipeline import gated_tiles
+
+    tiles = np.array([0.2, 0.7, 0.4, 0.9])
+    np.testing.assert_array_equal(gated_tiles(tiles, 0.9, 0.5), [1, 3])
+    # The decision (e.g. with a whole-photo model) passed the gate while no tile did: the highest is explained.
+    np.testing.assert_array_equal(gated_tiles(np.array([0.2, 0.45, 0.3]), 0.55, 0.5), [1])
+    assert len(gated_tiles(tiles, 0.3, 0.5)) == 0  # a photo below the gate: none, whatever its tiles say
+    np.testing.assert_array_equal(gated_tiles(tiles, 0.0, 0.0), [0, 1, 2, 3])  # gate 0 explains every tile
