@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 from cracklib.datasets import read_dataset
-from cracklib.decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
+from cracklib.decision import PHOTO_DECISIONS, photo_probability
 from cracklib.evaluation import classifier_scores
 from cracklib.imageio import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier, whole_photo_probability
@@ -53,20 +53,18 @@ def main() -> None:
         if not folder.is_dir():
             continue
         samples = [s for s in read_dataset(folder, split=args.split) if s.label is not None]
-        labels, tiles, whole, resized, informative = [], [], [], [], []
+        labels, tiles, whole, resized = [], [], [], []
         for sample in samples:
             image = read_image(sample.image)
             labels.append(sample.label)
             tiles.append(classify_tiles(classifier, image, config)[3])
             resized.append(classify(classifier, image, ExplanationSettings(mode="resize")))
-            # The decision's resized photo: the card's whole-photo model's where it names one.
+            # As the pipeline: the card's whole-photo model's where it names one, None where a thin crack
+            # would not survive the resize.
             whole.append(whole_photo_probability(classifier, image))
-            informative.append(whole_is_informative(image.shape, (classifier.whole_photo or classifier).card.input_size))
         row = {"set": name, "n": len(samples)}
         for decision in PHOTO_DECISIONS:
-            # As the pipeline: the resized photo counts only where a thin crack survives the resize.
-            probabilities = [photo_probability(t, w if i else None, decision=decision)
-                             for t, w, i in zip(tiles, whole, informative)]
+            probabilities = [photo_probability(t, w, decision=decision) for t, w in zip(tiles, whole)]
             value, kind = _score(labels, probabilities)
             row[decision], row["measure"] = value, kind
             totals[decision].append(value)

@@ -41,11 +41,16 @@ def region_annotated(sample, max_fraction: float) -> bool:
     return truth is not None and truth.mean() > max_fraction
 
 
-def crack_photos(folder: Path, *, split: str, max_fraction: float) -> tuple[list, int]:
-    """The split's masked photos less the region-annotated ones (:func:`region_annotated`), and how many those were."""
-    samples = [s for s in read_dataset(folder, split=split) if s.mask]
-    kept = [s for s in samples if not region_annotated(s, max_fraction)]
-    return kept, len(samples) - len(kept)
+def crack_photo_sets(data_root: Path, *, split: str, max_fraction: float):
+    """Per set of :data:`SETS` present under ``data_root``: its name, the split's masked photos less the
+    region-annotated ones (:func:`region_annotated`), and how many those were."""
+    for name in SETS:
+        folder = Path(data_root) / name
+        if not folder.is_dir():
+            continue
+        samples = [s for s in read_dataset(folder, split=split) if s.mask]
+        kept = [s for s in samples if not region_annotated(s, max_fraction)]
+        yield name, kept, len(samples) - len(kept)
 
 
 def main() -> None:
@@ -64,11 +69,8 @@ def main() -> None:
               "are left out (region annotations; the script's docstring names them). F1 of the summed confusion, "
               "precision / recall in brackets.", ""]
     scores, counts = {}, []
-    for name in SETS:
-        folder = Path(args.data_root) / name
-        if not folder.is_dir():
-            continue
-        kept, left_out = crack_photos(folder, split=args.split, max_fraction=args.max_crack_fraction)
+    photo_sets = crack_photo_sets(args.data_root, split=args.split, max_fraction=args.max_crack_fraction)
+    for name, kept, left_out in photo_sets:
         rows = evaluate_grid(classifier, kept, [config.explanation], list(THRESHOLDS), list(POSTS),
                              mask=config.mask, refinements=list(REFINEMENTS))
         scores[name] = {(row["threshold"], row["refine"], row["post"]): row for row in rows}

@@ -34,7 +34,7 @@ from cracklib.evaluation import evaluate_grid, evaluate_samples
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
 from cracklib.tiling import tile_grid
 
-from refine_val import SETS, crack_photos
+from refine_val import crack_photo_sets
 
 TILES_WEIGHTS = DEFAULT_WEIGHTS.with_name("magnetic_tiles.pt")
 BENCHMARK_PHOTO = (3000, 4000)  # benchmarks/app_latency.py's 12 MP photo
@@ -64,11 +64,8 @@ def main() -> None:
                    if s != default.tile_scale]  # the default scale and gate are the default overlap's row
                 + [("gate", g, dataclasses.replace(default, gate=g)) for g in args.gates if g != default.gate])
     scores, counts = {}, []
-    for name in SETS:
-        folder = Path(args.data_root) / name
-        if not folder.is_dir():
-            continue
-        kept, left_out = crack_photos(folder, split=args.split, max_fraction=args.max_crack_fraction)
+    photo_sets = crack_photo_sets(args.data_root, split=args.split, max_fraction=args.max_crack_fraction)
+    for name, kept, left_out in photo_sets:
         rows = evaluate_grid(classifier, kept, [v[2] for v in variants], [config.mask.threshold],
                              [config.mask.post], mask=config.mask)
         scores[name] = rows  # one row per variant, in order

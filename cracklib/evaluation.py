@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from .datasets import Sample, read_sample
 from .errors import CrackInputError
-from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset, whole_is_informative
+from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
@@ -140,8 +140,7 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
             wholes.append(None)
         else:
             tiles.append(classify_tiles(raw, image, settings)[3])
-            wanted = whole_decides and whole_is_informative(image.shape, (raw.whole_photo or raw).card.input_size)
-            wholes.append(whole_photo_probability(raw, image) if wanted else None)
+            wholes.append(whole_photo_probability(raw, image) if whole_decides else None)
         labels.append(sample.label)
         if progress:
             progress(done, len(samples))

@@ -58,8 +58,8 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation", "segment_explanation",
-           "segment"]
+           "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation",
+           "segment_explanation", "segment"]
 
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
@@ -305,12 +305,17 @@ def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
     return float(_probabilities(classifier, _inputs(classifier, image))[0])
 
 
-def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float:
+def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float | None:
     """The resized photo's crack probability that the photo decision takes: the card's whole-photo model's, if any.
 
-    Resize mode does not use it: there the probability is the explained model's own.
+    None where the resized photo is not informative (:func:`cracklib.decision.whole_is_informative`, at
+    the input size of the model that looks at it). Resize mode does not use it: there the probability
+    is the explained model's own.
     """
-    return _whole_probability(classifier.whole_photo or classifier, image)
+    decider = classifier.whole_photo or classifier
+    if not whole_is_informative(image.shape, decider.card.input_size):
+        return None
+    return _whole_probability(decider, image)
 
 
 def gated_tiles(tile_probabilities: np.ndarray, photo_probability: float, gate: float) -> np.ndarray:
@@ -334,9 +339,7 @@ def classify_tiles(classifier: Classifier, image: np.ndarray, settings: Explanat
     work = pad_to_tile(scaled, size)
     grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
     tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
-    whole_size = (classifier.whole_photo or classifier).card.input_size
-    wanted = PHOTO_DECISIONS[settings.decision].needs_whole and whole_is_informative(image.shape, whole_size)
-    whole = whole_photo_probability(classifier, image) if wanted else None
+    whole = whole_photo_probability(classifier, image) if PHOTO_DECISIONS[settings.decision].needs_whole else None
     return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
 
 

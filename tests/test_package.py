@@ -17,7 +17,8 @@ def test_the_wheel_holds_the_package_samples_weights_and_the_command(tmp_path):
     for needed in ("cracklib/pipeline.py", "cracklib/settings.py", "cracklib/samples/concrete_crack_1.png",
                    "cracklib/weights/default.pt", "cracklib/weights/default.json",
                    "cracklib/weights/default.baselines.npz", "cracklib/weights/segmenters/unet.pt",
-                   "cracklib/weights/segmenters/magnetic_tiles/unet.pt", "cracklib/weights/whole_photo/magnetic_tiles.pt"):
+                   "cracklib/weights/segmenters/magnetic_tiles/unet.pt",
+                   "cracklib/weights/whole_photo/magnetic_tiles.pt"):
         assert needed in names, needed
     assert not any(name.startswith(("tests/", "benchmarks/", "pages/")) for name in names)
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
