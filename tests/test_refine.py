@@ -8,7 +8,8 @@ from cracklib.pipeline import cut_explanation, explain, segment_explanation
 from skimage.filters import apply_hysteresis_threshold
 
 from cracklib import refine
-from cracklib.refine import DarknessMap, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo
+from cracklib.refine import (DarknessMap, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask,
+                             refine_with_photo, surface_level)
 from cracklib.settings import MaskSettings, PipelineConfig
 
 
@@ -26,6 +27,48 @@ def test_darkness_is_the_depth_of_a_dark_line_below_its_surround():
     wide = np.full((40, 40), 180, np.uint8)
     wide[10:30] = 60
     assert darkness(wide, width=7)[20, 20] == 0
+
+
+def _road_with_paint():
+    """Grey 150 road with a dark 2-px crack (rows 19-20, grey 60) and a white 255 stripe at columns 33-39,
+    worn through to the road (150) in a 2×2 spot at rows 5-6, columns 35-36."""
+    gray = np.full((40, 40), 150, np.uint8)
+    gray[19:21, 2:25] = 60
+    gray[:, 33:] = 255
+    gray[5:7, 35:37] = 150
+    return gray
+
+
+def test_surface_level_is_a_percentile_of_the_photos_grey_levels():
+    gray = _road_with_paint()
+    assert surface_level(gray, percentile=80) == 150   # the stripe is a sixth of the photo: above the 80th percentile
+    assert surface_level(gray, percentile=95) == 255
+    assert surface_level(gray, percentile=100) == np.inf  # no cap
+    assert surface_level(np.stack([gray] * 3, axis=-1), percentile=80) == pytest.approx(150, abs=0.5)
+
+
+def test_darkness_map_caps_every_block_at_the_whole_photos_surface(monkeypatch):
+    monkeypatch.setattr(refine, "SURFACE_PERCENTILE", 80.0)
+    gray = np.tile(_road_with_paint(), (2, 2))
+    kept = DarknessMap(gray, block=20)            # blocks inside the stripe alone would cap at 255
+    np.testing.assert_array_equal(kept.near(np.ones(gray.shape, bool)), darkness(gray))
+    assert kept.surface == 150 and darkness(gray)[5, 35] == 0
+
+
+def test_worn_paint_is_not_darker_than_the_road():
+    gray = _road_with_paint()
+    capped = darkness(gray, width=7, surface=surface_level(gray, percentile=80))
+    uncapped = darkness(gray, width=7, surface=np.inf)
+    # The worn spot is 105 below the paint around it, but as bright as the road's surface.
+    assert uncapped[5, 35] == 105 and capped[5, 35] == 0
+    assert capped[19, 10] == uncapped[19, 10] == 90  # the crack keeps its depth below the road
+    # So a band over the crack and the spot keeps the crack alone (without the cap, the spot too).
+    band = np.zeros((40, 40), bool)
+    band[17:23, 2:25] = band[3:9, 33:39] = True
+    crack = np.zeros((40, 40), bool)
+    crack[19:21, 2:25] = True
+    assert (refine_mask(band, capped) == crack).all()
+    assert refine_mask(band, uncapped)[5:7, 35:37].all()
 
 
 def test_refined_mask_keeps_the_line_inside_a_blob_around_it():
@@ -90,9 +133,9 @@ def test_darkness_map_equals_the_whole_photos_on_the_blocks_a_mask_touches_and_k
     kept = DarknessMap(photo, block=40)
     calls = []
 
-    def counted(window, width):
+    def counted(window, width, surface):
         calls.append(window.shape)
-        return darkness(window, width=width)
+        return darkness(window, width=width, surface=surface)
 
     monkeypatch.setattr(refine, "darkness", counted)
     near = kept.near(mask)
