@@ -6,8 +6,8 @@ overstate the crack (a synthetic growth series with the default model: masks
 1.5-2.5 times the true area). Inside that band, a crack is darker than the
 surface around it. The darkness of a pixel is the black top-hat of the
 photo's grey levels (closing minus image: how much darker the pixel is than the
-brightest surface within ``width`` pixels; optionally with the grey levels
-capped at the photo's surface level first, ``SURFACE_PERCENTILE``), and the refined mask keeps the
+brightest surface within ``width`` pixels, the grey levels first capped at the
+photo's own surface level, :func:`surface_level`), and the refined mask keeps the
 band's pixels whose darkness passes Otsu's level, computed on the darkness
 inside the band. Forest et al. measure crack width on the photo's intensity
 profile across the crack for the same reason.
@@ -53,8 +53,9 @@ DARKNESS_WIDTH = 15
 #: The surface is at most as bright as this percentile of the photo's grey levels (:func:`surface_level`);
 #: 100 leaves the grey levels as they are. Chosen on the validation splits (``benchmarks/surface_val.py``,
 #: docs/surface_val.md): capped at 85, the default pipeline's F1 rose on all five masked photo sets (mean
-#: 0.559 → 0.566; 80 gave 0.567 but let the worst frame of growth's synthetic series, docs/growth.md, err by
-#: 20 % against 15 % uncapped, where 85 keeps 15 %); lower caps helped CrackForest a little more and cost NHA12D.
+#: 0.559 → 0.566). 80 gave 0.567, but with it the worst of frames 3-6 of growth's synthetic series
+#: (``benchmarks/growth_report.py``, docs/growth.md) erred by 20 % against 15 % uncapped; 85 keeps 15 %.
+#: Lower caps helped CrackForest a little more and cost NHA12D.
 SURFACE_PERCENTILE = 85.0
 #: The surface level is read on every this-many-th pixel each way: a percentile needs no 12 MP.
 _SURFACE_STEP = 4
@@ -176,8 +177,8 @@ class DarknessMap:
         return view
 
     def _compute(self, row: int, col: int) -> None:
-        fill_block(self._values, lambda window: darkness(window, width=self.width, surface=self.surface), self.photo,
-                   (row * self.block, col * self.block), block=self.block, margin=self.width)
+        fill_block(self._values, lambda window: darkness(window, width=self.width, surface=self.surface),
+                   self.photo, (row * self.block, col * self.block), block=self.block, margin=self.width)
         self._done[row, col] = True
 
 
