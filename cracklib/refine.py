@@ -16,7 +16,7 @@ Two refinements (``REFINEMENTS``): ``otsu_core``, the pixels past Otsu's level,
 and ``dark_core``, that core plus the half-dark edge pixels joined to it. The
 Otsu core alone trades recall for precision, but the paper's post-processing
 closes it again along the crack: together they are the product's default, the
-best mean F1 on the masked validation sets (0.559 against 0.515 unrefined, 0.549
+best mean F1 on the masked validation sets (0.566 against 0.515 unrefined, 0.557
 for the dark core; docs/refine_val.md, ``benchmarks/refine_val.py``).
 
 References
@@ -224,7 +224,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     darkness passes ``edge_fraction`` of that level are its edges (a hysteresis
     cut, as skimage's ``apply_hysteresis_threshold``: :func:`hysteresis_threshold`). Otsu's level alone leaves out
     a crack's half-dark edge pixels, so widths measured on it come out too thin
-    (validation splits: median bias −0.96 px on CrackForest, −1.77 px on
+    (validation splits: median bias −0.98 px on CrackForest, −1.72 px on
     DeepCrack); with the edges at half the level the mean-width error fell on
     four of five validation sets (docs/width_core_val.md,
     ``benchmarks/width_core_val.py``).

@@ -36,7 +36,8 @@ GAP_PX = 20
 #: photo's intensity profile across the crack.
 WIDTH_METHODS = {
     "photo": "2·d − 1 on the skeleton of the mask's dark core on the photo (its pixels darker than their "
-             "surround past Otsu's level, and the edges joined to them past half that level; cracklib.refine), "
+             "surround, the photo's grey levels capped at its surface level, past Otsu's level, and the edges "
+             "joined to them past half that level; cracklib.refine), "
              "d the distance to the core's edge; on the mask where a crack has no core",
     "mask": "2·d − 1 on the mask's skeleton, d the distance to the background",
 }
