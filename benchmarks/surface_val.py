@@ -10,7 +10,8 @@ Otsu level fitted on the mask's darkness is pulled up until faint cracks fall
 below it. The grey levels are therefore capped at a percentile of the photo's
 own (``refine.SURFACE_PERCENTILE``). Every masked validation photo is explained
 once with the default model and settings; the pipeline's own mask step
-(``pipeline.segment_explanation``, default settings) then cuts it once per cap.
+(``pipeline.segment_explanation``, default settings) then cuts it once per cap
+(``refine.DarknessMap(photo, percentile=...)``).
 Dataset-level F1 (summed confusion) per set and the mean over the sets; the
 photos are those of docs/refine_val.md (region annotations left out).
 """
@@ -23,7 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib import refine
+from cracklib.refine import SURFACE_PERCENTILE, DarknessMap
 from cracklib.datasets import read_sample
 from cracklib.metrics import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
@@ -39,7 +40,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "surface_val.md"))
     args = parser.parse_args()
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
-    shipped = refine.SURFACE_PERCENTILE
     f1, counts = {}, []
     for name, kept, left_out in crack_photo_sets(args.data_root, split=args.split,
                                                  max_fraction=args.max_crack_fraction):
@@ -48,10 +48,9 @@ def main() -> None:
             image, truth = read_sample(sample)
             explanation = explain(classifier, image, config.explanation)
             for percentile in args.percentiles:
-                refine.SURFACE_PERCENTILE = percentile  # read by every DarknessMap made after this
-                mask = segment_explanation(explanation, config.mask, photo=image).mask
+                darkness = DarknessMap(image, percentile=percentile)
+                mask = segment_explanation(explanation, config.mask, photo=image, darkness=darkness).mask
                 totals[percentile] += confusion(mask, truth)
-        refine.SURFACE_PERCENTILE = shipped
         f1[name] = {p: totals[p].f1 for p in args.percentiles}
         counts.append(f"{name} {len(kept)} ({left_out} left out)")
         print(counts[-1], f1[name], flush=True)
@@ -60,7 +59,7 @@ def main() -> None:
              f"{args.split} splits, default model, explanation and mask step (LRP {config.explanation.rules}, "
              f"tiled, {config.mask.threshold}, {config.mask.refine}, {config.mask.post}), each photo's grey levels "
              "capped at the given percentile of its own before its darkness is taken (100: no cap). F1 of the "
-             f"summed confusion. Shipped: {shipped:g}.", "", "Photos: " + ", ".join(counts) + ".", "",
+             f"summed confusion. Shipped: {SURFACE_PERCENTILE:g}.", "", "Photos: " + ", ".join(counts) + ".", "",
              "| surface cap (percentile) | " + " | ".join(f1) + " | mean F1 |", "|---|" + "---|" * (len(f1) + 1)]
     for percentile in args.percentiles:
         cells = [f1[name][percentile] for name in f1]

@@ -121,11 +121,14 @@ class DarknessMap:
         As for :func:`darkness`.
     block : int
         Side of the blocks (pixels).
+    percentile : float, optional
+        The surface cap (:func:`surface_level`); by default :data:`SURFACE_PERCENTILE`.
     """
 
-    def __init__(self, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256):
+    def __init__(self, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256,
+                 percentile: float | None = None):
         self.photo, self.width, self.block = photo, width, block
-        self.surface = surface_level(photo)  # the whole photo's, for every block
+        self.surface = surface_level(photo, percentile=percentile)  # the whole photo's, for every block
         height, photo_width = photo.shape[:2]
         self._values = np.zeros((height, photo_width), np.float32)
         self._done = np.zeros((ceil_div(height, block), ceil_div(photo_width, block)), bool)
@@ -139,11 +142,11 @@ class DarknessMap:
     def __getstate__(self) -> dict:
         # What is computed is a cache: a pickled map (st.cache_data's copy of a growth report) starts afresh.
         return {"photo": self.photo, "width": self.width, "block": self.block, "origin": self._origin,
-                "shape": self.shape}
+                "shape": self.shape, "surface": self.surface}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["photo"], width=state["width"], block=state["block"])
-        self._origin, self.shape = state["origin"], state["shape"]
+        self.__init__(state["photo"], width=state["width"], block=state["block"], percentile=100)
+        self._origin, self.shape, self.surface = state["origin"], state["shape"], state["surface"]
 
     def cropped(self, window: tuple[slice, slice]) -> "DarknessMap":
         """The map of ``photo[window]`` (slices with start and stop), sharing the blocks computed so far."""

@@ -47,12 +47,14 @@ def test_surface_level_is_a_percentile_of_the_photos_grey_levels():
     assert surface_level(np.stack([gray] * 3, axis=-1), percentile=80) == pytest.approx(150, abs=0.5)
 
 
-def test_darkness_map_caps_every_block_at_the_whole_photos_surface(monkeypatch):
-    monkeypatch.setattr(refine, "SURFACE_PERCENTILE", 80.0)
+def test_darkness_map_caps_every_block_at_the_whole_photos_surface():
     gray = np.tile(_road_with_paint(), (2, 2))
-    kept = DarknessMap(gray, block=20)            # blocks inside the stripe alone would cap at 255
-    np.testing.assert_array_equal(kept.near(np.ones(gray.shape, bool)), darkness(gray))
-    assert kept.surface == 150 and darkness(gray)[5, 35] == 0
+    kept = DarknessMap(gray, block=20, percentile=80)  # the stripe is 7 of a 20-px block: its own level is 255
+    whole = darkness(gray, surface=surface_level(gray, percentile=80))
+    np.testing.assert_array_equal(kept.near(np.ones(gray.shape, bool)), whole)
+    assert kept.surface == 150 and whole[5, 35] == 0
+    again = pickle.loads(pickle.dumps(kept))  # a pickled map keeps its cap
+    assert again.surface == 150 and np.array_equal(again.near(np.ones(gray.shape, bool)), whole)
 
 
 def test_worn_paint_is_not_darker_than_the_road():
