@@ -11,7 +11,7 @@ below it. The grey levels are therefore capped at a percentile of the photo's
 own (``refine.SURFACE_PERCENTILE``). Every masked validation photo is explained
 once with the default model and settings; the pipeline's own mask step
 (``pipeline.segment_explanation``, default settings) then cuts it once per cap
-(``refine.DarknessMap(photo, percentile=...)``).
+(``refine.DarknessMap(photo, surface=surface_level(photo, percentile=...))``).
 Dataset-level F1 (summed confusion) per set and the mean over the sets; the
 photos are those of docs/refine_val.md (region annotations left out).
 """
@@ -24,10 +24,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.refine import SURFACE_PERCENTILE, DarknessMap
 from cracklib.datasets import read_sample
 from cracklib.metrics import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
+from cracklib.refine import SURFACE_PERCENTILE, DarknessMap, surface_level
 from refine_val import crack_photo_sets
 
 
@@ -48,7 +48,7 @@ def main() -> None:
             image, truth = read_sample(sample)
             explanation = explain(classifier, image, config.explanation)
             for percentile in args.percentiles:
-                darkness = DarknessMap(image, percentile=percentile)
+                darkness = DarknessMap(image, surface=surface_level(image, percentile=percentile))
                 mask = segment_explanation(explanation, config.mask, photo=image, darkness=darkness).mask
                 totals[percentile] += confusion(mask, truth)
         f1[name] = {p: totals[p].f1 for p in args.percentiles}

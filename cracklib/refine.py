@@ -121,14 +121,15 @@ class DarknessMap:
         As for :func:`darkness`.
     block : int
         Side of the blocks (pixels).
-    percentile : float, optional
-        The surface cap (:func:`surface_level`); by default :data:`SURFACE_PERCENTILE`.
+    surface : float, optional
+        The grey level every block is capped at (:func:`darkness`); by default
+        the whole photo's :func:`surface_level`.
     """
 
     def __init__(self, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256,
-                 percentile: float | None = None):
+                 surface: float | None = None):
         self.photo, self.width, self.block = photo, width, block
-        self.surface = surface_level(photo, percentile=percentile)  # the whole photo's, for every block
+        self.surface = surface_level(photo) if surface is None else surface  # one level for every block
         height, photo_width = photo.shape[:2]
         self._values = np.zeros((height, photo_width), np.float32)
         self._done = np.zeros((ceil_div(height, block), ceil_div(photo_width, block)), bool)
@@ -145,8 +146,8 @@ class DarknessMap:
                 "shape": self.shape, "surface": self.surface}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["photo"], width=state["width"], block=state["block"], percentile=100)
-        self._origin, self.shape, self.surface = state["origin"], state["shape"], state["surface"]
+        self.__init__(state["photo"], width=state["width"], block=state["block"], surface=state["surface"])
+        self._origin, self.shape = state["origin"], state["shape"]
 
     def cropped(self, window: tuple[slice, slice]) -> "DarknessMap":
         """The map of ``photo[window]`` (slices with start and stop), sharing the blocks computed so far."""

@@ -49,8 +49,9 @@ def test_surface_level_is_a_percentile_of_the_photos_grey_levels():
 
 def test_darkness_map_caps_every_block_at_the_whole_photos_surface():
     gray = np.tile(_road_with_paint(), (2, 2))
-    kept = DarknessMap(gray, block=20, percentile=80)  # the stripe is 7 of a 20-px block: its own level is 255
-    whole = darkness(gray, surface=surface_level(gray, percentile=80))
+    level = surface_level(gray, percentile=80)
+    kept = DarknessMap(gray, block=20, surface=level)  # the stripe is 7 of a 20-px block: its own level is 255
+    whole = darkness(gray, surface=level)
     np.testing.assert_array_equal(kept.near(np.ones(gray.shape, bool)), whole)
     assert kept.surface == 150 and whole[5, 35] == 0
     again = pickle.loads(pickle.dumps(kept))  # a pickled map keeps its cap
