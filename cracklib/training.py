@@ -55,7 +55,8 @@ class TrainingConfig:
     jitter: float = 0.1
     #: "cpu" or "cuda" (results differ in the last digits between them).
     device: str = "cpu"
-    #: Weights file to start from (same arch, width and input size), or None to train from scratch.
+    #: Weights file to start from (same arch and width; a larger input widens its head, see
+    #: :func:`resized_input`), or None to train from scratch.
     init_from: str | None = None
 
     def fingerprint(self) -> dict:
@@ -123,12 +124,40 @@ def _initial_model(config: TrainingConfig) -> torch.nn.Module:
     if not config.init_from:
         return build_model(config.arch, width=config.width, input_size=config.input_size, batch_norm=True)
     model, card = load_model(config.init_from, device="cpu")
-    if (card.arch, card.width, card.input_size) != (config.arch, config.width, config.input_size):
-        raise ValueError(f"{config.init_from} is {card.arch} width {card.width} at {card.input_size} px; "
-                         f"fine-tuning needs {config.arch} width {config.width} at {config.input_size} px")
+    if (card.arch, card.width) != (config.arch, config.width):
+        raise ValueError(f"{config.init_from} is {card.arch} width {card.width}; "
+                         f"fine-tuning needs {config.arch} width {config.width}")
+    if card.input_size != config.input_size:
+        model = resized_input(model, card, config.input_size)
     for parameter in model.parameters():
         parameter.requires_grad_(True)
     return model.to(memory_format=torch.contiguous_format)
+
+
+def resized_input(model: torch.nn.Module, card, input_size: int) -> torch.nn.Module:
+    """``model`` (described by ``card``) for a larger input: its convolutions, and its first dense layer spread over the larger pool.
+
+    ``vgg11_128`` average-pools its last feature map to ``size // 32`` cells a side, so a larger input has
+    more cells and a wider first dense layer. Each old weight is shared by the k×k new cells it covers
+    (k = new cells / old cells) and divided by k², which is exactly the old layer applied to the feature
+    map pooled to the old grid: the new model starts as the old one would score the photo at the new size.
+    torchvision and zennit have no such transfer, hence it is written here.
+    """
+    if card.arch != "vgg11_128":
+        raise ValueError(f"{card.arch} keeps its input size when fine-tuned")
+    old_cells, new_cells = max(1, card.input_size // 32), max(1, input_size // 32)
+    if new_cells % old_cells:
+        raise ValueError(f"input {card.input_size} px -> {input_size} px: the pooled grid must grow by a whole factor "
+                         f"({old_cells} -> {new_cells} cells a side)")
+    k = new_cells // old_cells
+    resized = build_model(card.arch, width=card.width, input_size=input_size, batch_norm=False)
+    state = model.state_dict()
+    first = state["classifier.0.weight"]  # (units, channels · old_cells²), flattened channel-major
+    units = first.shape[0]
+    grid = first.reshape(units, -1, old_cells, old_cells)
+    state["classifier.0.weight"] = (grid.repeat_interleave(k, 2).repeat_interleave(k, 3) / k**2).reshape(units, -1)
+    resized.load_state_dict(state)
+    return resized
 
 
 def save_checkpoint(path: Path, *, config: dict, n_examples: int, model: torch.nn.Module,

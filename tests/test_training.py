@@ -150,3 +150,24 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
     with pytest.raises(ValueError, match="fine-tuning needs"):
         train_classifier(x, y, x, y, config=wider)
 
+
+
+def test_a_larger_input_starts_as_the_old_model_pooled_to_its_grid():
+    from cracklib.models import ModelCard, build_model
+    from cracklib.training import resized_input
+
+    torch.manual_seed(0)
+    small = build_model("vgg11_128", width=0.125, input_size=64, batch_norm=False).eval()  # 2×2 pooled cells
+    for layer in small.classifier[::3]:
+        torch.nn.init.normal_(layer.weight, 0, 0.5)  # logits well away from 0, so a mismatch would show
+    card = ModelCard(arch="vgg11_128", width=0.125, input_size=64)
+    large = resized_input(small, card, 128).eval()  # 4×4 cells, each old weight over 2×2 of them
+    assert large.classifier[0].in_features == 4 * small.classifier[0].in_features
+    x = torch.rand(3, 3, 128, 128)
+    with torch.no_grad():
+        # The small model's adaptive pool averages the 4×4 map to 2×2: the same logits.
+        logits = small(x)
+        assert logits.abs().min() > 1e-3
+        torch.testing.assert_close(large(x), logits, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="whole factor"):
+        resized_input(small, card, 96)  # 3 cells from 2
