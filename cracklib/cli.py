@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--until-epoch", type=int, default=None,
                     help="stop after this epoch and write the best weights so far (the learning-rate schedule "
                          "stays that of --epochs); with --resume, a run already there writes them at once")
+    tr.add_argument("--patience", type=int, default=5,
+                    help="stop when the validation loss has not improved for this many epochs (default 5)")
     tr.add_argument("--hard-negatives", metavar="WEIGHTS", default=None,
                     help="add the crack-free patches that these weights call cracked (a second round)")
     tr.add_argument("--max-patches", type=int, default=16,
@@ -419,7 +421,7 @@ def _train(args) -> int:
                           hard_negatives_from=args.hard_negatives, patch_settings=patches,
                           cache_dir=args.cache_dir, init_from=args.init, oversample_sources=repeats,
                           command="python -m cracklib " + " ".join(args.argv),
-                          log=sys.stderr, until_epoch=args.until_epoch)
+                          log=sys.stderr, until_epoch=args.until_epoch, patience=args.patience)
     print(card.to_json())
     return 0
 

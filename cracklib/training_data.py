@@ -299,7 +299,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    patch_settings: PatchSettings = PatchSettings(), cache_dir: str | Path | None = None,
                    init_from: str | None = None, oversample_sources: dict[str, int] | None = None,
                    command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
-                   on_batch: Callable[[int, int], None] | None = None, until_epoch: int | None = None) -> ModelCard:
+                   on_batch: Callable[[int, int], None] | None = None, until_epoch: int | None = None,
+                   patience: int = TrainingConfig.patience) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
     then write the weights, the model card and the damage-free baselines.
 
@@ -329,7 +330,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
             x_train, y_train = oversample(x_train, y_train, sources, oversample_sources)
     print(f"{len(y_train)} training examples ({int(y_train.sum())} crack), {len(y_val)} validation", file=log)
     config = TrainingConfig(arch=arch, width=width, input_size=size, epochs=epochs, batch_size=batch_size,
-                            learning_rate=lr, seed=seed, device=device,
+                            learning_rate=lr, seed=seed, device=device, patience=patience,
                             init_from=str(init_from) if init_from else None)
     progress = TrainingProgress(epochs, ceil_div(len(y_train), batch_size), log)
 
