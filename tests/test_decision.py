@@ -144,3 +144,24 @@ def test_a_card_naming_a_whole_photo_model_loads_it(tiny_weights, tmp_path):
     loaded = load_classifier(tmp_path / "model.pt")
     assert loaded.whole_photo is not None and loaded.whole_photo.path == tmp_path / "whole" / "model.pt"
     assert load_classifier(tiny_weights).whole_photo is None
+
+
+def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_size(tiny_classifier):
+    from dataclasses import replace
+
+    from cracklib.pipeline import Classifier, classify_tiles, whole_photo_probability
+    from cracklib.synthetic import crack_image
+    from cracklib.training import resized_input
+
+    card = tiny_classifier.card
+    large = resized_input(tiny_classifier.model, card, 2 * card.input_size).eval()  # as the 256-px model was made
+    witness = Classifier(large, replace(card, input_size=2 * card.input_size))
+    deciding = replace(tiny_classifier, whole_photo=witness)
+    image, _ = crack_image((160, 224), crack=False, rng=5)  # crack-free: probabilities short of 1
+    whole = whole_photo_probability(deciding, image)
+    assert 0.001 < whole < 0.999
+    assert whole == pytest.approx(classify(witness, image, ExplanationSettings(mode="resize")), abs=1e-6)
+    # Resized to 128 px, not to the tile model's 64: another probability than the tile model's resized photo.
+    assert whole != pytest.approx(classify(tiny_classifier, image, ExplanationSettings(mode="resize")), abs=1e-4)
+    tiled = ExplanationSettings(decision="tile_and_whole")
+    np.testing.assert_array_equal(classify_tiles(deciding, image, tiled)[3], classify_tiles(tiny_classifier, image, tiled)[3])
