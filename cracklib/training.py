@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from .decision import DECISION_THRESHOLD
 from .metrics import balanced_accuracy
-from .models import CRACK_CLASS, Normalization, build_model, fold_batch_norm, load_model
+from .models import CRACK_CLASS, ModelCard, Normalization, build_model, fold_batch_norm, load_model
 from .preprocess import to_pixels
 
 __all__ = ["TrainingConfig", "EpochStats", "train_classifier", "predict_probabilities", "save_checkpoint",
@@ -134,7 +134,7 @@ def _initial_model(config: TrainingConfig) -> torch.nn.Module:
     return model.to(memory_format=torch.contiguous_format)
 
 
-def resized_input(model: torch.nn.Module, card, input_size: int) -> torch.nn.Module:
+def resized_input(model: torch.nn.Module, card: ModelCard, input_size: int) -> torch.nn.Module:
     """``model`` (described by ``card``) for a larger input: its convolutions, and its first dense layer spread over the larger pool.
 
     ``vgg11_128`` average-pools its last feature map to ``size // 32`` cells a side, so a larger input has

@@ -151,7 +151,6 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
         train_classifier(x, y, x, y, config=wider)
 
 
-
 def test_a_larger_input_starts_as_the_old_model_pooled_to_its_grid():
     from cracklib.models import ModelCard, build_model
     from cracklib.training import resized_input
