@@ -11,15 +11,12 @@ spike on a flat curve is noise). The tiles keep their card's offset, as in
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 import numpy as np
 
 from cracklib.datasets import read_dataset
-from cracklib.decision import fit_logit_offset
-from cracklib.imageio import read_image
-from cracklib.pipeline import classify_tiles, load_classifier, whole_photo_probability
-from cracklib.settings import ExplanationSettings
+from cracklib.evaluation import uncalibrated_decisions
+from cracklib.pipeline import load_classifier
 
 
 def main() -> None:
@@ -32,22 +29,13 @@ def main() -> None:
     classifier = load_classifier(args.weights)
     if classifier.whole_photo is None:
         parser.error(f"{args.weights} names no whole-photo model")
-    tile_offset = classifier.card.logit_offset
-    # Every probability as trained; the fit applies the offsets.
-    whole = replace(classifier.whole_photo, card=replace(classifier.whole_photo.card, logit_offset=0.0))
-    raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0), whole_photo=whole)
-    tiles, wholes, labels = [], [], []
-    for sample in read_dataset(args.data, split=args.split):
-        image = read_image(sample.image)
-        tiles.append(classify_tiles(raw, image, ExplanationSettings())[3])
-        wholes.append(whole_photo_probability(raw, image))
-        labels.append(sample.label)
-    print(f"{args.weights}, {args.split}: {len(labels)} photos, {sum(labels)} cracked; tiles' offset {tile_offset}")
+    decisions = uncalibrated_decisions(classifier, read_dataset(args.data, split=args.split))
+    print(f"{args.weights}, {args.split}: {len(decisions.labels)} photos, {sum(decisions.labels)} cracked; "
+          f"tiles' offset {decisions.tile_offset}")
     print("| whole-photo offset | balanced accuracy |\n|---|---|")
     first, last, step = args.offsets
     for offset in np.round(np.arange(first, last + step / 2, step), 2):
-        _, score = fit_logit_offset(tiles, wholes, labels, offsets=np.array([offset]), tile_offset=tile_offset)
-        print(f"| {offset:.2f} | {score:.3f} |")
+        print(f"| {offset:.2f} | {decisions.fit([offset])[1]:.3f} |")
 
 
 if __name__ == "__main__":

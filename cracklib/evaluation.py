@@ -26,7 +26,8 @@ from .pipeline import (Classifier, Explanation, SegmentationResult, classify, cl
                        explain, segment_explanation, whole_photo_probability)
 from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
 
-__all__ = ["evaluate_samples", "calibrate_classifier", "evaluate_grid", "classifier_scores", "score_result",
+__all__ = ["evaluate_samples", "calibrate_classifier", "uncalibrated_decisions", "UncalibratedDecisions",
+           "evaluate_grid", "classifier_scores", "score_result",
            "compare_methods", "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve",
            "grid_curves"]
 
@@ -112,24 +113,36 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
     return report
 
 
-def calibrate_classifier(classifier: Classifier, samples: list[Sample],
-                         settings: ExplanationSettings = ExplanationSettings(), *,
-                         progress: Callable[[int, int], None] | None = None) -> dict:
-    """Fit the logit offset (:func:`cracklib.decision.fit_logit_offset`) of a classifier on labelled photos.
+@dataclass(frozen=True)
+class UncalibratedDecisions:
+    """What a logit offset is fitted on: every photo's probabilities as trained, and how the decision takes them."""
 
-    The photos are classified as ``settings`` says (tiled by default, with its
-    photo decision) with the probabilities as trained, whatever offset the card
-    holds already. Returns the offset and the balanced accuracy at the 0.5
-    decision before (as trained) and after.
+    tiles: list[np.ndarray]
+    wholes: list[float | None]
+    labels: list[int]
+    decision: str
+    #: None: one model, whose offset is fitted for tiles and photo alike; a number: the tiles keep
+    #: this offset and only the whole-photo model's is fitted.
+    tile_offset: float | None
+
+    def fit(self, offsets: np.ndarray | None = None) -> tuple[float, float]:
+        """(offset, balanced accuracy) of :func:`cracklib.decision.fit_logit_offset` over ``offsets``."""
+        options = {} if offsets is None else {"offsets": np.asarray(offsets)}
+        return fit_logit_offset(self.tiles, self.wholes, self.labels, decision=self.decision,
+                                tile_offset=self.tile_offset, **options)
+
+
+def uncalibrated_decisions(classifier: Classifier, samples: list[Sample],
+                           settings: ExplanationSettings = ExplanationSettings(), *,
+                           progress: Callable[[int, int], None] | None = None) -> UncalibratedDecisions:
+    """Classify labelled photos as ``settings`` says, with the probabilities as trained (offsets ignored).
 
     With a whole-photo model on the card (``ModelCard.whole_photo_model``) and a
-    tiled decision that uses the resized photo, the offset is that model's: the
-    tiles keep their card's offset, so the gate and the explained tiles do not
-    move. ``calibrated`` in the result says whose offset it is.
+    tiled decision that uses the resized photo, the tiles keep their card's
+    offset (``tile_offset``) and only the whole-photo model's is left to fit.
     """
     whole_decides = settings.mode == "tiled" and PHOTO_DECISIONS[settings.decision].needs_whole
     witness = classifier.whole_photo if whole_decides else None
-    # Every probability as trained; the fit applies the offsets (the tiles' own one, with a whole-photo model).
     raw_witness = None if witness is None else replace(witness, card=replace(witness.card, logit_offset=0.0))
     raw = replace(classifier, card=replace(classifier.card, logit_offset=0.0), whole_photo=raw_witness)
     resized = replace(settings, mode="resize")
@@ -144,14 +157,33 @@ def calibrate_classifier(classifier: Classifier, samples: list[Sample],
         labels.append(sample.label)
         if progress:
             progress(done, len(samples))
-    decision = "max_tile" if settings.mode == "resize" else settings.decision
-    tile_offset = None if witness is None else classifier.card.logit_offset
-    before = fit_logit_offset(tiles, wholes, labels, decision=decision, offsets=np.zeros(1),
-                              tile_offset=tile_offset)[1]
-    offset, after = fit_logit_offset(tiles, wholes, labels, decision=decision, tile_offset=tile_offset)
+    return UncalibratedDecisions(tiles, wholes, labels,
+                                 decision="max_tile" if settings.mode == "resize" else settings.decision,
+                                 tile_offset=None if witness is None else classifier.card.logit_offset)
+
+
+def calibrate_classifier(classifier: Classifier, samples: list[Sample],
+                         settings: ExplanationSettings = ExplanationSettings(), *,
+                         progress: Callable[[int, int], None] | None = None) -> dict:
+    """Fit the logit offset (:func:`cracklib.decision.fit_logit_offset`) of a classifier on labelled photos.
+
+    The photos are classified as ``settings`` says (tiled by default, with its
+    photo decision) with the probabilities as trained, whatever offset the card
+    holds already (:func:`uncalibrated_decisions`). Returns the offset and the
+    balanced accuracy at the 0.5 decision before (as trained) and after.
+
+    With a whole-photo model on the card (``ModelCard.whole_photo_model``) and a
+    tiled decision that uses the resized photo, the offset is that model's: the
+    tiles keep their card's offset, so the gate and the explained tiles do not
+    move. ``calibrated`` in the result says whose offset it is.
+    """
+    decisions = uncalibrated_decisions(classifier, samples, settings, progress=progress)
+    before = decisions.fit(np.zeros(1))[1]
+    offset, after = decisions.fit()
     return {"logit_offset": offset, "balanced_accuracy_before": before, "balanced_accuracy_after": after,
-            "photos": len(labels), "cracked": int(np.sum(labels)), "mode": settings.mode, "decision": decision,
-            "calibrated": "classifier" if witness is None else "whole_photo_model"}
+            "photos": len(decisions.labels), "cracked": int(np.sum(decisions.labels)), "mode": settings.mode,
+            "decision": decisions.decision,
+            "calibrated": "classifier" if decisions.tile_offset is None else "whole_photo_model"}
 
 
 def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: list[ExplanationSettings],

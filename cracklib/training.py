@@ -135,7 +135,7 @@ def _initial_model(config: TrainingConfig) -> torch.nn.Module:
 
 
 def resized_input(model: torch.nn.Module, card: ModelCard, input_size: int) -> torch.nn.Module:
-    """``model`` (described by ``card``) for a larger input: its convolutions, and its first dense layer spread over the larger pool.
+    """``model`` (described by ``card``) for a larger input: its convolutions, its first dense layer spread out.
 
     ``vgg11_128`` average-pools its last feature map to ``size // 32`` cells a side, so a larger input has
     more cells and a wider first dense layer. Each old weight is shared by the k×k new cells it covers

@@ -164,4 +164,5 @@ def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_siz
     # Resized to 128 px, not to the tile model's 64: another probability than the tile model's resized photo.
     assert whole != pytest.approx(classify(tiny_classifier, image, ExplanationSettings(mode="resize")), abs=1e-4)
     tiled = ExplanationSettings(decision="tile_and_whole")
-    np.testing.assert_array_equal(classify_tiles(deciding, image, tiled)[3], classify_tiles(tiny_classifier, image, tiled)[3])
+    np.testing.assert_array_equal(classify_tiles(deciding, image, tiled)[3],
+                                  classify_tiles(tiny_classifier, image, tiled)[3])
