@@ -27,11 +27,14 @@ import numpy as np
 from .metrics import balanced_accuracy
 
 __all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability",
-           "whole_is_informative", "shift_logits", "fit_logit_offset"]
+           "whole_is_informative", "shift_logits", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore"]
 
 #: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
 #: The pipeline's gate (ExplanationSettings.gate) defaults to it too.
 DECISION_THRESHOLD = 0.5
+#: How far an int8 screen's crack probability may be from the float model's (:func:`tiles_to_rescore`): the
+#: largest difference measured on the val photos' tiles, with room to spare (benchmarks/int8_screening.py).
+SCREENING_MARGIN = 0.25
 #: The largest resize factor (photo's shorter side ÷ model input) at which the resized photo still counts.
 MAX_WHOLE_DOWNSCALE = 4.0
 
@@ -44,6 +47,8 @@ class PhotoDecision:
     #: Whether the rule uses the resized whole photo's probability (one more forward pass) where it is informative.
     needs_whole: bool
     rule: Callable[[np.ndarray, float | None], float]
+    #: How many of the highest tile probabilities the rule reads (the rest may be screened, :func:`tiles_to_rescore`).
+    top_tiles: int = 1
 
 
 def _kth_highest(tiles: np.ndarray, k: int) -> float:
@@ -54,7 +59,7 @@ def _kth_highest(tiles: np.ndarray, k: int) -> float:
 PHOTO_DECISIONS: dict[str, PhotoDecision] = {
     "max_tile": PhotoDecision("highest tile", False, lambda tiles, whole: float(tiles.max())),
     "second_tile": PhotoDecision("second-highest tile (two tiles agree)", False,
-                                 lambda tiles, whole: _kth_highest(tiles, 2)),
+                                 lambda tiles, whole: _kth_highest(tiles, 2), top_tiles=2),
     "tile_and_whole": PhotoDecision(
         "geometric mean of the highest tile and the resized photo (small photos)", True,
         lambda tiles, whole: float(tiles.max() if whole is None else np.sqrt(tiles.max() * whole))),
@@ -150,3 +155,27 @@ def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: 
         if score > best[0]:
             best = (score, float(offset))
     return best[1], best[0]
+
+
+def tiles_to_rescore(screened: np.ndarray, *, gate: float, margin: float, decision: str) -> np.ndarray:
+    """Indices of the tiles whose screened probability could hide one that the gate or the decision reads.
+
+    A screen (an int8 copy of the classifier, :func:`cracklib.models.screening_graph`)
+    gives every tile a probability within ``margin`` of the float model's. Scoring
+    again in float every tile returned here leaves the gated tiles and the photo's
+    probability exactly as the float model alone gives them: a tile reaching the
+    gate screens at ``gate − margin`` or more, and each of the decision's ``k``
+    highest tiles at ``s − 2·margin`` or more, where ``s`` is the k-th highest
+    screened probability (k tiles screen at ``s`` or more, so the k-th highest
+    float probability is at least ``s − margin``). Tiles left out keep their
+    screened probability, which only the per-tile map shows.
+
+    Examples
+    --------
+    >>> tiles_to_rescore(np.array([0.05, 0.9, 0.35, 0.1]), gate=0.5, margin=0.2, decision="max_tile")
+    array([1, 2])
+    """
+    screened = np.asarray(screened, np.float64).ravel()
+    k = PHOTO_DECISIONS[decision].top_tiles
+    floor = min(gate - margin, _kth_highest(screened, k) - 2 * margin)
+    return np.flatnonzero(screened >= floor)

@@ -44,8 +44,10 @@ from .bcos import is_bcos
 from .errors import CrackInputError
 from .explainer import load_explainer
 from .baselines import DamageFree, baselines_path
-from .decision import PHOTO_DECISIONS, photo_probability, whole_is_informative
-from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph
+from .datasets import DEMO_SAMPLE
+from .decision import PHOTO_DECISIONS, SCREENING_MARGIN, photo_probability, tiles_to_rescore, whole_is_informative
+from .imageio import read_image
+from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import resize_map, to_input, to_pixels
 from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
@@ -87,6 +89,33 @@ class Classifier:
         A frozen copy, made on first use: the model's weights must not change after it.
         """
         return scoring_graph(self.model, self.card.input_size)
+
+    @cached_property
+    def screening_model(self) -> torch.nn.Module | None:
+        """An int8 copy that screens the tiles of large photos (:func:`cracklib.models.screening_graph`), or None.
+
+        Its activation ranges come from the bundled photos' tiles, so it is the same on every machine.
+        """
+        return screening_graph(self.model, _calibration_tiles(self))
+
+    @torch.no_grad()
+    def probabilities(self, inputs: torch.Tensor, *, screened: bool = False) -> np.ndarray:
+        """Crack probabilities of a batch of normalised inputs, after the card's calibration.
+
+        ``screened`` scores with :attr:`screening_model` (int8) instead of :attr:`scoring_model`.
+        """
+        scorer = self.screening_model if screened else self.scoring_model
+        if scorer is None:
+            raise ValueError("this classifier has no int8 screen (off the CPU, or a model the quantiser cannot take)")
+        if scorer is self.model:  # the eager model: not while another thread has hooks on it
+            with model_lock(self.model):
+                output = scorer(inputs)
+        else:
+            output = scorer(inputs)
+        logits = output.float()
+        if self.card.logit_offset:  # the card's calibration (decision.fit_logit_offset)
+            logits[:, CRACK_CLASS] -= self.card.logit_offset
+        return torch.softmax(logits, dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,22 +279,21 @@ def load_classifier(weights: str | Path | None = None, *, device=None) -> Classi
     return Classifier(model=model, card=card, damage_free=damage_free, path=path, whole_photo=whole_photo)
 
 
+def _calibration_tiles(classifier: Classifier) -> torch.Tensor:
+    """Non-overlapping tiles of the bundled photos (the synthetic samples and the real CrackSC one), normalised."""
+    from .synthetic import bundled_samples  # synthetic imports the pipeline's neighbours, not the pipeline
+
+    size = classifier.card.input_size
+    tiles = []
+    for path in [image for image, _ in bundled_samples()] + [DEMO_SAMPLE[0]]:
+        work = pad_to_tile(read_image(path), size)
+        grid = tile_grid(work.shape[:2], size=size, overlap=0)
+        tiles.append(_tile_inputs(classifier, work, grid, range(len(grid))))
+    return torch.cat(tiles)
+
+
 def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
     return to_input(image, classifier.card.normalization, classifier.card.input_size, classifier.device)
-
-
-@torch.no_grad()
-def _probabilities(classifier: Classifier, inputs: torch.Tensor) -> np.ndarray:
-    scorer = classifier.scoring_model
-    if scorer is classifier.model:  # the eager model: not while another thread has hooks on it
-        with model_lock(classifier.model):
-            output = scorer(inputs)
-    else:
-        output = scorer(inputs)
-    logits = output.float()
-    if classifier.card.logit_offset:  # the card's calibration (decision.fit_logit_offset)
-        logits[:, CRACK_CLASS] -= classifier.card.logit_offset
-    return torch.softmax(logits, dim=1)[:, CRACK_CLASS].cpu().numpy()
 
 
 def _settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:
@@ -302,7 +330,7 @@ def classify(classifier: Classifier, image: np.ndarray, settings: ExplanationSet
 
 
 def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
-    return float(_probabilities(classifier, _inputs(classifier, image))[0])
+    return float(classifier.probabilities(_inputs(classifier, image))[0])
 
 
 def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float | None:
@@ -338,18 +366,39 @@ def classify_tiles(classifier: Classifier, image: np.ndarray, settings: Explanat
     size = classifier.card.input_size
     work = pad_to_tile(scaled, size)
     grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)
-    tiles = _tile_probabilities(classifier, work, grid, settings.batch_size, progress)
+    tiles = _tile_probabilities(classifier, work, grid, settings, progress)
     whole = whole_photo_probability(classifier, image) if PHOTO_DECISIONS[settings.decision].needs_whole else None
     return scaled, work, grid, tiles, photo_probability(tiles, whole, decision=settings.decision)
 
 
-def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, batch_size: int,
+def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid, settings: ExplanationSettings,
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each."""
-    probabilities = np.zeros(len(grid), np.float32)
+    """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each.
+
+    A photo of ``settings.screen_from_tiles`` tiles or more is screened first by
+    the int8 copy of the model; the float model then scores again the tiles that could
+    reach the gate or the photo decision (:func:`cracklib.decision.tiles_to_rescore`),
+    so the explained tiles and the photo's probability are the float model's. The
+    other tiles keep their screened probability (they only colour the per-tile map).
+    """
+    screening = settings.screen_from_tiles is not None and len(grid) >= settings.screen_from_tiles
+    screened = screening and classifier.screening_model is not None
+    probabilities = _scored(classifier, work, grid, range(len(grid)), settings.batch_size, screened, progress)
+    if screened:
+        again = tiles_to_rescore(probabilities, gate=settings.gate, margin=SCREENING_MARGIN,
+                                 decision=settings.decision)
+        probabilities[again] = _scored(classifier, work, grid, again, settings.batch_size)
+    return probabilities
+
+
+def _scored(classifier: Classifier, work: np.ndarray, grid: TileGrid, indices, batch_size: int,
+            screened: bool = False, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Crack probabilities of the tiles ``indices`` (:meth:`Classifier.probabilities`), in batches."""
+    probabilities = np.zeros(len(indices), np.float32)
     done = 0
-    for batch in _batches(range(len(grid)), batch_size):
-        probabilities[batch] = _probabilities(classifier, _tile_inputs(classifier, work, grid, batch))
+    for batch in _batches(range(len(indices)), batch_size):
+        tiles = [indices[i] for i in batch]
+        probabilities[batch] = classifier.probabilities(_tile_inputs(classifier, work, grid, tiles), screened=screened)
         done += len(batch)
         if progress:
             progress(done, 2 * len(grid))
@@ -439,7 +488,7 @@ def _explain_resized(classifier: Classifier, image: np.ndarray, settings: Explan
     timings = {}
     start = time.perf_counter()
     inputs = _inputs(classifier, image)
-    probability = float(_probabilities(classifier, inputs)[0])
+    probability = float(classifier.probabilities(inputs)[0])
     timings["classify"] = time.perf_counter() - start
     if probability < settings.gate and not forced:
         return Explanation(probability, None, shape, settings, timings)

@@ -58,6 +58,10 @@ class ExplanationSettings:
     tile_scale: float = 1.0
     #: Tiles per forward/backward pass.
     batch_size: int = 16
+    #: Tiled mode: a photo of this many tiles or more is screened by an int8 copy of the classifier first, and
+    #: only the tiles that could reach the gate or the decision are scored again in float (None: never screen).
+    #: Below 256 tiles the screen saves less than it costs to build once (benchmarks/int8_screening.py).
+    screen_from_tiles: int | None = 256
 
     def __post_init__(self):
         if self.mode not in MODES:

@@ -166,3 +166,39 @@ def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_siz
     tiled = ExplanationSettings(decision="tile_and_whole")
     np.testing.assert_array_equal(classify_tiles(deciding, image, tiled)[3],
                                   classify_tiles(tiny_classifier, image, tiled)[3])
+
+
+def test_the_tiles_to_rescore_are_those_near_the_gate_and_near_the_top():
+    from cracklib.decision import tiles_to_rescore
+
+    screened = np.array([0.05, 0.9, 0.35, 0.1, 0.29])
+    # Gate 0.5, margin 0.2: a tile that reaches 0.5 in float screens at 0.3 or more.
+    np.testing.assert_array_equal(tiles_to_rescore(screened, gate=0.5, margin=0.2, decision="max_tile"), [1, 2])
+    # No tile near the gate: the highest ones are scored again, for the photo's probability.
+    low = np.array([0.05, 0.2, 0.15, 0.02])
+    np.testing.assert_array_equal(tiles_to_rescore(low, gate=0.5, margin=0.05, decision="max_tile"), [1, 2])
+    # second_tile reads 0.15, and any tile screened within two margins of it could be the float second.
+    np.testing.assert_array_equal(tiles_to_rescore(low, gate=0.5, margin=0.05, decision="second_tile"), [0, 1, 2])
+
+
+@pytest.mark.parametrize("decision", list(PHOTO_DECISIONS))
+def test_scoring_again_the_tiles_to_rescore_gives_the_float_gate_and_decision(decision):
+    from cracklib.decision import tiles_to_rescore
+
+    rng = np.random.default_rng(0)
+    margin, naive_misses = 0.1, 0
+    for _ in range(300):
+        exact = rng.beta(0.4, 1.5, size=rng.integers(1, 30))
+        screened = np.clip(exact + rng.uniform(-margin, margin, exact.shape), 0, 1)
+        whole = float(rng.uniform())
+        again = tiles_to_rescore(screened, gate=0.5, margin=margin, decision=decision)
+        cascade = screened.copy()
+        cascade[again] = exact[again]
+        np.testing.assert_array_equal(np.flatnonzero(cascade >= 0.5), np.flatnonzero(exact >= 0.5))
+        assert photo_probability(cascade, whole, decision=decision) == photo_probability(exact, whole, decision=decision)
+        # Scoring again only the tiles near the gate would get the photo's probability wrong now and then.
+        near_gate = screened.copy()
+        near_gate[screened >= 0.5 - margin] = exact[screened >= 0.5 - margin]
+        naive_misses += photo_probability(near_gate, whole, decision=decision) != photo_probability(exact, whole,
+                                                                                                    decision=decision)
+    assert naive_misses > 0

@@ -217,3 +217,24 @@ def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():
     np.testing.assert_array_equal(gated_tiles(np.array([0.2, 0.45, 0.3]), 0.55, 0.5), [1])
     assert len(gated_tiles(tiles, 0.3, 0.5)) == 0  # a photo below the gate: none, whatever its tiles say
     np.testing.assert_array_equal(gated_tiles(tiles, 0.0, 0.0), [0, 1, 2, 3])  # gate 0 explains every tile
+
+
+def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classifier):
+    from cracklib.decision import SCREENING_MARGIN
+    from cracklib.pipeline import classify_tiles
+    from cracklib.preprocess import to_input
+
+    image, _ = crack_image((256, 320), crack=True, rng=3)
+    screened, plain = ExplanationSettings(screen_from_tiles=0), ExplanationSettings(screen_from_tiles=None)
+    assert tiny_classifier.screening_model is not None
+    _, work, grid, float_tiles, float_photo = classify_tiles(tiny_classifier, image, plain)
+    cascade_tiles, cascade_photo = classify_tiles(tiny_classifier, image, screened)[3:]
+    tiles = np.stack([work[grid.window(i)] for i in range(len(grid))])
+    raw = tiny_classifier.probabilities(to_input(tiles, tiny_classifier.card.normalization, None), screened=True)
+    # The screen is int8: close to the float model, not equal to it.
+    assert 1e-4 < np.abs(raw - float_tiles).max() < SCREENING_MARGIN
+    assert cascade_photo == float_photo and (cascade_tiles >= 0.5).any()
+    np.testing.assert_array_equal(cascade_tiles >= 0.5, float_tiles >= 0.5)
+    a, b = explain(tiny_classifier, image, screened), explain(tiny_classifier, image, plain)
+    np.testing.assert_array_equal(a.explained_tiles(), b.explained_tiles())
+    np.testing.assert_array_equal(a.relevance, b.relevance)
