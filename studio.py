@@ -74,9 +74,12 @@ def classifier(weights: str = str(DEFAULT_WEIGHTS)) -> Classifier:
 
     zennit's rules change the model in place while they run; cracklib holds a
     per-model lock around every forward and backward pass, so sessions sharing
-    this model never see each other's rules (tests/test_app.py checks it).
+    this model never see each other's rules (tests/test_app.py checks it). Its int8
+    screen for large photos is built here too, not on the first one.
     """
-    return load_classifier(weights)
+    loaded = load_classifier(weights)
+    loaded.screening_model  # noqa: B018 - a cached property, built now
+    return loaded
 
 
 class Explained(NamedTuple):
