@@ -5,7 +5,8 @@
 The same synthetic crack photo as ``benchmarks/app_latency.py``. Times, each the
 median of ``--repeats`` runs, side by side in one process:
 
-- classifying every tile at several batch sizes (``ExplanationSettings.batch_size``)
+- classifying every tile in float (the int8 screen off; ``benchmarks/int8_screening.py``
+  times it) at several batch sizes (``ExplanationSettings.batch_size``)
   with the scoring graph the pipeline uses (``cracklib.models.scoring_graph``),
   and at the default batch size with the eager channels_last model it replaces;
 - the mask step of a threshold change with the default settings
@@ -64,7 +65,8 @@ def main() -> None:
     args = parser.parse_args()
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     classifier = load_classifier()
-    settings = ExplanationSettings()
+    # Float scoring only: the int8 screen of large photos is timed by benchmarks/int8_screening.py.
+    settings = ExplanationSettings(screen_from_tiles=None)
     times: dict[str, float] = {}
     for batch_size in args.batch_sizes:
         times[f"classify tiles, batch {batch_size}"] = _median_seconds(

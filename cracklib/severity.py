@@ -260,10 +260,19 @@ def _cracks(labels: np.ndarray, skeleton: np.ndarray, width_points: _WidthPoints
     return found
 
 
-def _distance_to_background(mask: np.ndarray, points: np.ndarray) -> np.ndarray:
+def _distance_to_background(mask: np.ndarray, points: np.ndarray, *, margin: int = 32) -> np.ndarray:
     """Euclidean distance to the nearest background pixel (outside the image counts as background),
-    at the ``points`` pixels only, in row-major order."""
-    return distance_to_background(mask)[points].astype(np.float64)
+    at the ``points`` pixels only, in row-major order.
+
+    Computed on the blocks near the mask (a crack is a thin band across a large
+    photo): a block read with ``margin`` pixels around it sees every background
+    pixel nearer than that, so its distances below ``margin`` are exact; a mask
+    with a pixel farther from the background is measured whole.
+    """
+    near = map_near_mask(distance_to_background, mask, mask, margin=margin)
+    if near.max() >= margin:
+        near = distance_to_background(mask)
+    return near[points].astype(np.float64)
 
 
 def _grown(mask: np.ndarray, radius: int, *, block: int = 256) -> np.ndarray:

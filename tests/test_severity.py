@@ -137,3 +137,21 @@ def test_widths_come_from_the_core_where_a_crack_has_one():
     assert cored.max_width_px == pytest.approx(7)
     assert (cored.area_px, cored.n_cracks, cored.length_px) == (plain.area_px, plain.n_cracks, plain.length_px)
     assert cored.width_method == WIDTH_METHODS["photo"] and plain.width_method == WIDTH_METHODS["mask"]
+
+
+def test_widths_read_by_blocks_near_the_mask_equal_those_of_the_whole_mask():
+    from cracklib.morphology import distance_to_background
+    from cracklib.severity import _distance_to_background
+
+    rng = np.random.default_rng(4)
+    mask = np.zeros((700, 900), bool)
+    mask[100:104, 20:880] = True  # a thin crack across several blocks
+    mask[300:380, 400:520] = True  # a blob wider than two margins: measured whole
+    mask |= rng.uniform(size=mask.shape) > 0.999
+    points = mask & (rng.uniform(size=mask.shape) > 0.5)
+    whole = distance_to_background(mask)[points]
+    np.testing.assert_array_equal(_distance_to_background(mask, points), whole)
+    thin = mask.copy()
+    thin[300:380, 400:520] = False
+    np.testing.assert_array_equal(_distance_to_background(thin, points & thin, margin=8),
+                                  distance_to_background(thin)[points & thin])
