@@ -53,6 +53,7 @@ from .preprocess import resize_map, to_input, to_pixels
 from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
+from .synthetic import bundled_samples
 from .severity import Severity, measure_severity
 from .threshold import Thresholded, apply_threshold
 from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile, tile_grid,
@@ -281,8 +282,6 @@ def load_classifier(weights: str | Path | None = None, *, device=None) -> Classi
 
 def _calibration_tiles(classifier: Classifier) -> torch.Tensor:
     """Non-overlapping tiles of the bundled photos (the synthetic samples and the real CrackSC one), normalised."""
-    from .synthetic import bundled_samples  # synthetic imports the pipeline's neighbours, not the pipeline
-
     size = classifier.card.input_size
     tiles = []
     for path in [image for image, _ in bundled_samples()] + [DEMO_SAMPLE[0]]:

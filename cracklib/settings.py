@@ -60,7 +60,8 @@ class ExplanationSettings:
     batch_size: int = 16
     #: Tiled mode: a photo of this many tiles or more is screened by an int8 copy of the classifier first, and
     #: only the tiles that could reach the gate or the decision are scored again in float (None: never screen).
-    #: Below 256 tiles the screen saves less than it costs to build once (benchmarks/int8_screening.py).
+    #: It saves about 0.85 ms a tile on these CPUs and costs 1.7 s to build once per model (the app builds it
+    #: when it loads the model; docs/int8_screening.md), so small photos are not worth it.
     screen_from_tiles: int | None = 256
 
     def __post_init__(self):
