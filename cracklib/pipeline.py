@@ -374,13 +374,15 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each.
 
-    A photo of ``settings.screen_from_tiles`` tiles or more is screened first by
-    the int8 copy of the model; the float model then scores again the tiles that could
+    A photo of ``settings.screen_from_tiles`` tiles or more, gated above
+    :data:`cracklib.decision.SCREENING_MARGIN`, is screened first by the int8 copy of the model; the float model then scores again the tiles that could
     reach the gate or the photo decision (:func:`cracklib.decision.tiles_to_rescore`),
     so the explained tiles and the photo's probability are the float model's. The
     other tiles keep their screened probability (they only colour the per-tile map).
     """
-    screening = settings.screen_from_tiles is not None and len(grid) >= settings.screen_from_tiles
+    # With a gate within the margin of 0 every tile would be scored again: no screen then.
+    screening = (settings.screen_from_tiles is not None and len(grid) >= settings.screen_from_tiles
+                 and settings.gate > SCREENING_MARGIN)
     screened = screening and classifier.screening_model is not None
     probabilities = _scored(classifier, work, grid, range(len(grid)), settings.batch_size, screened, progress)
     if screened:
