@@ -375,7 +375,8 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
     """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each.
 
     A photo of ``settings.screen_from_tiles`` tiles or more, gated above
-    :data:`cracklib.decision.SCREENING_MARGIN`, is screened first by the int8 copy of the model; the float model then scores again the tiles that could
+    :data:`cracklib.decision.SCREENING_MARGIN`, is screened first by the int8
+    copy of the model; the float model then scores again the tiles that could
     reach the gate or the photo decision (:func:`cracklib.decision.tiles_to_rescore`),
     so the explained tiles and the photo's probability are the float model's. The
     other tiles keep their screened probability (they only colour the per-tile map).
