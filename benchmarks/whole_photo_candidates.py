@@ -1,0 +1,65 @@
+"""Whole-photo models for the magnetic-tiles decision, compared on one split, alone and as a logit mean.
+
+    .venv/bin/python benchmarks/whole_photo_candidates.py --split val WEIGHTS [WEIGHTS ...]
+
+Each candidate takes the place of the card's whole-photo model in
+``weights/magnetic_tiles.pt``'s decision (``tile_and_whole``, the tiles at their
+card's offset); its own offset is fitted on the split as ``calibrate`` fits it
+(:func:`cracklib.evaluation.uncalibrated_decisions`). Prints, one JSON line per
+candidate and one for the mean of their logits: the fitted offset, the
+balanced accuracy at it, the AUC of the photo decision and of the whole-photo
+probability alone. Choose on ``val``; report ``test``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from cracklib.datasets import read_dataset
+from cracklib.decision import photo_probability, shift_logits
+from cracklib.evaluation import UncalibratedDecisions, uncalibrated_decisions
+from cracklib.pipeline import load_classifier
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def report(name: str, decisions: UncalibratedDecisions) -> dict:
+    offset, balanced = decisions.fit()
+    photos = [photo_probability(shift_logits(tiles, decisions.tile_offset),
+                                None if whole is None else float(shift_logits(whole, offset)),
+                                decision=decisions.decision)
+              for tiles, whole in zip(decisions.tiles, decisions.wholes)]
+    return {"model": name, "offset": offset, "balanced_accuracy": round(balanced, 4),
+            "auc": round(roc_auc_score(decisions.labels, photos), 4),
+            "whole_auc": round(roc_auc_score(decisions.labels, decisions.wholes), 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("candidates", nargs="+", help="whole-photo weights files")
+    parser.add_argument("--weights", default="weights/magnetic_tiles.pt", help="the tile model's card")
+    parser.add_argument("--data", default="../shared/data/magnetic_tiles")
+    parser.add_argument("--split", default="val")
+    args = parser.parse_args()
+    samples = read_dataset(args.data, split=args.split)
+    tile_model = load_classifier(args.weights)
+    records = {path: uncalibrated_decisions(replace(tile_model, whole_photo=load_classifier(path)), samples)
+               for path in args.candidates}
+    for path, decisions in records.items():
+        print(json.dumps(report(path, decisions)))
+    if len(records) > 1:
+        runs = list(records.values())
+        mean = [float(1 / (1 + np.exp(-np.mean([_logit(run.wholes[i]) for run in runs]))))
+                for i in range(len(runs[0].wholes))]
+        print(json.dumps(report("logit mean", replace(runs[0], wholes=mean))))
+
+
+if __name__ == "__main__":
+    main()
