@@ -111,8 +111,8 @@ def main() -> None:
     classifier = load_classifier(DEFAULT_WEIGHTS)
     row = speed(classifier, args.repeats)
     print(row, flush=True)
-    lines.append(f"| {row['tiles']} | {row['max']:.3f} | {row['rescored']} | {row['float']:.2f} | {row['screened']:.2f} | "
-                 f"{row['build']:.2f} |")
+    lines.append(f"| {row['tiles']} | {row['max']:.3f} | {row['rescored']} | {row['float']:.2f} | "
+                 f"{row['screened']:.2f} | {row['build']:.2f} |")
     lines += ["", f"## Agreement: {args.split} split, every tile of up to {args.max_photos} photos a set, "
               "the screen forced on", "",
               "| weights | set | photos | tiles | largest \\|Δp\\| | 99.9th pct \\|Δp\\| | tiles scored again | "
