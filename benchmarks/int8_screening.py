@@ -55,7 +55,8 @@ def _raw_probabilities(classifier, work: np.ndarray, grid, *, screened: bool) ->
 
 
 def agreement(classifier, samples, settings: ExplanationSettings) -> dict:
-    screened_settings, float_settings = replace(settings, screen_from_tiles=0), replace(settings, screen_from_tiles=None)
+    screened_settings = replace(settings, screen_from_tiles=0)
+    float_settings = replace(settings, screen_from_tiles=None)
     differences, rescored, tiles, disagreeing = [], 0, 0, 0
     for sample in samples:
         image = read_image(sample.image)
