@@ -33,8 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from cracklib.datasets import read_dataset
 from cracklib.decision import SCREENING_MARGIN, tiles_to_rescore
 from cracklib.imageio import read_image
-from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, gated_tiles, load_classifier
-from cracklib.preprocess import to_input
+from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, gated_tiles, load_classifier, score_tiles
 from cracklib.settings import ExplanationSettings
 from cracklib.synthetic import crack_image
 
@@ -42,16 +41,6 @@ from cracklib.synthetic import crack_image
 PAIRS = [(DEFAULT_WEIGHTS, name) for name in
          ["brick_walls", "concrete_ozgenel", "crackforest", "cracksc", "deepcrack", "nha12d", "sut_crack"]]
 PAIRS.append((ROOT / "weights" / "magnetic_tiles.pt", "magnetic_tiles"))
-
-
-def _raw_probabilities(classifier, work: np.ndarray, grid, *, screened: bool) -> np.ndarray:
-    """Every tile's probability by one scorer alone (no rescoring), in batches of 16."""
-    out = []
-    for start in range(0, len(grid), 16):
-        tiles = np.stack([work[grid.window(i)] for i in range(start, min(start + 16, len(grid)))])
-        inputs = to_input(tiles, classifier.card.normalization, None, classifier.device)
-        out.append(classifier.probabilities(inputs, screened=screened))
-    return np.concatenate(out)
 
 
 def agreement(classifier, samples, settings: ExplanationSettings) -> dict:
@@ -62,7 +51,7 @@ def agreement(classifier, samples, settings: ExplanationSettings) -> dict:
         image = read_image(sample.image)
         _, work, grid, float_tiles, float_photo = classify_tiles(classifier, image, float_settings)
         *_, cascade_tiles, cascade_photo = classify_tiles(classifier, image, screened_settings)
-        raw = _raw_probabilities(classifier, work, grid, screened=True)
+        raw = score_tiles(classifier, work, grid, range(len(grid)), screened=True)
         differences.append(np.abs(raw - float_tiles))
         rescored += len(tiles_to_rescore(raw, gate=settings.gate, margin=SCREENING_MARGIN, decision=settings.decision))
         tiles += len(grid)
@@ -88,7 +77,7 @@ def speed(classifier, repeats: int) -> dict:
             classify_tiles(classifier, image, replace(settings, screen_from_tiles=screen))
             times[name].append(time.perf_counter() - start)
     _, work, grid, exact, _ = classify_tiles(classifier, image, replace(settings, screen_from_tiles=None))
-    raw = _raw_probabilities(classifier, work, grid, screened=True)
+    raw = score_tiles(classifier, work, grid, range(len(grid)), screened=True)
     again = tiles_to_rescore(raw, gate=settings.gate, margin=SCREENING_MARGIN, decision=settings.decision)
     return {"tiles": len(grid), "rescored": len(again), "build": build, "max": float(np.abs(raw - exact).max()),
             **{name: float(np.median(values)) for name, values in times.items()}}

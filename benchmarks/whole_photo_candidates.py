@@ -17,17 +17,13 @@ import json
 from dataclasses import replace
 
 import numpy as np
+from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
 from cracklib.datasets import read_dataset
 from cracklib.decision import photo_probability, shift_logits
 from cracklib.evaluation import UncalibratedDecisions, uncalibrated_decisions
 from cracklib.pipeline import load_classifier
-
-
-def _logit(p) -> np.ndarray:
-    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
-    return np.log(p) - np.log1p(-p)
 
 
 def report(name: str, decisions: UncalibratedDecisions) -> dict:
@@ -56,8 +52,8 @@ def main() -> None:
         print(json.dumps(report(path, decisions)))
     if len(records) > 1:
         runs = list(records.values())
-        mean = [float(1 / (1 + np.exp(-np.mean([_logit(run.wholes[i]) for run in runs]))))
-                for i in range(len(runs[0].wholes))]
+        wholes = np.clip([run.wholes for run in runs], 1e-7, 1 - 1e-7)  # float32 softmax saturates at 1
+        mean = [float(p) for p in expit(logit(wholes).mean(axis=0))]
         print(json.dumps(report("logit mean", replace(runs[0], wholes=mean))))
 
 

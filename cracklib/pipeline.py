@@ -61,7 +61,7 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation",
+           "score_tiles", "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation",
            "segment_explanation", "segment"]
 
 #: The bundled default model.
@@ -385,17 +385,22 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
     screening = (settings.screen_from_tiles is not None and len(grid) >= settings.screen_from_tiles
                  and settings.gate > SCREENING_MARGIN)
     screened = screening and classifier.screening_model is not None
-    probabilities = _scored(classifier, work, grid, range(len(grid)), settings.batch_size, screened, progress)
+    probabilities = score_tiles(classifier, work, grid, range(len(grid)), batch_size=settings.batch_size,
+                                screened=screened, progress=progress)
     if screened:
         again = tiles_to_rescore(probabilities, gate=settings.gate, margin=SCREENING_MARGIN,
                                  decision=settings.decision)
-        probabilities[again] = _scored(classifier, work, grid, again, settings.batch_size)
+        probabilities[again] = score_tiles(classifier, work, grid, again, batch_size=settings.batch_size)
     return probabilities
 
 
-def _scored(classifier: Classifier, work: np.ndarray, grid: TileGrid, indices, batch_size: int,
-            screened: bool = False, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Crack probabilities of the tiles ``indices`` (:meth:`Classifier.probabilities`), in batches."""
+def score_tiles(classifier: Classifier, work: np.ndarray, grid: TileGrid, indices, *, batch_size: int = 16,
+                screened: bool = False, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Crack probabilities of the tiles ``indices`` of ``grid`` over ``work`` (the padded photo), in batches.
+
+    One scorer alone (:meth:`Classifier.probabilities`; ``screened``: the int8
+    screen), no rescoring; ``progress(done, 2·tiles)`` after each batch.
+    """
     probabilities = np.zeros(len(indices), np.float32)
     done = 0
     for batch in _batches(range(len(indices)), batch_size):

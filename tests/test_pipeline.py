@@ -222,8 +222,7 @@ def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():
 
 def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classifier):
     from cracklib.decision import SCREENING_MARGIN
-    from cracklib.pipeline import classify_tiles
-    from cracklib.preprocess import to_input
+    from cracklib.pipeline import classify_tiles, score_tiles
 
     image, _ = crack_image((256, 320), crack=True, rng=3)
     screened, plain = ExplanationSettings(screen_from_tiles=0), ExplanationSettings(screen_from_tiles=None)
@@ -232,8 +231,7 @@ def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classif
     assert tiny_classifier.screening_model is not None
     _, work, grid, float_tiles, float_photo = classify_tiles(tiny_classifier, image, plain)
     cascade_tiles, cascade_photo = classify_tiles(tiny_classifier, image, screened)[3:]
-    tiles = np.stack([work[grid.window(i)] for i in range(len(grid))])
-    raw = tiny_classifier.probabilities(to_input(tiles, tiny_classifier.card.normalization, None), screened=True)
+    raw = score_tiles(tiny_classifier, work, grid, range(len(grid)), screened=True)
     # The screen is int8: close to the float model, not equal to it.
     assert 1e-4 < np.abs(raw - float_tiles).max() < SCREENING_MARGIN
     assert cascade_photo == float_photo and (cascade_tiles >= 0.5).any()
