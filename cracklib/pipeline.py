@@ -61,8 +61,8 @@ from .tiling import (TileBlender, TileGrid, bounding_box, ceil_div, pad_to_tile,
 
 __all__ = ["DEFAULT_WEIGHTS", "WEIGHTS_DIR", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig",
            "Classifier", "Explanation", "SegmentationResult", "load_classifier", "classify", "classify_tiles",
-           "score_tiles", "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation", "cut_explanation",
-           "segment_explanation", "segment"]
+           "score_tiles", "whole_photo_probability", "gated_tiles", "explain", "threshold_explanation",
+           "cut_explanation", "segment_explanation", "segment"]
 
 #: The bundled default model.
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "default.pt"
