@@ -47,6 +47,8 @@ def _segmenter_options(parser: argparse.ArgumentParser, *, out: str) -> None:
     parser.add_argument("--lr", type=float, default=defaults.learning_rate)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--init", default=None, metavar="WEIGHTS",
+                        help="fine-tune: start from this segmentation network (same --width)")
     parser.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
 
 
@@ -59,7 +61,7 @@ def _segmenter_config(args) -> "SegmenterConfig":
         if not torch.cuda.is_available():
             raise CrackInputError("--device cuda: no CUDA GPU on this machine")
     return SegmenterConfig(width=args.width, crop=args.crop, epochs=args.epochs, batch_size=args.batch_size,
-                           learning_rate=args.lr, seed=args.seed, device=args.device)
+                           learning_rate=args.lr, seed=args.seed, device=args.device, init_from=args.init)
 
 
 def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from skimage.morphology import disk, ellipse
+from skimage.morphology import skeletonize as skimage_skeletonize
 
 from .tiling import bounding_box
 
@@ -109,6 +110,8 @@ _ZHANG_SUEN_TABLE = np.array([
     3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     2, 3, 1, 3, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     2, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 1, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0], np.uint8)
+#: Boxes of at least this many pixels are thinned here; smaller ones by scikit-image (:func:`skeletonize`).
+SPARSE_THINNING_FROM = 2 ** 17
 #: Neighbour weights of that table: NW 1, N 2, NE 4, E 8, SE 16, S 32, SW 64, W 128.
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1))
 
@@ -137,6 +140,9 @@ def skeletonize(mask: np.ndarray) -> np.ndarray:
     out = np.zeros(mask.shape, bool)
     box = bounding_box(mask)
     if box is None:
+        return out
+    if mask[box].size < SPARSE_THINNING_FROM:
+        out[box] = skimage_skeletonize(mask[box])
         return out
     padded = np.pad(mask[box], 1).astype(np.uint8)  # outside the box there is no mask pixel
     pixels = padded.ravel()

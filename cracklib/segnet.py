@@ -135,6 +135,9 @@ class SegmenterConfig:
     jitter: float = 0.1
     seed: int = 0
     device: str = "cpu"
+    #: Fine-tune: start from this segmentation network's weights (same width) instead of random ones, e.g. the
+    #: network trained on all the masked sets, specialised on one of them.
+    init_from: str | None = None
 
 
 @dataclass
@@ -227,6 +230,18 @@ def _augment(pixels: torch.Tensor, target: torch.Tensor, generator: torch.Genera
     return jitter_brightness(pixels, generator, jitter), target
 
 
+def _initial_segmenter(config: SegmenterConfig) -> UNet11:
+    """Random weights, or a copy of the ``init_from`` network's (whose width must be ``config.width``)."""
+    if not config.init_from:
+        return UNet11(config.width)
+    trained, card = load_segmenter(config.init_from, device="cpu")
+    if card.width != config.width:
+        raise ValueError(f"{config.init_from} is a U-Net of width {card.width}; pass --width {card.width}")
+    model = UNet11(card.width)
+    model.load_state_dict(trained.state_dict())
+    return model
+
+
 @torch.no_grad()
 def _validate(model, crops, targets, normalization, batch_size, device):
     model.eval()
@@ -265,7 +280,7 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = UNet11(config.width).to(device, memory_format=torch.channels_last)
+    model = _initial_segmenter(config).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps = ceil_div(len(crops), config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.learning_rate,

@@ -73,7 +73,9 @@ def test_box_mean_equals_scipys_uniform_filter(size):
         assert np.allclose(morphology.box_mean(values, size), expected, rtol=0, atol=1e-12)
 
 
-def test_skeletonize_equals_scikit_images_zhang_suen():
+@pytest.mark.parametrize("sparse_from", [0, morphology.SPARSE_THINNING_FROM])
+def test_skeletonize_equals_scikit_images_zhang_suen(monkeypatch, sparse_from):
+    monkeypatch.setattr(morphology, "SPARSE_THINNING_FROM", sparse_from)  # 0: every box is thinned sparsely
     from skimage.morphology import skeletonize as skimage_skeletonize
     rng = np.random.default_rng(4)
     lines = np.zeros((120, 150), bool)

@@ -147,3 +147,18 @@ def test_unet_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path)
     assert_resumes_to_the_straight_weights(partial(train_segmenter, x, y, x, y, config=config), checkpoint)
     with pytest.raises(ValueError, match="other settings"):
         train_segmenter(x[:4], y[:4], config=config, checkpoint=checkpoint, resume=True)
+
+
+def test_fine_tuning_starts_from_the_given_network_and_needs_its_width(trained, tmp_path):
+    folder, model, _ = trained
+    save_segmenter(model, tmp_path / "unet.pt")
+    x, y = crops_from_masks(read_dataset(folder, split="train")[:2], crop=64, per_image=1)
+    start = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=2, learning_rate=0.0,
+                            init_from=str(tmp_path / "unet.pt"))
+    tuned, _ = train_segmenter(x, y, config=start)  # no step size: the weights it started from
+    for name, value in model.named_parameters():  # (batch norm's running statistics do move)
+        assert torch.equal(dict(tuned.named_parameters())[name], value), name
+    fresh, _ = train_segmenter(x, y, config=replace(start, init_from=None))
+    assert not torch.equal(fresh.state_dict()["head.weight"], model.state_dict()["head.weight"])
+    with pytest.raises(ValueError, match="width 0.125"):
+        train_segmenter(x, y, config=replace(start, width=0.25))

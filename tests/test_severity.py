@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 from skimage.measure import regionprops
 from skimage.morphology import isotropic_dilation
 
-from cracklib.severity import WIDTH_METHODS, _grown, _orientation, measure_severity, skeleton_length
+from cracklib.severity import (WIDTH_METHODS, _grown, _orientation, _skeleton_ends, measure_severity,
+                               skeleton_length)
 
 
 def test_straight_three_pixel_line_has_width_three_and_its_length():
@@ -117,7 +119,7 @@ def test_whole_mask_orientation_is_regionprops_orientation():
               np.pad(np.ones((3, 20), bool), 5), np.pad(np.ones((20, 3), bool), 5)]
     for mask in shapes:
         expected = regionprops(mask.astype(np.uint8))[0].orientation
-        assert _orientation(mask) == pytest.approx(expected, abs=1e-9)
+        assert _orientation(*np.nonzero(mask)) == pytest.approx(expected, abs=1e-9)
 
 
 def test_widths_come_from_the_core_where_a_crack_has_one():
@@ -139,19 +141,37 @@ def test_widths_come_from_the_core_where_a_crack_has_one():
     assert cored.width_method == WIDTH_METHODS["photo"] and plain.width_method == WIDTH_METHODS["mask"]
 
 
-def test_widths_read_by_blocks_near_the_mask_equal_those_of_the_whole_mask():
-    from cracklib.morphology import distance_to_background
-    from cracklib.severity import _distance_to_background
+def test_cracks_measured_one_by_one_equal_the_whole_masks_skeleton_and_distances():
+    # Each crack is measured on its own box; the reference takes the skeleton and
+    # the distances of the whole mask (and of the whole core) and splits them by crack.
+    from cracklib.morphology import distance_to_background, skeletonize
+    from cracklib.severity import crack_labels
 
     rng = np.random.default_rng(4)
-    mask = np.zeros((700, 900), bool)
-    mask[100:104, 20:880] = True  # a thin crack across several blocks
-    mask[300:380, 400:520] = True  # a blob wider than two margins: measured whole
-    mask |= rng.uniform(size=mask.shape) > 0.999
-    points = mask & (rng.uniform(size=mask.shape) > 0.5)
-    whole = distance_to_background(mask)[points]
-    np.testing.assert_array_equal(_distance_to_background(mask, points), whole)
-    thin = mask.copy()
-    thin[300:380, 400:520] = False
-    np.testing.assert_array_equal(_distance_to_background(thin, points & thin, margin=8),
-                                  distance_to_background(thin)[points & thin])
+    mask = np.zeros((300, 400), bool)
+    mask[100:104, 20:380] = True                                # a thin crack
+    mask[np.arange(150, 290), np.arange(10, 150)] = True        # a diagonal one, with a gap
+    mask[200:210, 40:60] = False
+    mask[150:230, 250:330] = True                               # a blob
+    mask |= ndimage.binary_dilation(rng.uniform(size=mask.shape) > 0.9985, iterations=2)
+    core = mask & (rng.uniform(size=mask.shape) > 0.3)
+    for gap_px, crack_core in ((20, None), (20, core), (0, core)):
+        severity = measure_severity(mask, gap_px=gap_px, core=crack_core)
+        labels = crack_labels(mask, gap_px=gap_px)
+        skeleton, distance = skeletonize(mask), distance_to_background(mask)
+        if crack_core is not None:
+            core_skeleton, core_distance = skeletonize(crack_core), distance_to_background(crack_core)
+        assert severity.n_cracks == labels.max() > 3
+        for crack in severity.cracks:
+            top, left, bottom, right = crack.bbox
+            number = np.bincount(labels[top:bottom, left:right].ravel())[1:].argmax() + 1
+            own = labels == number
+            widths = 2 * distance[skeleton & own].astype(np.float64) - 1
+            if crack_core is not None and (core_skeleton & own).any():
+                widths = 2 * core_distance[core_skeleton & own].astype(np.float64) - 1
+            assert crack.area_px == own.sum()
+            assert crack.length_px == pytest.approx(skeleton_length(skeleton & own)
+                                                    + _skeleton_ends(skeleton & own), abs=1e-9)
+            assert (crack.max_width_px, crack.mean_width_px) == pytest.approx((widths.max(), widths.mean()),
+                                                                               abs=1e-9)
+
