@@ -554,8 +554,27 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
                     photo: np.ndarray | None = None, darkness: DarknessMap | None = None) -> Thresholded:
     """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.refine`).
 
-    ``darkness`` is the photo's kept darkness map, if the caller keeps one.
+    On a photo whose explained tiles cover well under all of it, both steps run
+    on the explained window only (:func:`_explained_window`): the same cut, a
+    fraction of the time. ``darkness`` is the photo's kept darkness map, if the
+    caller keeps one.
     """
+    window = _explained_window(explanation, settings)
+    if window is None:
+        return _whole_cut(explanation, settings, photo=photo, darkness=darkness)
+    part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
+                   image_shape=explanation.support[window].shape)
+    cut = _whole_cut(part, settings, photo=None if photo is None else photo[window],
+                     darkness=None if darkness is None else darkness.cropped(window))
+    thresholded = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype),
+                              np.zeros(explanation.image_shape, bool), cut.threshold)
+    thresholded.score[window], thresholded.mask[window] = cut.score, cut.mask
+    return thresholded
+
+
+def _whole_cut(explanation: Explanation, settings: MaskSettings, *, photo: np.ndarray | None,
+               darkness: DarknessMap | None) -> Thresholded:
+    """:func:`cut_explanation` on every pixel of the explanation."""
     cut = threshold_explanation(explanation, settings.threshold)
     if settings.refine == "none" or not cut.mask.any():
         return cut
@@ -606,19 +625,15 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         darkness = DarknessMap(photo)
     elif darkness is not None and darkness.photo is not photo:
         raise ValueError("darkness= is the DarknessMap of another photo than photo=")
-    window = _explained_window(explanation, settings) if thresholded is None else None
-    if window is not None:  # the same steps on the explained part only; the rest of the photo stays empty
-        part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
-                       image_shape=explanation.support[window].shape)
-        cut = cut_explanation(part, settings, photo=None if photo is None else photo[window],
-                              darkness=None if darkness is None else darkness.cropped(window))
-        thresholded = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype),
-                                  np.zeros(explanation.image_shape, bool), cut.threshold)
-        thresholded.score[window], thresholded.mask[window] = cut.score, cut.mask
-    elif thresholded is None:
+    if thresholded is None:
         thresholded = cut_explanation(explanation, settings, photo=photo, darkness=darkness)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
+    # Post-processing too runs on the explained window, when the cut lies within the explained tiles (a cut
+    # made by the caller, e.g. growth's, may not): the window's margin is the post-processing's reach around them.
+    window = _explained_window(explanation, settings)
+    if window is not None and not _holds(bounding_box(explanation.support), thresholded.mask):
+        window = None
     region = window or (slice(None), slice(None))
     mask = np.zeros(explanation.image_shape, bool)
     mask[region] = drop_small_components(postprocess(thresholded.mask[region], settings.post,
@@ -630,6 +645,13 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     timings["postprocess"] = time.perf_counter() - start
     return SegmentationResult(explanation, settings, thresholded.score, mask, timings, photo,
                               darkness, thresholded.threshold)
+
+
+def _holds(window: tuple[slice, slice], mask: np.ndarray) -> bool:
+    """Whether every pixel of ``mask`` lies inside ``window`` (a box of it)."""
+    box = bounding_box(mask)
+    return box is None or all(inner.start >= outer.start and inner.stop <= outer.stop
+                              for inner, outer in zip(box, window))
 
 
 def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple[slice, slice] | None:

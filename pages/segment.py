@@ -45,13 +45,15 @@ downloads, rows = {}, []
 for name, data in files:
     st.subheader(name)
     try:
-        image, picture, explanation, heat, darkness = studio.explanation(name, data, weights, config.explanation)
+        explained = studio.explanation(name, data, weights, config.explanation)
     except CrackInputError as error:
         st.error(str(error))
         continue
+    image, picture, explanation, heat, darkness = explained
     exclude = (studio.read_mask_upload(excludes[exclude_pairs[name]], exclude_pairs[name], image.shape[:2])
                if name in exclude_pairs else None)
-    result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude, darkness=darkness)
+    result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude, darkness=darkness,
+                                 thresholded=studio.cut(name, data, weights, config, explained))
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks/mask_step.py):

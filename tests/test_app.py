@@ -62,17 +62,23 @@ def _clear_caches():
 
 
 def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkeypatch):
-    calls = []
-    original = studio.explain
+    calls, cuts = [], []
+    original, original_cut = studio.explain, studio.cut_explanation
     monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(studio, "cut_explanation", lambda e, mask, **k: cuts.append(mask.threshold)
+                        or original_cut(e, mask, **k))
     _clear_caches()
     at = _open()
+    default = _sidebar(at, "Threshold").value
     before = _metrics(at)["Area (px)"]
     _sidebar(at, "Threshold").set_value("percentile").run()
     assert not at.exception
     assert _metrics(at)["Area (px)"] != before
     _sidebar(at, "Post-processing").set_value("paper").run()
     assert len(calls) == 1  # one explanation; threshold and post-processing reuse it
+    _sidebar(at, "Threshold").set_value(default).run()
+    assert _metrics(at)["Area (px)"] == before  # the default settings again: the kept cut, the same mask
+    assert cuts == [default, "percentile"]  # each threshold cut once: kept for the other changes
     _sidebar(at, "LRP rule set").set_value("seibold").run()
     assert len(calls) == 2
 

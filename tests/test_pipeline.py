@@ -1,12 +1,14 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, cut_explanation, explain, load_classifier,
-                               segment, segment_explanation)
-from cracklib.postprocess import POSTPROCESSING
+from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, _whole_cut, explain,
+                               load_classifier, segment, segment_explanation)
+from cracklib.postprocess import POSTPROCESSING, drop_small_components, postprocess
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.synthetic import bundled_samples, crack_image
 from cracklib.threshold import THRESHOLDS
@@ -202,11 +204,20 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
     for threshold in THRESHOLDS:
         settings = MaskSettings(threshold=threshold, post=post, refine=refine)
         windowed = segment_explanation(explanation, settings, photo=photo)
-        whole = segment_explanation(explanation, settings, photo=photo,
-                                    thresholded=cut_explanation(explanation, settings, photo=photo))
+        whole_cut = _whole_cut(explanation, settings, photo=photo, darkness=None)
+        whole_mask = drop_small_components(postprocess(whole_cut.mask, post), settings.min_crack_area)
         assert windowed.mask.any(), threshold
-        np.testing.assert_array_equal(windowed.mask, whole.mask, err_msg=threshold)
-        np.testing.assert_allclose(windowed.score, whole.score, atol=1e-6, err_msg=threshold)
+        np.testing.assert_array_equal(windowed.mask, whole_mask, err_msg=threshold)
+        np.testing.assert_allclose(windowed.score, whole_cut.score, atol=1e-6, err_msg=threshold)
+        # A cut given by the caller is post-processed on the window too, as long as it lies in the explained
+        # tiles; one reaching outside them is post-processed whole.
+        given = segment_explanation(explanation, settings, thresholded=whole_cut)
+        np.testing.assert_array_equal(given.mask, whole_mask, err_msg=threshold)
+        outside = whole_cut.mask.copy()
+        outside[250:290, 20:60] = True  # a block far from the explained tiles
+        beyond = segment_explanation(explanation, settings, thresholded=replace(whole_cut, mask=outside))
+        expected = drop_small_components(postprocess(outside, post), settings.min_crack_area)
+        np.testing.assert_array_equal(beyond.mask, expected, err_msg=threshold)
 
 
 def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():

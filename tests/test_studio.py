@@ -56,6 +56,16 @@ def test_an_explanation_larger_than_the_budget_is_served_but_not_kept():
     assert explained.image.shape == (50, 50, 3) and len(cache) == 0 and cache.nbytes == 0
 
 
+def test_a_cut_is_cached_by_its_bytes_and_read_only():
+    from cracklib.threshold import Thresholded
+
+    cache = studio.ExplanationCache(budget_bytes=10_000)
+    cut = cache.get("cut", lambda: Thresholded(np.zeros((20, 30), np.float32), np.zeros((20, 30), bool), 0.5))
+    assert cache.nbytes == 20 * 30 * (4 + 1)
+    with pytest.raises(ValueError):
+        cut.mask[0, 0] = True
+
+
 def _folder(parent, name, size, age_s, now):
     folder = parent / name
     folder.mkdir()
