@@ -1,12 +1,13 @@
 """Studio latency on a large photo, through streamlit.testing.v1.AppTest (no browser).
 
-    .venv/bin/python benchmarks/app_latency.py [--height 3000] [--width 4000] [--format png|jpeg]
+    .venv/bin/python benchmarks/app_latency.py [--height 3000] [--width 4000] [--format png|jpeg] [--think-seconds 1]
 
 Uploads a synthetic crack photo of the given size on the Segment page and times
 the first result (tiling, explanation, threshold, severity, page), then a
 threshold change, a post-processing change, a change back to the default
 threshold (these two reuse a kept cut) and a change to the other mixture
-threshold (no new explanation in any), each at three moments: until the page has
+threshold (no new explanation in any; each change ``--think-seconds`` after the
+page before it completed, as a user reading the result), each at three moments: until the page has
 drawn the updated mask with its probability and area, until it has filled in
 the severity metrics (crack count, length, widths; the page notes both moments,
 ``studio.mark_page_event``), and until the page run ends (the heatmap, the
@@ -56,6 +57,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--format", choices=["png", "jpeg"], default="png")
+    parser.add_argument("--think-seconds", type=float, default=1.0,
+                        help="pause before each change, as a user reading the page (the studio cuts the other "
+                             "mixture threshold in the background meanwhile); 0 changes at once")
     args = parser.parse_args()
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     if args.format == "png":
@@ -86,6 +90,7 @@ def main() -> None:
                                  ("post_change", "Post-processing", "none"),
                                  ("back_to_default_threshold", "Threshold", default_threshold),
                                  ("new_mixture_threshold", "Threshold", other_mixture)):
+        time.sleep(args.think_seconds)
         start = time.perf_counter()
         next(s for s in at.sidebar.selectbox if s.label == label).set_value(value).run()
         seconds, events = time.perf_counter() - start, dict(at.session_state[PAGE_EVENTS])
@@ -94,7 +99,7 @@ def main() -> None:
         figures.update({f"{change}_mask_s": round(events["mask drawn"] - start, 2),
                         f"{change}_metrics_s": round(events["metrics drawn"] - start, 2),
                         f"{change}_s": round(seconds, 2)})
-    print(json.dumps({**figures, "tiles_explained": metrics["Tiles explained"]}))
+    print(json.dumps({**figures, "think_seconds": args.think_seconds, "tiles_explained": metrics["Tiles explained"]}))
 
 
 if __name__ == "__main__":

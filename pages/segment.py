@@ -41,7 +41,7 @@ exclude_pairs = match_masks([name for name, _ in files], list(excludes))
 for name in sorted(set(masks) - set(pairs.values())) + sorted(set(excludes) - set(exclude_pairs.values())):
     st.warning(f"{name}: no photo with a matching name; this mask is not used.")
 
-downloads, rows = {}, []
+downloads, rows, shown = {}, [], []
 for name, data in files:
     st.subheader(name)
     try:
@@ -111,6 +111,7 @@ for name, data in files:
     for col, (file_name, make) in zip(buttons, makers.items()):  # files are made when clicked
         col.download_button(file_name[len(stem):].lstrip("_.").replace(".", " ").upper(), make,
                             file_name=file_name, key=f"download_{file_name}")
+    shown.append((name, data, explained))
 
 if rows:
     st.divider()
@@ -124,3 +125,5 @@ if rows:
     everything = {**downloads, "cracks.csv": partial(table_csv_bytes, rows)}
     right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")
+for name, data, explained in shown:  # last, so that it never slows the photos above
+    studio.prefetch_cuts(name, data, weights, config, explained)

@@ -66,6 +66,43 @@ def test_a_cut_is_cached_by_its_bytes_and_read_only():
         cut.mask[0, 0] = True
 
 
+def test_an_entry_being_computed_is_waited_for_not_computed_twice():
+    import threading
+
+    cache = studio.ExplanationCache(budget_bytes=10**6)
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow():
+        calls.append(1)
+        started.set()
+        release.wait(5)
+        return _explained(10)
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(cache.get("a", slow)))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(cache.get("a", slow)))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first thread's entry
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert len(calls) == 1 and len(results) == 2 and results[0] is results[1]
+
+
+def test_a_failed_computation_reaches_its_waiters_and_is_tried_again():
+    cache = studio.ExplanationCache(budget_bytes=10**6)
+
+    def broken():
+        raise studio.CrackInputError("bad photo")
+
+    with pytest.raises(studio.CrackInputError):
+        cache.get("a", broken)
+    assert cache.get("a", lambda: _explained(10)).image.shape == (10, 10, 3)  # nothing left pending
+
+
 def _folder(parent, name, size, age_s, now):
     folder = parent / name
     folder.mkdir()
