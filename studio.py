@@ -239,13 +239,14 @@ BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cracklib-pref
 
 
 def prefetch_cuts(name: str, image_bytes: bytes, weights: str, config: PipelineConfig, explained: Explained) -> None:
-    """Cut the explanation with the mixture thresholds not in use, in the background, into the cache
-    (:func:`cut`): a mixture's first cut is the one threshold change that takes longer than a page run
-    (about 0.3 s on a 12 MP photo), so it is made while the user looks at the result. Pages call this last.
+    """When the mask is cut by a mixture threshold, cut the explanation with the other mixture too, in the
+    background, into the cache (:func:`cut`): a mixture's first cut is the one threshold change that takes
+    longer than a page run (about 0.3 s on a 12 MP photo; Seibold et al. compare the two), so it is made while
+    the user looks at the result. Pages call this last.
 
     A change asked for before its cut is ready waits for it instead of cutting a second time.
     """
-    if not explained.explanation.explained:
+    if not explained.explanation.explained or config.mask.threshold not in MIXTURE_THRESHOLDS:
         return
     for threshold in MIXTURE_THRESHOLDS:
         if threshold != config.mask.threshold and threshold in THRESHOLDS:
