@@ -145,15 +145,20 @@ class ExplanationCache:
 
     def get(self, key, compute: Callable[[], Explained | Thresholded]) -> Explained | Thresholded:
         """The entry for ``key``, computed by ``compute()`` if it is not kept; a caller asking for an entry
-        that another thread is computing (a background cut, another session) waits for it."""
-        with self._lock:
-            if key in self._entries:
-                return self._entries[key]
-            pending, computing = self._pending.get(key), key not in self._pending
-            if computing:
-                pending = self._pending[key] = Future()
-        if not computing:
-            return pending.result()
+        that another thread is computing (a background cut, another session) waits for it, and computes it
+        itself if that thread fails or is stopped (a page run interrupted by a widget change)."""
+        while True:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+                pending = self._pending.get(key)
+                if pending is None:
+                    pending = self._pending[key] = Future()
+                    break  # this thread computes it
+            try:
+                return pending.result()
+            except Exception:  # noqa: BLE001 - the other thread's failure is not this caller's: try again
+                continue
         try:
             explained = compute()  # outside the lock: other sessions keep being served
         except BaseException as error:

@@ -250,6 +250,8 @@ def _cracks(rows: np.ndarray, cols: np.ndarray, crack_of_pixel: np.ndarray, in_c
                 widths = _widths(core_pixels, core_skeleton)
         if widths is None:
             widths = _widths(pixels, skeleton)
+        if widths.size == 0:  # no skeleton left (scikit-image's thinning keeps one of every shape): 1 px
+            widths = np.ones(1)
         found.append(Crack(0, len(group), float(length), float(widths.max()), float(widths.mean()),
                            _degrees(_orientation(crack_rows, crack_cols)),
                            (top + offset[0], left + offset[1],

@@ -92,15 +92,31 @@ def test_an_entry_being_computed_is_waited_for_not_computed_twice():
     assert len(calls) == 1 and len(results) == 2 and results[0] is results[1]
 
 
-def test_a_failed_computation_reaches_its_waiters_and_is_tried_again():
+def test_a_waiter_computes_the_entry_itself_when_the_thread_computing_it_fails():
+    import threading
+
     cache = studio.ExplanationCache(budget_bytes=10**6)
+    started, release = threading.Event(), threading.Event()
 
-    def broken():
-        raise studio.CrackInputError("bad photo")
+    def broken():  # e.g. a page run stopped by a widget change
+        started.set()
+        release.wait(5)
+        raise studio.CrackInputError("stopped")
 
-    with pytest.raises(studio.CrackInputError):
-        cache.get("a", broken)
-    assert cache.get("a", lambda: _explained(10)).image.shape == (10, 10, 3)  # nothing left pending
+    errors, results = [], []
+    first = threading.Thread(target=lambda: errors.append(pytest.raises(studio.CrackInputError, cache.get, "a",
+                                                                        broken)))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=lambda: results.append(cache.get("a", lambda: _explained(10))))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting for the first thread
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert len(errors) == 1 and results[0].image.shape == (10, 10, 3)  # the first failed; the second computed
+    assert cache.get("a", broken) is results[0]  # kept, nothing left pending
 
 
 def _folder(parent, name, size, age_s, now):
