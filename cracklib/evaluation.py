@@ -21,6 +21,7 @@ from .datasets import Sample, read_sample
 from .errors import CrackInputError
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
+from .refine import DarknessMap
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
                        explain, segment_explanation, whole_photo_probability)
@@ -321,18 +322,24 @@ def method_label(settings: ExplanationSettings) -> str:
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
                          photo: np.ndarray | None = None, truth: np.ndarray | None = None,
-                         networks_at_own_threshold: bool = True) -> list[MethodRun]:
+                         networks_at_own_threshold: bool = True,
+                         darkness: DarknessMap | None = None) -> list[MethodRun]:
     """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given.
 
     A segmentation network's map is a probability, not a relevance: with
     ``networks_at_own_threshold`` it is cut at its own default
     (:func:`cracklib.settings.default_threshold`), the explanations at ``settings.threshold``.
+    ``darkness`` is the photo's kept darkness map (:func:`cracklib.pipeline.segment_explanation`); by default
+    one is made here and shared by the methods.
     """
+    if photo is not None and darkness is None:
+        darkness = DarknessMap(photo)
     runs = []
     for explanation in explanations:
         threshold = (default_threshold(explanation.settings.method, settings) if networks_at_own_threshold
                      else settings.threshold)
-        result = segment_explanation(explanation, replace(settings, threshold=threshold), photo=photo)
+        result = segment_explanation(explanation, replace(settings, threshold=threshold), photo=photo,
+                                     darkness=darkness)
         seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
         runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))

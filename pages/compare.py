@@ -6,7 +6,6 @@ import studio
 from cracklib.datasets import DEMO_SAMPLE
 from cracklib.errors import CrackInputError
 from cracklib.evaluation import compare_explanations, result_curve
-from cracklib.imageio import read_image
 from cracklib.metrics import SCORE_KEYS
 from cracklib.render import heatmap_overlay, mask_overlay, preview
 from cracklib.segnet import SEGMENTER_METHODS
@@ -30,19 +29,20 @@ else:
     name, data = upload.name, upload.getvalue()
     mask_name, mask_data = (mask_upload.name, mask_upload.getvalue()) if mask_upload else (None, None)
 
-try:
-    image = read_image(data, name=name)
-except CrackInputError as error:
-    st.error(str(error))
-    st.stop()
-truth = studio.read_mask_upload(mask_data, mask_name, image.shape[:2]) if mask_data else None
 if not chosen:
     st.warning("Pick at least one method.")
     st.stop()
 # Each method's explanation is cached on its own: adding a method or moving the threshold recomputes nothing else.
-explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
-             for label in chosen]
-runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth)
+try:
+    explained = [studio.explanation(name, data, weights, choices[label].applied_to(config.explanation))
+                 for label in chosen]
+except CrackInputError as error:
+    st.error(str(error))
+    st.stop()
+image = explained[0].image  # decoded once, with the explanation; its darkness is kept for the next change
+truth = studio.read_mask_upload(mask_data, mask_name, image.shape[:2]) if mask_data else None
+runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth,
+                            darkness=explained[0].darkness)
 own_cut = " (the U-Nets: their own 0.5)" if any(run.result.settings.threshold != config.mask.threshold
                                                  for run in runs) else ""
 st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
