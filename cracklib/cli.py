@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     un = commands.add_parser("train-unet", help="train the supervised U-Net on pixel masks (the reference)")
     un.add_argument("--data", nargs="+", required=True, help="data folders with masks (train and val splits)")
+    un.add_argument("--groups", nargs="+", default=None,
+                    help="only the images of these manifest groups (e.g. magnetic tiles' crack blowhole free)")
     _segmenter_options(un, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "unet.pt"))
 
     ds = commands.add_parser("distill", help="train a U-Net on the classifier's explanation masks (image labels only)")
@@ -346,7 +348,7 @@ def _train_unet(args) -> int:
             raise CrackInputError(f"{folder}: no such data folder")
     card = fit_and_save(args.data, args.out, config=_segmenter_config(args), crops_per_image=args.crops_per_image,
                         notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
-                        log=sys.stderr)
+                        groups=args.groups, log=sys.stderr)
     print(card.to_json())
     return 0
 

@@ -419,13 +419,14 @@ def load_segmenter(path: str | Path, *, device: str | None = None) -> tuple[UNet
 def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = SegmenterConfig(),
                  crops_per_image: int = 6, targets: Callable[[Sample, np.ndarray], np.ndarray | None] | None = None,
                  pixel_labels: str = "pixel masks", notes: dict | None = None, resume: bool = False,
-                 log=None) -> ModelCard:
+                 groups: list[str] | None = None, log=None) -> ModelCard:
     """Train a segmenter on the train splits of ``data`` (validated on their val splits) and save it.
 
     ``targets`` makes each image's target (default: its pixel mask, see
     :func:`crops_from_masks`); crack-free images give a third as many crops as
     the others, all background. ``pixel_labels`` says in the card what the
-    targets were made from.
+    targets were made from. ``groups`` keeps only the images of these manifest
+    groups (e.g. magnetic tiles' ``crack``, ``blowhole`` and ``free``).
     """
     from .datasets import read_dataset
     from .training_data import TrainingProgress, _bar
@@ -435,7 +436,7 @@ def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = 
     for split in ("train", "val"):
         crops, crop_targets = [], []
         for folder in data:
-            samples = read_dataset(folder, split=split)
+            samples = read_dataset(folder, split=split, groups=groups)
             bar = _bar(len(samples), f"{Path(folder).name}/{split} crops", log)
             cracked = [s for s in samples if s.label != 0]
             clean = [s for s in samples if s.label == 0]
@@ -463,7 +464,8 @@ def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = 
                                      checkpoint=out.with_suffix(".ckpt.pt"), resume=resume)
     progress.close()
     card = save_segmenter(model, out, training_data={"sources": sources, "pixel_labels": pixel_labels,
-                                                     "crop": config.crop, "crops_per_image": crops_per_image},
+                                                     "crop": config.crop, "crops_per_image": crops_per_image,
+                                                     **({"groups": list(groups)} if groups else {})},
                           notes={**(notes or {}), "config": asdict(config),
                                  "history": [h.to_dict() for h in history],
                                  "wall_time_s": round(time.perf_counter() - start, 1)})

@@ -162,3 +162,14 @@ def test_fine_tuning_starts_from_the_given_network_and_needs_its_width(trained, 
     assert not torch.equal(fresh.state_dict()["head.weight"], model.state_dict()["head.weight"])
     with pytest.raises(ValueError, match="width 0.125"):
         train_segmenter(x, y, config=replace(start, width=0.25))
+
+
+def test_training_on_some_groups_reads_only_their_images(tmp_path):
+    folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(64, 64))
+    config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
+    card = segnet.fit_and_save([str(folder)], tmp_path / "unet.pt", config=config, crops_per_image=2,
+                               groups=["crack"])
+    counts = {split: len([s for s in read_dataset(folder, split=split) if s.group == "crack"])
+              for split in ("train", "val")}
+    assert card.training_data["groups"] == ["crack"]
+    assert card.training_data["sources"]["data"] == {split: 2 * n for split, n in counts.items()}  # 2 crops each
