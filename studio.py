@@ -254,7 +254,7 @@ def prefetch_cuts(name: str, image_bytes: bytes, weights: str, config: PipelineC
     if not explained.explanation.explained or config.mask.threshold not in MIXTURE_THRESHOLDS:
         return
     for threshold in MIXTURE_THRESHOLDS:
-        if threshold != config.mask.threshold and threshold in THRESHOLDS:
+        if threshold != config.mask.threshold:
             BACKGROUND.submit(cut, name, image_bytes, weights, config.replace(threshold=threshold), explained)
 
 
