@@ -17,7 +17,7 @@ import threading
 import time
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -95,6 +95,8 @@ class Explained(NamedTuple):
     heat: np.ndarray | None = None
     #: The photo's darkness, kept for the next threshold change (the refinement and the widths read it).
     darkness: DarknessMap | None = None
+    #: Its key in the explanation cache, which its cuts' keys extend (:func:`cut`).
+    key: tuple = ()
 
 
 #: Memory the explanations of all sessions may hold together (MB); the least recently used go first.
@@ -218,24 +220,20 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
         with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
             explained = explain(classifier(weights), image, settings, progress=progress)
         heat = None if explained.relevance is None else preview(explained.relevance, HEATMAP_SIDE)
-        return Explained(image, preview(image, DISPLAY_SIDE), explained, heat, DarknessMap(image))
+        return Explained(image, preview(image, DISPLAY_SIDE), explained, heat, DarknessMap(image), key)
 
-    return explanation_cache().get(_explanation_key(name, image_bytes, weights, settings), compute)
-
-
-def _explanation_key(name: str, image_bytes: bytes, weights: str, settings: ExplanationSettings) -> tuple:
-    return hashlib.sha256(image_bytes).hexdigest(), name, weights, settings
+    key = (hashlib.sha256(image_bytes).hexdigest(), name, weights, settings)
+    return explanation_cache().get(key, compute)
 
 
-def cut(name: str, image_bytes: bytes, weights: str, config: PipelineConfig, explained: Explained) -> Thresholded:
-    """The explanation's cut (threshold, then refinement on the photo) for ``config``'s mask settings, cached
+def cut(explained: Explained, settings: MaskSettings) -> Thresholded:
+    """The explanation's cut (threshold, then refinement on the photo) for these mask settings, cached
     beside its explanation: a post-processing change, or a threshold tried before, is not cut again (the
     Gaussian mixture's cut of a 12 MP photo takes about 0.3 s)."""
     def compute() -> Thresholded:
-        return cut_explanation(explained.explanation, config.mask, photo=explained.image, darkness=explained.darkness)
+        return cut_explanation(explained.explanation, settings, photo=explained.image, darkness=explained.darkness)
 
-    key = (_explanation_key(name, image_bytes, weights, config.explanation), config.mask.threshold, config.mask.refine)
-    return explanation_cache().get(key, compute)
+    return explanation_cache().get((explained.key, settings.threshold, settings.refine), compute)
 
 
 #: One worker thread of this server process for work a user may ask for next (:func:`prefetch_cuts`); its thread
@@ -243,7 +241,7 @@ def cut(name: str, image_bytes: bytes, weights: str, config: PipelineConfig, exp
 BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cracklib-prefetch")
 
 
-def prefetch_cuts(name: str, image_bytes: bytes, weights: str, config: PipelineConfig, explained: Explained) -> None:
+def prefetch_cuts(explained: Explained, settings: MaskSettings) -> None:
     """When the mask is cut by a mixture threshold, cut the explanation with the other mixture too, in the
     background, into the cache (:func:`cut`): a mixture's first cut is the one threshold change that takes
     longer than a page run (about 0.3 s on a 12 MP photo; Seibold et al. compare the two), so it is made while
@@ -251,11 +249,11 @@ def prefetch_cuts(name: str, image_bytes: bytes, weights: str, config: PipelineC
 
     A change asked for before its cut is ready waits for it instead of cutting a second time.
     """
-    if not explained.explanation.explained or config.mask.threshold not in MIXTURE_THRESHOLDS:
+    if not explained.explanation.explained or settings.threshold not in MIXTURE_THRESHOLDS:
         return
     for threshold in MIXTURE_THRESHOLDS:
-        if threshold != config.mask.threshold:
-            BACKGROUND.submit(cut, name, image_bytes, weights, config.replace(threshold=threshold), explained)
+        if threshold != settings.threshold:
+            BACKGROUND.submit(cut, explained, replace(settings, threshold=threshold))
 
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.

@@ -559,7 +559,13 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
     fraction of the time. ``darkness`` is the photo's kept darkness map, if the
     caller keeps one.
     """
-    window = _explained_window(explanation, settings)
+    return _cut_in_window(explanation, settings, _explained_window(explanation, settings), photo=photo,
+                          darkness=darkness)
+
+
+def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tuple[slice, slice] | None, *,
+                   photo: np.ndarray | None, darkness: DarknessMap | None) -> Thresholded:
+    """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None."""
     if window is None:
         return _whole_cut(explanation, settings, photo=photo, darkness=darkness)
     part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
@@ -625,15 +631,14 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         darkness = DarknessMap(photo)
     elif darkness is not None and darkness.photo is not photo:
         raise ValueError("darkness= is the DarknessMap of another photo than photo=")
+    window = _explained_window(explanation, settings)
     if thresholded is None:
-        thresholded = cut_explanation(explanation, settings, photo=photo, darkness=darkness)
+        thresholded = _cut_in_window(explanation, settings, window, photo=photo, darkness=darkness)
+    elif window is not None and not _holds(bounding_box(explanation.support), thresholded.mask):
+        window = None  # a cut made by the caller (e.g. growth's) reaching outside the explained tiles
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
-    # Post-processing too runs on the explained window, when the cut lies within the explained tiles (a cut
-    # made by the caller, e.g. growth's, may not): the window's margin is the post-processing's reach around them.
-    window = _explained_window(explanation, settings)
-    if window is not None and not _holds(bounding_box(explanation.support), thresholded.mask):
-        window = None
+    # Post-processing runs on the window too: its margin is the post-processing's reach around the tiles.
     region = window or (slice(None), slice(None))
     mask = np.zeros(explanation.image_shape, bool)
     mask[region] = drop_small_components(postprocess(thresholded.mask[region], settings.post,

@@ -49,11 +49,11 @@ for name, data in files:
     except CrackInputError as error:
         st.error(str(error))
         continue
-    image, picture, explanation, heat, darkness = explained
+    image, picture, explanation, heat, darkness, _ = explained
     exclude = (studio.read_mask_upload(excludes[exclude_pairs[name]], exclude_pairs[name], image.shape[:2])
                if name in exclude_pairs else None)
     result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude, darkness=darkness,
-                                 thresholded=studio.cut(name, data, weights, config, explained))
+                                 thresholded=studio.cut(explained, config.mask))
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks/mask_step.py):
@@ -111,7 +111,7 @@ for name, data in files:
     for col, (file_name, make) in zip(buttons, makers.items()):  # files are made when clicked
         col.download_button(file_name[len(stem):].lstrip("_.").replace(".", " ").upper(), make,
                             file_name=file_name, key=f"download_{file_name}")
-    shown.append((name, data, explained))
+    shown.append(explained)
 
 if rows:
     st.divider()
@@ -125,5 +125,5 @@ if rows:
     everything = {**downloads, "cracks.csv": partial(table_csv_bytes, rows)}
     right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")
-for name, data, explained in shown:  # last, so that it never slows the photos above
-    studio.prefetch_cuts(name, data, weights, config, explained)
+for explained in shown:  # last, so that it never slows the photos above
+    studio.prefetch_cuts(explained, config.mask)
