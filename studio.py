@@ -44,7 +44,7 @@ from cracklib.refine import REFINEMENTS, DarknessMap
 from cracklib.segnet import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
-from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_threshold,
+from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_mask,
                               method_available)
 from cracklib.synthetic import growth_series
 from cracklib.threshold import MIXTURE_THRESHOLDS, THRESHOLDS, Thresholded
@@ -348,8 +348,9 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                              EXPLANATION.method,
                              help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
                                   "trained on this product's explanation masks, from image labels only "
-                                  "(both cut at their own 0.5, the 'probability' threshold, unless another is "
-                                  "chosen); bcos: the shipped B-cos network classifies and explains itself "
+                                  "(both cut at their own 0.5, the 'probability' threshold, and refined and "
+                                  "post-processed as chosen for each on the validation splits, unless other "
+                                  "settings are chosen); bcos: the shipped B-cos network classifies and explains itself "
                                   "(its own dynamic linear map); "
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
             own = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
@@ -360,12 +361,14 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        threshold, post, refine = defaults.mask.threshold, defaults.mask.post, defaults.mask.refine
+        own = default_mask(choice, defaults.mask)
+        threshold, post, refine = own.threshold, own.post, own.refine
         if mask:
-            # A network's map defaults to its own 0.5; switching between a network and an explanation resets it.
-            threshold = _select("Threshold", list(THRESHOLDS), default_threshold(choice, defaults.mask))
-            post = _select("Post-processing", list(POSTPROCESSING), defaults.mask.post)
-            refine = _select("Refine with the photo", list(REFINEMENTS), defaults.mask.refine,
+            # A network's map defaults to its own mask step; switching between a network and an explanation
+            # resets these (a selectbox whose default changes is a new widget).
+            threshold = _select("Threshold", list(THRESHOLDS), own.threshold)
+            post = _select("Post-processing", list(POSTPROCESSING), own.post)
+            refine = _select("Refine with the photo", list(REFINEMENTS), own.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")

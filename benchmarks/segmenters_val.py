@@ -7,8 +7,9 @@ Each network segments a photo once; every threshold × refinement on the photo
 (``evaluate_grid``); magnetic tiles with the networks its per-set classifier
 brings. The setting with the best mean F1 over the sets (the masked photo sets
 and magnetic tiles' crack + blowhole groups, as ``benchmarks/segmenters.py``)
-is the one ``benchmarks/segmenters.py`` reports,
-and the table says how far the product's default mask step is from it.
+is the candidate for the network's own mask step
+(``cracklib.settings.NETWORK_MASK_STEPS``, which ``benchmarks/segmenters.py``
+reports), and the table says how far the product's default is from it.
 Photos whose truth covers more than 20 % of the photo are left out, as in
 ``benchmarks/refine_val.py``.
 """
@@ -28,7 +29,7 @@ from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS
 from cracklib.segnet import SEGMENTER_METHODS
-from cracklib.settings import ExplanationSettings, MaskSettings
+from cracklib.settings import ExplanationSettings, MaskSettings, default_mask
 from refine_val import region_annotated
 from segmenters import SETS, network_chooser
 
@@ -69,14 +70,17 @@ def main() -> None:
     for combo in combos:
         lines.append("| " + " | ".join(combo) + " | " + " | ".join(f"{f1[name][combo]:.3f}" for name in f1)
                      + f" | {means[combo]:.3f} |")
-    lines += ["", "| network | best setting | its mean F1 | probability, product default refinement and "
-                  "post-processing | own map unrefined (probability, none, none) |", "|---|---|---|---|---|"]
+    lines += ["", "| network | best setting | its mean F1 | product default (`cracklib.settings.default_mask`) | "
+                  "its mean F1 | probability, the explanations' refinement and post-processing | own map unrefined "
+                  "(probability, none, none) |", "|---|---|---|---|---|---|---|"]
     chosen = {}
     for method in SEGMENTER_METHODS:
         best = max((c for c in combos if c[0] == method), key=means.get)
         chosen[method] = dict(zip(("threshold", "refine", "post"), best[1:]))
-        product = means[(method, "probability", default.refine, default.post)]
-        lines.append(f"| {method} | {', '.join(best[1:])} | {means[best]:.3f} | {product:.3f} | "
+        own = default_mask(method)
+        product = (method, own.threshold, own.refine, own.post)
+        lines.append(f"| {method} | {', '.join(best[1:])} | {means[best]:.3f} | {', '.join(product[1:])} | "
+                     f"{means[product]:.3f} | {means[(method, 'probability', default.refine, default.post)]:.3f} | "
                      f"{means[(method, 'probability', 'none', 'none')]:.3f} |")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-len(SEGMENTER_METHODS) - 2:]))

@@ -19,7 +19,7 @@ from .growth import GROWTH_CONFIG, TEMPORAL_MODES
 from .imageio import write_png
 from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS
-from .settings import MODES, NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
+from .settings import MODES, NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig, default_mask
 from .postprocess import POSTPROCESSING
 from .refine import REFINEMENTS
 from .severity import WIDTH_METHODS
@@ -72,14 +72,16 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
                         help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
     parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
+    networks = " and ".join(SEGMENTER_METHODS)
     parser.add_argument("--threshold", default=None, choices=list(THRESHOLDS),
-                        help=f"default {defaults.threshold}; {NETWORK_THRESHOLD} for {' and '.join(SEGMENTER_METHODS)}")
+                        help=f"default {defaults.threshold}; {NETWORK_THRESHOLD} for {networks}")
     parser.set_defaults(mask_defaults=defaults)
-    parser.add_argument("--post", default=defaults.post, choices=list(POSTPROCESSING))
+    parser.add_argument("--post", default=None, choices=list(POSTPROCESSING),
+                        help=f"default {defaults.post}; {networks}: their own (cracklib.settings.NETWORK_MASK_STEPS)")
     parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
-    parser.add_argument("--refine", default=defaults.refine, choices=list(REFINEMENTS),
+    parser.add_argument("--refine", default=None, choices=list(REFINEMENTS),
                         help=f"refine the mask on the photo: dark_core keeps its dark pixels and their half-dark edges, "
-                             f"otsu_core the dark ones only (default {defaults.refine})")
+                             f"otsu_core the dark ones only (default {defaults.refine}; {networks}: their own)")
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
@@ -99,10 +101,11 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
 
 def _config(args) -> PipelineConfig:
     method = args.method if args.method != "none" else EXPLANATION.method
-    threshold = args.threshold or default_threshold(method, args.mask_defaults)
+    own = default_mask(method, args.mask_defaults)  # a segmentation network's own mask step, unless chosen
     return PipelineConfig.of(method=method, rules=args.rules,
-                             lrp_backend=args.lrp_backend, baseline=args.baseline, threshold=threshold,
-                             post=args.post, post_scale=args.post_scale, refine=args.refine, gate=args.gate,
+                             lrp_backend=args.lrp_backend, baseline=args.baseline,
+                             threshold=args.threshold or own.threshold, post=args.post or own.post,
+                             post_scale=args.post_scale, refine=args.refine or own.refine, gate=args.gate,
                              mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px, widths=args.widths,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
                              tile_scale=args.tile_scale)

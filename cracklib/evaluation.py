@@ -25,7 +25,7 @@ from .refine import DarknessMap
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
                        explain, segment_explanation, whole_photo_probability)
-from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_threshold
+from .settings import ExplanationSettings, MaskSettings, PipelineConfig, default_mask
 
 __all__ = ["evaluate_samples", "calibrate_classifier", "uncalibrated_decisions", "UncalibratedDecisions",
            "evaluate_grid", "classifier_scores", "score_result",
@@ -322,13 +322,13 @@ def method_label(settings: ExplanationSettings) -> str:
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,
                          photo: np.ndarray | None = None, truth: np.ndarray | None = None,
-                         networks_at_own_threshold: bool = True,
+                         networks_at_own_step: bool = True,
                          darkness: DarknessMap | None = None) -> list[MethodRun]:
     """One mask per explanation of ``photo`` with the same mask settings, scored against ``truth`` if given.
 
     A segmentation network's map is a probability, not a relevance: with
-    ``networks_at_own_threshold`` it is cut at its own default
-    (:func:`cracklib.settings.default_threshold`), the explanations at ``settings.threshold``.
+    ``networks_at_own_step`` it gets its own threshold, refinement and post-processing
+    (:func:`cracklib.settings.default_mask`), the explanations ``settings``.
     ``darkness`` is the photo's kept darkness map (:func:`cracklib.pipeline.segment_explanation`); by default
     one is made here and shared by the methods.
     """
@@ -336,10 +336,8 @@ def compare_explanations(explanations: list[Explanation], settings: MaskSettings
         darkness = DarknessMap(photo)
     runs = []
     for explanation in explanations:
-        threshold = (default_threshold(explanation.settings.method, settings) if networks_at_own_threshold
-                     else settings.threshold)
-        result = segment_explanation(explanation, replace(settings, threshold=threshold), photo=photo,
-                                     darkness=darkness)
+        step = default_mask(explanation.settings.method, settings) if networks_at_own_step else settings
+        result = segment_explanation(explanation, step, photo=photo, darkness=darkness)
         seconds = explanation.timings.get("classify", 0.0) + explanation.timings.get("attribute", 0.0)
         runs.append(MethodRun(method_label(explanation.settings), result, seconds,
                               score_result(result, truth) if truth is not None else None))

@@ -23,12 +23,21 @@ from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 from .refine import REFINEMENTS
 from .severity import GAP_PX, WIDTH_METHODS
 
-__all__ = ["MODES", "NETWORK_THRESHOLD", "ExplanationSettings", "MaskSettings", "PipelineConfig", "MethodChoice",
-           "method_choices", "method_weights", "method_available", "default_threshold"]
+__all__ = ["MODES", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "ExplanationSettings", "MaskSettings", "PipelineConfig",
+           "MethodChoice", "method_choices", "method_weights", "method_available", "default_mask"]
 
-#: A segmentation network's map is a crack probability: it is cut at its own 0.5 unless a threshold is chosen
-#: (validation splits, docs/segmenters_val.md: gmm, fitted for relevance maps, is worse on it).
+#: A segmentation network's map is a crack probability, not a relevance, so it is cut at its own 0.5 unless a
+#: threshold is chosen (validation splits, docs/segmenters_val.md: gmm, fitted for relevance maps, is worse on it).
 NETWORK_THRESHOLD = "probability"
+
+#: Each segmentation network's own mask step, where it differs from the explanations' (:class:`MaskSettings`),
+#: chosen on the validation splits by mean F1 over the six masked sets (docs/segmenters_val.md,
+#: benchmarks/segmenters_val.py). The supervised U-Net's map is sharp already: kept unrefined, with the light
+#: post-processing (0.557 against 0.537 with the explanations' Otsu core and paper post-processing). The
+#: distilled U-Net learned from refined explanation masks and keeps their refinement and post-processing (0.492
+#: against 0.450 unrefined).
+NETWORK_MASK_STEPS = {"unet": {"threshold": NETWORK_THRESHOLD, "refine": "none", "post": "light"},
+                      "distilled": {"threshold": NETWORK_THRESHOLD}}
 
 #: How a photo reaches the classifier: native-resolution tiles, or the whole photo resized to the model input.
 MODES = ("tiled", "resize")
@@ -184,9 +193,8 @@ def method_choices() -> list[MethodChoice]:
                if method != "lrp" and method_available(method)])
 
 
-def default_threshold(method: str, mask: MaskSettings = MaskSettings()) -> str:
-    """The threshold a method's map is cut at when none is chosen: :data:`NETWORK_THRESHOLD` for the
-    segmentation networks, ``mask.threshold`` for the explanations."""
-    from .segnet import SEGMENTER_METHODS
-
-    return NETWORK_THRESHOLD if method in SEGMENTER_METHODS else mask.threshold
+def default_mask(method: str, mask: MaskSettings = MaskSettings()) -> MaskSettings:
+    """The mask step a method's map gets when none is chosen: ``mask`` with a segmentation network's own
+    threshold, refinement and post-processing (:data:`NETWORK_MASK_STEPS`); ``mask`` itself for the
+    explanations."""
+    return replace(mask, **NETWORK_MASK_STEPS.get(method, {}))

@@ -43,10 +43,11 @@ image = explained[0].image  # decoded once, with the explanation; its darkness i
 truth = studio.read_mask_upload(mask_data, mask_name, image.shape[:2]) if mask_data else None
 runs = compare_explanations([one.explanation for one in explained], config.mask, photo=image, truth=truth,
                             darkness=explained[0].darkness)
-own_cut = " (the U-Nets: their own 0.5)" if any(run.result.settings.threshold != config.mask.threshold
-                                                 for run in runs) else ""
-st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; "
-           f"threshold {config.mask.threshold}{own_cut}, post-processing {config.mask.post}.")
+own_step = [f"{run.label}: {run.result.settings.threshold}, {run.result.settings.refine}, {run.result.settings.post}"
+            for run in runs if run.result.settings != config.mask]
+st.caption(f"{name}: crack probability {runs[0].result.probability:.3f}; threshold {config.mask.threshold}, "
+           f"refinement {config.mask.refine}, post-processing {config.mask.post}"
+           + (f" (the U-Nets at their own step: {'; '.join(own_step)})" if own_step else "") + ".")
 columns = st.columns(min(4, len(runs)))
 picture = explained[0].picture
 for index, run in enumerate(runs):

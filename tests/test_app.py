@@ -481,7 +481,9 @@ def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
     at = _open()
     assert _sidebar(at, "Threshold").value == "gmm"
     _sidebar(at, "XAI method").set_value("unet").run()
-    assert _sidebar(at, "Threshold").value == "probability"  # a network's own 0.5 by default
+    # a network's own mask step by default (its 0.5, unrefined, light post-processing); back with the explanations
+    assert [_sidebar(at, label).value for label in ("Threshold", "Refine with the photo", "Post-processing")] == \
+        ["probability", "none", "light"]
     assert not at.exception and 0 < float(_metrics(at)["F1"]) <= 1
     assert _metrics(at)["Tiles explained"] == "1 / 1"  # one network pass over the photo, no classifier tiles
     assert not any("its own unet" in c.value for c in at.sidebar.caption)
@@ -490,6 +492,9 @@ def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
                for c in at.sidebar.caption)
     assert not at.exception and 0 <= float(_metrics(at)["F1"]) <= 1
     _sidebar(at, "Model").set_value("default").run()
+    _sidebar(at, "XAI method").set_value("lrp").run()
+    assert [_sidebar(at, label).value for label in ("Threshold", "Refine with the photo", "Post-processing")] == \
+        ["gmm", "otsu_core", "paper"]
     at.switch_page("pages/compare.py").run()
     table = at.dataframe[0].value
     assert {"distilled", "unet"} <= set(table["method"]) and table["f1"].between(0, 1).all()

@@ -119,13 +119,15 @@ def test_segment_with_an_exclusion_mask_and_one_of_the_wrong_size(tmp_path, tiny
 
 @pytest.mark.parametrize("options, expected", [
     (["segment", "a.png", "--out", "o"], ("lrp", "gmm", "otsu_core", "paper")),
-    (["segment", "a.png", "--out", "o", "--method", "unet"], ("unet", "probability", "otsu_core", "paper")),
+    (["segment", "a.png", "--out", "o", "--method", "unet"], ("unet", "probability", "none", "light")),
+    (["segment", "a.png", "--out", "o", "--method", "unet", "--refine", "dark_core", "--post", "none"],
+     ("unet", "probability", "dark_core", "none")),
     (["segment", "a.png", "--out", "o", "--method", "distilled", "--threshold", "gmm"],
      ("distilled", "gmm", "otsu_core", "paper")),
     (["growth", "a.png", "b.png", "--method", "distilled"], ("distilled", "probability", "otsu_core", "none")),
     (["growth", "a.png", "b.png", "--post", "light"], ("lrp", "gmm", "otsu_core", "light")),
 ])
-def test_a_network_is_cut_at_its_own_probability_unless_a_threshold_is_given(options, expected):
+def test_a_network_gets_its_own_mask_step_unless_one_is_given(options, expected):
     from cracklib.cli import _config, build_parser
 
     config = _config(build_parser().parse_args(options))

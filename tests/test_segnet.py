@@ -92,14 +92,16 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
                                                                 post="none").mask)
     # The network's own decision (probability above 0.5), less the specks the pipeline drops.
     assert result.mask.any() and not (result.mask & ~(explanation.relevance > 0.5)).any()
-    # Compared beside an explanation, the network keeps its own 0.5 while the explanation is cut at gmm.
+    # Compared beside an explanation, the network keeps its own mask step while the explanation is cut at gmm.
     lrp = explain(tiny_classifier, image, PipelineConfig.of(gate=0.0).explanation)
-    gmm = MaskSettings(threshold="gmm", refine="none", post="none")
+    gmm = MaskSettings(threshold="gmm", refine="otsu_core", post="none")
     network_run, lrp_run = compare_explanations([explanation, lrp], gmm, photo=image)
-    assert network_run.result.settings.threshold == "probability" and lrp_run.result.settings.threshold == "gmm"
-    np.testing.assert_array_equal(network_run.result.mask, result.mask)
-    alike = compare_explanations([explanation], gmm, photo=image, networks_at_own_threshold=False)[0]
-    assert alike.result.settings.threshold == "gmm"
+    own = network_run.result.settings
+    assert (own.threshold, own.refine, own.post) == ("probability", "none", "light")
+    assert lrp_run.result.settings == gmm
+    np.testing.assert_array_equal(network_run.result.mask, segment_explanation(explanation, own, photo=image).mask)
+    alike = compare_explanations([explanation], gmm, photo=image, networks_at_own_step=False)[0]
+    assert alike.result.settings == gmm
     with pytest.raises(CrackInputError, match="no such segmentation network"):
         explain(tiny_classifier, image, PipelineConfig.of(method="distilled").explanation)
 
@@ -173,3 +175,18 @@ def test_training_on_some_groups_reads_only_their_images(tmp_path):
               for split in ("train", "val")}
     assert card.training_data["groups"] == ["crack"]
     assert card.training_data["sources"]["data"] == {split: 2 * n for split, n in counts.items()}  # 2 crops each
+
+
+def test_each_network_has_a_valid_own_mask_step():
+    from cracklib.postprocess import POSTPROCESSING
+    from cracklib.refine import REFINEMENTS
+    from cracklib.segnet import SEGMENTER_METHODS
+    from cracklib.settings import NETWORK_MASK_STEPS, default_mask
+    from cracklib.threshold import THRESHOLDS
+
+    assert set(NETWORK_MASK_STEPS) == set(SEGMENTER_METHODS)
+    for method in SEGMENTER_METHODS:
+        own = default_mask(method, MaskSettings(min_crack_area=3))
+        assert own.threshold == "probability" and own.min_crack_area == 3  # the rest of the settings kept
+        assert own.threshold in THRESHOLDS and own.refine in REFINEMENTS and own.post in POSTPROCESSING
+    assert default_mask("lrp", MaskSettings(threshold="bmm")) == MaskSettings(threshold="bmm")
