@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from cracklib.datasets import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.settings import method_available
+from cracklib.settings import ExplanationSettings, default_mask, method_available
 from cracklib.severity import GAP_PX, measure_severity
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
@@ -33,9 +33,9 @@ PIPELINES = {
     "default (LRP, gmm, Otsu core, paper)": PipelineConfig(),
     "default, widths on the mask": PipelineConfig.of(widths="mask"),
     "unrefined, no post-processing (the earlier default)": PipelineConfig.of(refine="none", post="none"),
-    # The networks' masks are pixel masks already: as validated (docs/segmenters_val.md), unrefined.
-    "distilled U-Net": PipelineConfig.of(method="distilled", threshold="probability", refine="none", post="none"),
-    "supervised U-Net": PipelineConfig.of(method="unet", threshold="probability", refine="none", post="none"),
+    # The networks at their own default mask step, as the product runs them (validated in docs/segmenters_val.md).
+    "distilled U-Net": PipelineConfig(ExplanationSettings(method="distilled"), default_mask("distilled")),
+    "supervised U-Net": PipelineConfig(ExplanationSettings(method="unet"), default_mask("unet")),
 }
 FIGURES = ("length_px", "mean_width_px", "max_width_px", "n_cracks", "area_px")
 

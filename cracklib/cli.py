@@ -165,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only the images of these manifest groups (e.g. magnetic tiles' crack blowhole free)")
     _segmenter_options(un, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "unet.pt"))
 
+    vw = commands.add_parser("choose-views", help="pick how many flips and turns of a photo a segmentation network "
+                                                  "averages (val split) and write it into its card")
+    vw.add_argument("--weights", required=True, help="segmentation network (.pt with its .json card, rewritten)")
+    vw.add_argument("--data", nargs="+", required=True, help="data folders with masks")
+    vw.add_argument("--groups", nargs="+", default=None, help="only the images of these manifest groups")
+    vw.add_argument("--split", default="val", help="the split to choose on (default val; never test)")
+    vw.add_argument("--max-views", type=int, default=8, choices=[1, 2, 4, 8],
+                    help="the most views worth their cost (each is one more pass over the photo)")
+    vw.add_argument("--dry-run", action="store_true", help="print the scores, leave the card as it is")
+
     ds = commands.add_parser("distill", help="train a U-Net on the classifier's explanation masks (image labels only)")
     ds.add_argument("--data", nargs="+", required=True, help="data folders (train and val splits; masks are not read)")
     ds.add_argument("--teacher", dest="weights", default=str(DEFAULT_WEIGHTS),
@@ -356,6 +366,36 @@ def _train_unet(args) -> int:
     return 0
 
 
+def _choose_views(args) -> int:
+    from dataclasses import replace
+
+    from .datasets import read_dataset
+    from .models import card_path
+    from .segnet import load_segmenter, score_views
+
+    if args.split == "test":
+        raise CrackInputError("choose views on the train or val split; the test split reports the result")
+    model, card = load_segmenter(args.weights, device="cpu")
+    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)
+               if sample.mask is not None]
+    if not samples:
+        raise CrackInputError(f"no masked image in the {args.split} split of {', '.join(args.data)}")
+    bar = _progress(len(samples), "choose-views")
+    scores = score_views(model, card, samples, candidates=[v for v in (1, 2, 4, 8) if v <= args.max_views],
+                         progress=lambda done, total: bar.update())
+    bar.close()
+    # The fewest views within 0.005 F1 of the best: more views cost a pass each for nothing measurable.
+    best = max(score["f1"] for score in scores.values())
+    views = min(v for v, score in scores.items() if score["f1"] >= best - 0.005)
+    fit = {"views": views, "scores": {str(v): score for v, score in scores.items()}, "images": len(samples),
+           "data": [str(folder) for folder in args.data], "groups": args.groups, "split": args.split,
+           "command": "python -m cracklib " + " ".join(args.argv)}
+    if not args.dry_run:
+        card_path(args.weights).write_text(replace(card, views=views, notes={**card.notes, "views": fit}).to_json())
+    print(json.dumps(fit))
+    return 0
+
+
 def _distill(args) -> int:
     import tempfile
 
@@ -455,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
-                "train-unet": _train_unet, "distill": _distill, "batch": _batch, "calibrate": _calibrate,
+                "train-unet": _train_unet, "choose-views": _choose_views, "distill": _distill, "batch": _batch, "calibrate": _calibrate,
                 "train-explainer": _train_explainer}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)

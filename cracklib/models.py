@@ -107,6 +107,10 @@ class ModelCard:
     #: relative to this card's folder; "" = this model). It decides, never explains: the tiles and their
     #: gate stay this model's. Tile models trained on native patches rank whole photos poorly.
     whole_photo_model: str = ""
+    #: Segmentation networks: a photo is segmented in this many of its eight flips and quarter turns and the
+    #: probabilities averaged (test-time augmentation, ``cracklib.segnet.predict_map``; 1 = the photo as it
+    #: is). Each view is one more pass; ``python -m cracklib choose-views`` picks it on the val split.
+    views: int = 1
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

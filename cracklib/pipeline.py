@@ -481,7 +481,7 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
-                                      progress=progress)
+                                      views=card.views, progress=progress)
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     relevance = probability_map if probability >= settings.gate else None

@@ -31,7 +31,7 @@ import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -47,8 +47,8 @@ from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
 __all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "network_name", "SegmenterConfig",
-           "SegmenterStats", "crops_from_masks", "train_segmenter", "predict_map", "load_segmenter", "save_segmenter",
-           "segmentation_loss"]
+           "SegmenterStats", "crops_from_masks", "train_segmenter", "predict_map", "VIEWS", "view_maps", "load_segmenter",
+           "save_segmenter", "segmentation_loss", "score_views"]
 
 #: Target value of pixels that count in no loss (the unsure band of a pseudo-mask).
 IGNORE = 255
@@ -332,16 +332,58 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     return model.eval(), history
 
 
-@torch.no_grad()
+#: The eight flips and quarter turns of a photo (the square's symmetries), in the order ``views`` takes them:
+#: (quarter turns, mirrored). A crack is a crack in any of them; the network's errors differ between them.
+VIEWS = tuple((turns, mirrored) for turns in range(4) for mirrored in (False, True))
+
+
+def _view(image: np.ndarray, turns: int, mirrored: bool) -> np.ndarray:
+    image = np.rot90(image, turns)
+    return np.ascontiguousarray(image[:, ::-1] if mirrored else image)
+
+
+def _unview(values: np.ndarray, turns: int, mirrored: bool) -> np.ndarray:
+    return np.rot90(values[:, ::-1] if mirrored else values, -turns)
+
+
 def predict_map(model: UNet11, image: np.ndarray, normalization: Normalization, *, tile: int = TILE,
-                overlap: float = 0.25, batch_size: int = 8,
+                overlap: float = 0.25, batch_size: int = 8, views: int = 1,
                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Crack probability per pixel of a photo of any size: overlapping tiles, blended with a Hann window.
+
+    ``views`` > 1 segments the first ``views`` of the photo's flips and quarter
+    turns (:data:`VIEWS`) and averages their probabilities, turned back
+    (test-time augmentation): the network's mistakes in one view are outvoted by
+    the others. Each view costs one more pass. With all eight the map turns and
+    flips with the photo exactly when the photo is one tile (a test checks it).
 
     Returns
     -------
     (H, W) float32 in [0, 1]
     """
+    if not 1 <= views <= len(VIEWS):
+        raise ValueError(f"views must be 1 to {len(VIEWS)}, got {views}")
+    total = None
+    for values in view_maps(model, image, normalization, views=views, tile=tile, overlap=overlap,
+                            batch_size=batch_size, progress=progress):
+        total = values if total is None else total + values
+    return np.ascontiguousarray(total / views, dtype=np.float32) if views > 1 else total
+
+
+def view_maps(model: UNet11, image: np.ndarray, normalization: Normalization, *, views: int = len(VIEWS),
+              tile: int = TILE, overlap: float = 0.25, batch_size: int = 8,
+              progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+    """The probabilities of each of the first ``views`` :data:`VIEWS` of ``image``, turned back onto it."""
+    for index, (turns, mirrored) in enumerate(VIEWS[:views]):
+        step = (lambda done, count, index=index: progress(index * count + done, views * count)) if progress else None
+        yield _unview(_predict_view(model, _view(image, turns, mirrored), normalization, tile=tile, overlap=overlap,
+                                    batch_size=batch_size, progress=step), turns, mirrored)
+
+
+@torch.no_grad()
+def _predict_view(model: UNet11, image: np.ndarray, normalization: Normalization, *, tile: int, overlap: float,
+                  batch_size: int, progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """:func:`predict_map` of one view."""
     height, width = image.shape[:2]
     padded = pad_to_tile(image, tile)
     grid = tile_grid(padded.shape[:2], size=tile, overlap=overlap)
@@ -357,6 +399,29 @@ def predict_map(model: UNet11, image: np.ndarray, normalization: Normalization, 
         if progress:
             progress(indices[-1] + 1, len(grid))
     return blender.result()[:height, :width].copy()
+
+
+def score_views(model: UNet11, card: ModelCard, samples: list[Sample], *, candidates=(1, 2, 4, 8),
+                progress: Callable[[int, int], None] | None = None) -> dict[int, dict[str, float]]:
+    """F1 and IoU (summed confusion, the map cut at 0.5) of the network with each number of ``views``.
+
+    Every view of a photo is segmented once; the first k are averaged for each
+    candidate k. Only the samples with a pixel mask count. This is what
+    ``python -m cracklib choose-views`` reads on the val split.
+    """
+    from .metrics import Confusion, confusion
+
+    totals = {views: Confusion() for views in candidates}
+    for index, sample in enumerate(samples, 1):
+        image = read_image(sample.image)
+        truth = crack_pixels(sample, image.shape[:2])
+        if truth is not None:
+            maps = list(view_maps(model, image, card.normalization, views=max(candidates)))
+            for views in candidates:
+                totals[views] += confusion(np.mean(maps[:views], axis=0) > 0.5, truth)
+        if progress:
+            progress(index, len(samples))
+    return {views: {"f1": total.f1, "iou": total.iou} for views, total in totals.items()}
 
 
 def save_segmenter(model: UNet11, path: str | Path, *, normalization: Normalization = Normalization(),
@@ -413,7 +478,9 @@ def load_segmenter(path: str | Path, *, device: str | None = None) -> tuple[UNet
     path = Path(path)
     if not path.exists() or not card_path(path).exists():
         raise CrackInputError(f"{path}: no such segmentation network (weights and card)")
-    return _cached(str(path), str(device or default_device()), path.stat().st_mtime)
+    # Either file's change reloads it (``choose-views`` rewrites the card only).
+    stamp = max(path.stat().st_mtime, card_path(path).stat().st_mtime)
+    return _cached(str(path), str(device or default_device()), stamp)
 
 
 def fit_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = SegmenterConfig(),

@@ -190,3 +190,48 @@ def test_each_network_has_a_valid_own_mask_step():
         assert own.threshold == "probability" and own.min_crack_area == 3  # the rest of the settings kept
         assert own.threshold in THRESHOLDS and own.refine in REFINEMENTS and own.post in POSTPROCESSING
     assert default_mask("lrp", MaskSettings(threshold="bmm")) == MaskSettings(threshold="bmm")
+
+
+def test_all_eight_views_turn_and_flip_with_a_one_tile_photo(trained):
+    _, model, _ = trained
+    image = read_sample(read_dataset(trained[0], split="val")[0])[0][:64, :64]
+    plain = predict_map(model, image, Normalization(), tile=64)
+    averaged = predict_map(model, image, Normalization(), tile=64, views=8)
+    assert averaged.dtype == np.float32 and averaged.shape == plain.shape
+    assert not np.allclose(averaged, plain, atol=1e-4)  # the views do differ...
+    for turned, back in ((np.rot90(image), lambda m: np.rot90(m, -1)), (image[:, ::-1], lambda m: m[:, ::-1])):
+        # ...and their mean is the same map whichever way the photo lies
+        again = predict_map(model, np.ascontiguousarray(turned), Normalization(), tile=64, views=8)
+        np.testing.assert_allclose(back(again), averaged, atol=1e-5)
+    two = [values for values in segnet.view_maps(model, image, Normalization(), views=2, tile=64)]
+    np.testing.assert_allclose(predict_map(model, image, Normalization(), tile=64, views=2), (two[0] + two[1]) / 2,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="views must be 1 to 8"):
+        predict_map(model, image, Normalization(), views=9)
+
+
+def test_choose_views_writes_the_val_choice_into_the_card_and_the_pipeline_uses_it(trained, tmp_path, monkeypatch,
+                                                                                   tiny_classifier, capsys):
+    import json
+
+    from cracklib.cli import main
+
+    folder, model, _ = trained
+    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    save_segmenter(model, tmp_path / "unet.pt")
+    assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(folder),
+                 "--split", "test"]) == 2
+    assert "test split reports the result" in capsys.readouterr().err
+    assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(folder),
+                 "--max-views", "2"]) == 0
+    fit = json.loads(capsys.readouterr().out)
+    assert set(fit["scores"]) == {"1", "2"} and all(0 <= s["f1"] <= 1 for s in fit["scores"].values())
+    best = max(s["f1"] for s in fit["scores"].values())
+    assert fit["scores"][str(fit["views"])]["f1"] >= best - 0.005
+    _, card = load_segmenter(tmp_path / "unet.pt", device="cpu")
+    assert card.views == fit["views"] and card.notes["views"]["split"] == "val"
+    # The pipeline segments with the card's views.
+    (tmp_path / "unet.json").write_text(replace(card, views=2).to_json())
+    image = read_sample(read_dataset(folder, split="val")[0])[0]
+    explanation = explain(tiny_classifier, image, PipelineConfig.of(method="unet", gate=0.0).explanation)
+    np.testing.assert_allclose(explanation.relevance, predict_map(model, image, Normalization(), views=2), atol=1e-5)
