@@ -41,7 +41,7 @@ from cracklib.pipeline import (DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explana
                                load_classifier)
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS, DarknessMap
-from cracklib.segnet import SEGMENTER_METHODS, network_name, segmenter_path
+from cracklib.segnet import SEGMENTER_METHODS, load_segmenter, network_name, segmenter_path
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
 from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_mask,
@@ -355,8 +355,10 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
             own = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
             if own is not None and own != segmenter_path(choice):
+                views = load_segmenter(own)[1].views
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
-                           f"(`{network_name(own)}`).")
+                           f"(`{network_name(own)}`)"
+                           + (f"; it averages its map over {views} flips and turns of the photo." if views > 1 else "."))
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,

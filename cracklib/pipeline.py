@@ -568,6 +568,10 @@ def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tup
     """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None."""
     if window is None:
         return _whole_cut(explanation, settings, photo=photo, darkness=darkness)
+    if photo is not None and darkness is None:
+        # The whole photo's darkness, read on the window: the photo's own surface level and no window border
+        # (a darkness map of photo[window] alone would differ from the whole cut's).
+        darkness = DarknessMap(photo)
     part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
                    image_shape=explanation.support[window].shape)
     cut = _whole_cut(part, settings, photo=None if photo is None else photo[window],

@@ -489,7 +489,7 @@ def test_the_segmentation_networks_on_segment_compare_evaluate_and_growth():
     assert not any("its own unet" in c.value for c in at.sidebar.caption)
     _sidebar(at, "Model").set_value("magnetic_tiles").run()  # the per-set model brings its own U-Net
     assert any("its own unet" in c.value and "segmenters/magnetic_tiles/unet.pt" in c.value
-               for c in at.sidebar.caption)
+               and "averages its map over 8 flips and turns" in c.value for c in at.sidebar.caption)
     assert not at.exception and 0 <= float(_metrics(at)["F1"]) <= 1
     _sidebar(at, "Model").set_value("default").run()
     _sidebar(at, "XAI method").set_value("lrp").run()

@@ -6,7 +6,7 @@ import torch
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, _whole_cut, explain,
+from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, _whole_cut, cut_explanation, explain,
                                load_classifier, segment, segment_explanation)
 from cracklib.postprocess import POSTPROCESSING, drop_small_components, postprocess
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
@@ -199,6 +199,7 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
     relevance = relevance.astype(np.float32)
     photo = rng.integers(100, 200, (*shape, 3), dtype=np.uint8)
     photo[:, 198:203] //= 3  # a dark crack for the refinement to find
+    photo[200:, :150] = 255  # a bright area outside the window: the photo's surface level is not the window's
     explanation = Explanation(0.9, relevance, shape, ExplanationSettings(), support=support)
     assert _explained_window(explanation, MaskSettings(post=post)) is not None
     for threshold in THRESHOLDS:
@@ -209,6 +210,9 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
         assert windowed.mask.any(), threshold
         np.testing.assert_array_equal(windowed.mask, whole_mask, err_msg=threshold)
         np.testing.assert_allclose(windowed.score, whole_cut.score, atol=1e-6, err_msg=threshold)
+        # The evaluation grid's cut, given the photo alone, is the whole photo's too.
+        np.testing.assert_array_equal(cut_explanation(explanation, settings, photo=photo).mask, whole_cut.mask,
+                                      err_msg=threshold)
         # A cut given by the caller is post-processed on the window too, as long as it lies in the explained
         # tiles; one reaching outside them is post-processed whole.
         given = segment_explanation(explanation, settings, thresholded=whole_cut)
