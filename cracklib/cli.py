@@ -166,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     _segmenter_options(un, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "unet.pt"))
 
     vw = commands.add_parser("choose-views", help="pick how many flips and turns of a photo a segmentation network "
-                                                  "averages (val split) and write it into its card")
-    vw.add_argument("--weights", required=True, help="segmentation network (.pt with its .json card, rewritten)")
+                                                  "or classifier averages (val split) and write it into its card")
+    vw.add_argument("--weights", required=True,
+                    help="segmentation network, or classifier (its whole-photo model's card is the one rewritten, "
+                         "where it names one; run calibrate after)")
     vw.add_argument("--data", nargs="+", required=True, help="data folders with masks")
     vw.add_argument("--groups", nargs="+", default=None, help="only the images of these manifest groups")
     vw.add_argument("--split", default="val", help="the split to choose on (default val; never test)")
@@ -370,30 +372,71 @@ def _choose_views(args) -> int:
     from dataclasses import replace
 
     from .datasets import read_dataset
-    from .models import card_path
-    from .segnet import load_segmenter, score_views
+    from .models import ModelCard, card_path
 
     if args.split == "test":
         raise CrackInputError("choose views on the train or val split; the test split reports the result")
-    model, card = load_segmenter(args.weights, device="cpu")
-    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)
-               if sample.mask is not None]
-    if not samples:
-        raise CrackInputError(f"no masked image in the {args.split} split of {', '.join(args.data)}")
-    bar = _progress(len(samples), "choose-views")
-    scores = score_views(model, card, samples, candidates=[v for v in (1, 2, 4, 8) if v <= args.max_views],
-                         progress=lambda done, total: bar.update())
+    card = ModelCard.from_dict(json.loads(card_path(args.weights).read_text())) \
+        if card_path(args.weights).exists() else None
+    if card is None:
+        raise CrackInputError(f"{args.weights}: no such weights file with its card")
+    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)]
+    candidates = [v for v in (1, 2, 4, 8) if v <= args.max_views]
+    bar = _progress(len(samples) * (len(candidates) if card.arch != "unet11" else 1), "choose-views")
+    if card.arch == "unet11":
+        owner, key, scores = args.weights, "f1", _segmenter_views(args, samples, candidates, bar)
+    else:
+        owner, key, scores = _classifier_views(args, samples, candidates, bar)
     bar.close()
-    # The fewest views within 0.005 F1 of the best: more views cost a pass each for nothing measurable.
-    best = max(score["f1"] for score in scores.values())
-    views = min(v for v, score in scores.items() if score["f1"] >= best - 0.005)
-    fit = {"views": views, "scores": {str(v): score for v, score in scores.items()}, "images": len(samples),
-           "data": [str(folder) for folder in args.data], "groups": args.groups, "split": args.split,
-           "command": "python -m cracklib " + " ".join(args.argv)}
+    # The fewest views within 0.005 of the best score: more views cost a pass each for nothing measurable.
+    best = max(score[key] for score in scores.values())
+    views = min(v for v, score in scores.items() if score[key] >= best - 0.005)
+    fit = {"views": views, "chosen_on": key, "scores": {str(v): score for v, score in scores.items()},
+           "images": len(samples), "data": [str(folder) for folder in args.data], "groups": args.groups,
+           "split": args.split, "command": "python -m cracklib " + " ".join(args.argv)}
     if not args.dry_run:
-        card_path(args.weights).write_text(replace(card, views=views, notes={**card.notes, "views": fit}).to_json())
+        card = ModelCard.from_dict(json.loads(card_path(owner).read_text()))
+        card_path(owner).write_text(replace(card, views=views, notes={**card.notes, "views": fit}).to_json())
+        fit["written_to"] = str(card_path(owner))
     print(json.dumps(fit))
     return 0
+
+
+def _segmenter_views(args, samples, candidates, bar) -> dict:
+    """F1 and IoU of a segmentation network's map at 0.5 with each number of views (the masked photos)."""
+    from .segnet import load_segmenter, score_views
+
+    model, card = load_segmenter(args.weights, device="cpu")
+    masked = [sample for sample in samples if sample.mask is not None]
+    if not masked:
+        raise CrackInputError(f"no masked image in the {args.split} split of {', '.join(args.data)}")
+    return score_views(model, card, masked, candidates=candidates, progress=lambda done, total: bar.update())
+
+
+def _classifier_views(args, samples, candidates, bar) -> tuple[str, str, dict]:
+    """The photo decision's AUC, and its balanced accuracy at the best logit offset, with each number of views
+    of the model that looks at the resized photo: the card's whole-photo model where it names one (the tiles
+    keep one view: on a large photo every view is one more pass over every tile), else the classifier."""
+    from dataclasses import replace
+
+    from sklearn.metrics import roc_auc_score
+
+    from .evaluation import uncalibrated_decisions
+    from .pipeline import load_classifier
+
+    classifier = load_classifier(args.weights)
+    decider = classifier.whole_photo or classifier
+    scores = {}
+    for views in candidates:
+        looking = replace(decider, card=replace(decider.card, views=views))
+        trial = replace(classifier, whole_photo=looking) if classifier.whole_photo else looking
+        decisions = uncalibrated_decisions(trial, samples, progress=lambda done, total: bar.update())
+        if len(set(decisions.labels)) < 2:
+            raise CrackInputError(f"the {args.split} split needs photos of both labels")
+        offset, balanced = decisions.fit()
+        scores[views] = {"auc": float(roc_auc_score(decisions.labels, decisions.photo_probabilities(offset))),
+                         "balanced_accuracy": balanced, "logit_offset": offset}
+    return decider.path, "auc", scores
 
 
 def _distill(args) -> int:

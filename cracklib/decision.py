@@ -27,7 +27,7 @@ import numpy as np
 from .metrics import balanced_accuracy
 
 __all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability",
-           "whole_is_informative", "shift_logits", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore"]
+           "whole_is_informative", "shift_logits", "offset_photo_probabilities", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore"]
 
 #: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
 #: The pipeline's gate (ExplanationSettings.gate) defaults to it too.
@@ -106,6 +106,17 @@ def shift_logits(probabilities: np.ndarray, offset: float) -> np.ndarray:
     return 1 / (1 + np.exp(offset - np.log(p) + np.log1p(-p)))
 
 
+def offset_photo_probabilities(tile_probabilities: list[np.ndarray], whole_probabilities: list[float | None],
+                               offset: float, *, decision: str = "tile_and_whole",
+                               tile_offset: float | None = None) -> np.ndarray:
+    """Every photo's probability (:func:`photo_probability`) with the logits lowered by ``offset`` (the tiles
+    by ``tile_offset`` where given); the arguments as :func:`fit_logit_offset`'s."""
+    tiles_offset = offset if tile_offset is None else tile_offset
+    return np.array([photo_probability(shift_logits(tiles, tiles_offset),
+                                       None if whole is None else float(shift_logits(whole, offset)), decision=decision)
+                     for tiles, whole in zip(tile_probabilities, whole_probabilities)])
+
+
 def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: list[float | None],
                      labels: np.ndarray, *, decision: str = "tile_and_whole",
                      offsets: np.ndarray = np.round(np.arange(-6, 6.001, 0.02), 2),
@@ -148,11 +159,9 @@ def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: 
         raise ValueError("calibration needs cracked and crack-free photos")
     best = (-1.0, 0.0)
     for offset in sorted(offsets, key=abs):
-        tiles_offset = offset if tile_offset is None else tile_offset
-        photos = [photo_probability(shift_logits(tiles, tiles_offset),
-                                    None if whole is None else float(shift_logits(whole, offset)), decision=decision)
-                  for tiles, whole in zip(tile_probabilities, whole_probabilities)]
-        score = balanced_accuracy(labels, np.asarray(photos) >= DECISION_THRESHOLD)
+        photos = offset_photo_probabilities(tile_probabilities, whole_probabilities, offset, decision=decision,
+                                            tile_offset=tile_offset)
+        score = balanced_accuracy(labels, photos >= DECISION_THRESHOLD)
         if score > best[0]:
             best = (score, float(offset))
     return best[1], best[0]

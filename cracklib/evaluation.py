@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from .datasets import Sample, read_sample
 from .errors import CrackInputError
-from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset
+from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset, offset_photo_probabilities
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
 from .refine import DarknessMap
 from .attribution import BASELINE_METHODS
@@ -125,6 +125,11 @@ class UncalibratedDecisions:
     #: None: one model, whose offset is fitted for tiles and photo alike; a number: the tiles keep
     #: this offset and only the whole-photo model's is fitted.
     tile_offset: float | None
+
+    def photo_probabilities(self, offset: float) -> np.ndarray:
+        """Every photo's probability with the fitted model's logits lowered by ``offset``."""
+        return offset_photo_probabilities(self.tiles, self.wholes, offset, decision=self.decision,
+                                          tile_offset=self.tile_offset)
 
     def fit(self, offsets: np.ndarray | None = None) -> tuple[float, float]:
         """(offset, balanced accuracy) of :func:`cracklib.decision.fit_logit_offset` over ``offsets``."""

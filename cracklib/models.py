@@ -107,9 +107,11 @@ class ModelCard:
     #: relative to this card's folder; "" = this model). It decides, never explains: the tiles and their
     #: gate stay this model's. Tile models trained on native patches rank whole photos poorly.
     whole_photo_model: str = ""
-    #: Segmentation networks: a photo is segmented in this many of its eight flips and quarter turns and the
-    #: probabilities averaged (test-time augmentation, ``cracklib.segnet.predict_map``; 1 = the photo as it
-    #: is). Each view is one more pass; ``python -m cracklib choose-views`` picks it on the val split.
+    #: Test-time augmentation: the model looks at this many of the input's eight flips and quarter turns
+    #: (``cracklib.preprocess.VIEWS``) and its outputs are averaged (1 = the input as it is). A segmentation
+    #: network averages its probability map (``cracklib.segnet.predict_map``), a classifier its logits
+    #: (``Classifier.probabilities``; explanations are of the input as it is). Each view is one more pass;
+    #: ``python -m cracklib choose-views`` picks it on the val split.
     views: int = 1
 
     def to_json(self) -> str:

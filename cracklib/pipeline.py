@@ -49,7 +49,7 @@ from .decision import PHOTO_DECISIONS, SCREENING_MARGIN, photo_probability, tile
 from .imageio import read_image
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
-from .preprocess import resize_map, to_input, to_pixels
+from .preprocess import VIEWS, resize_map, to_input, to_pixels, turned_batch
 from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
@@ -108,12 +108,14 @@ class Classifier:
         scorer = self.screening_model if screened else self.scoring_model
         if scorer is None:
             raise ValueError("this classifier has no int8 screen (off the CPU, or a model the quantiser cannot take)")
+        # The card's views (ModelCard.views): the logits averaged over that many flips and turns of the inputs.
+        views = [turned_batch(inputs, turns, mirrored) for turns, mirrored in VIEWS[:self.card.views]]
         if scorer is self.model:  # the eager model: not while another thread has hooks on it
             with model_lock(self.model):
-                output = scorer(inputs)
+                outputs = [scorer(view) for view in views]
         else:
-            output = scorer(inputs)
-        logits = output.float()
+            outputs = [scorer(view) for view in views]
+        logits = torch.stack([output.float() for output in outputs]).mean(0)
         if self.card.logit_offset:  # the card's calibration (decision.fit_logit_offset)
             logits[:, CRACK_CLASS] -= self.card.logit_offset
         return torch.softmax(logits, dim=1)[:, CRACK_CLASS].cpu().numpy()

@@ -11,7 +11,12 @@ import torch.nn.functional as F
 
 from .models import Normalization
 
-__all__ = ["to_pixels", "to_input", "resize_map"]
+__all__ = ["to_pixels", "to_input", "resize_map", "VIEWS", "turned_batch"]
+
+#: The eight flips and quarter turns of a photo (the square's symmetries), in the order a model card's
+#: ``views`` takes them: (quarter turns, mirrored). A crack is a crack in any of them; a model's errors differ
+#: between them, so averaging over them (test-time augmentation) outvotes some.
+VIEWS = tuple((turns, mirrored) for turns in range(4) for mirrored in (False, True))
 
 
 def to_pixels(image: np.ndarray, size: int | tuple[int, int] | None = None) -> torch.Tensor:
@@ -43,3 +48,9 @@ def resize_map(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return values
     tensor = torch.from_numpy(values)[None, None]
     return F.interpolate(tensor, size=tuple(shape), mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def turned_batch(inputs: torch.Tensor, turns: int, mirrored: bool) -> torch.Tensor:
+    """One of :data:`VIEWS` of a batch of N×C×H×W inputs."""
+    inputs = torch.rot90(inputs, turns, dims=(-2, -1))
+    return inputs.flip(-1) if mirrored else inputs

@@ -42,7 +42,7 @@ from .datasets import Sample, crack_pixels
 from .errors import CrackInputError
 from .imageio import read_image
 from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, save_model
-from .preprocess import to_pixels
+from .preprocess import VIEWS, to_pixels
 from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
@@ -330,11 +330,6 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     model = model.cpu().to(memory_format=torch.contiguous_format)
     model.load_state_dict(best_state)
     return model.eval(), history
-
-
-#: The eight flips and quarter turns of a photo (the square's symmetries), in the order ``views`` takes them:
-#: (quarter turns, mirrored). A crack is a crack in any of them; the network's errors differ between them.
-VIEWS = tuple((turns, mirrored) for turns in range(4) for mirrored in (False, True))
 
 
 def _view(image: np.ndarray, turns: int, mirrored: bool) -> np.ndarray:

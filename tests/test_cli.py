@@ -168,3 +168,25 @@ def test_calibrate_fits_the_whole_photo_models_offset_when_it_decides(data_folde
     whole_card = json.loads((tmp_path / "whole" / "model.json").read_text())
     assert whole_card["logit_offset"] == fit["logit_offset"] and whole_card["notes"]["calibration"]["split"] == "val"
     assert json.loads((tmp_path / "model.json").read_text())["logit_offset"] == 0.4  # the tiles' offset is kept
+
+
+def test_choose_views_of_a_classifier_rewrites_its_whole_photo_models_card(data_folder, tiny_weights, tmp_path,
+                                                                           capsys):
+    import json
+    import shutil
+
+    (tmp_path / "whole").mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
+        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
+    card = json.loads((tmp_path / "model.json").read_text())
+    (tmp_path / "model.json").write_text(json.dumps({**card, "whole_photo_model": "whole/model.pt"}))
+    options = ["choose-views", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder), "--max-views", "2"]
+    assert main([*options, "--split", "test"]) == 2
+    assert main(options) == 0
+    fit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert fit["chosen_on"] == "auc" and set(fit["scores"]) == {"1", "2"}
+    assert all(0 <= score["auc"] <= 1 and 0 <= score["balanced_accuracy"] <= 1 for score in fit["scores"].values())
+    whole_card = json.loads((tmp_path / "whole" / "model.json").read_text())
+    assert whole_card["views"] == fit["views"] and whole_card["notes"]["views"]["split"] == "val"
+    assert json.loads((tmp_path / "model.json").read_text()).get("views", 1) == 1  # the tiles keep one view

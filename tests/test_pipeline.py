@@ -254,3 +254,19 @@ def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classif
     a, b = explain(tiny_classifier, image, screened), explain(tiny_classifier, image, plain)
     np.testing.assert_array_equal(a.explained_tiles(), b.explained_tiles())
     np.testing.assert_array_equal(a.relevance, b.relevance)
+
+
+def test_a_classifier_with_eight_views_scores_a_turned_or_mirrored_input_alike(tiny_classifier):
+    from cracklib.preprocess import VIEWS, turned_batch
+
+    from cracklib.preprocess import to_input
+    from cracklib.training_data import synthetic_examples
+
+    photos, _ = synthetic_examples(6, tiny_classifier.card.input_size, seed=4)
+    inputs = to_input(photos, tiny_classifier.card.normalization)
+    plain = tiny_classifier.probabilities(inputs)
+    eight = replace(tiny_classifier, card=replace(tiny_classifier.card, views=8))
+    averaged = eight.probabilities(inputs)
+    assert not np.allclose(averaged, plain, atol=1e-6)  # the views do differ...
+    for turns, mirrored in VIEWS[1:]:  # ...and their mean does not depend on how the input lies
+        np.testing.assert_allclose(eight.probabilities(turned_batch(inputs, turns, mirrored)), averaged, atol=1e-5)
