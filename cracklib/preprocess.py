@@ -52,5 +52,6 @@ def resize_map(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def turned_batch(inputs: torch.Tensor, turns: int, mirrored: bool) -> torch.Tensor:
     """One of :data:`VIEWS` of a batch of N×C×H×W inputs."""
-    inputs = torch.rot90(inputs, turns, dims=(-2, -1))
+    if turns % 4:
+        inputs = torch.rot90(inputs, turns, dims=(-2, -1))
     return inputs.flip(-1) if mirrored else inputs
