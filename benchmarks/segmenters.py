@@ -59,7 +59,8 @@ ROWS = {
 
 
 def _mask_step(config: PipelineConfig) -> str:
-    return f"threshold `{config.mask.threshold}`, refinement `{config.mask.refine}`, post-processing `{config.mask.post}`"
+    mask = config.mask
+    return f"threshold `{mask.threshold}`, refinement `{mask.refine}`, post-processing `{mask.post}`"
 
 
 def _fmt(value) -> str:

@@ -376,10 +376,9 @@ def _choose_views(args) -> int:
 
     if args.split == "test":
         raise CrackInputError("choose views on the train or val split; the test split reports the result")
-    card = ModelCard.from_dict(json.loads(card_path(args.weights).read_text())) \
-        if card_path(args.weights).exists() else None
-    if card is None:
+    if not card_path(args.weights).exists():
         raise CrackInputError(f"{args.weights}: no such weights file with its card")
+    card = ModelCard.from_dict(json.loads(card_path(args.weights).read_text()))
     samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)]
     candidates = [v for v in (1, 2, 4, 8) if v <= args.max_views]
     bar = _progress(len(samples) * (len(candidates) if card.arch != "unet11" else 1), "choose-views")
@@ -413,7 +412,7 @@ def _segmenter_views(args, samples, candidates, bar) -> dict:
     return score_views(model, card, masked, candidates=candidates, progress=lambda done, total: bar.update())
 
 
-def _classifier_views(args, samples, candidates, bar) -> tuple[str, str, dict]:
+def _classifier_views(args, samples, candidates, bar) -> tuple[Path, str, dict]:
     """The photo decision's AUC, and its balanced accuracy at the best logit offset, with each number of views
     of the model that looks at the resized photo: the card's whole-photo model where it names one (the tiles
     keep one view: on a large photo every view is one more pass over every tile), else the classifier."""
@@ -538,8 +537,8 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= getattr(args, "gate", 0) <= 1:
             raise CrackInputError(f"--gate must be between 0 and 1, got {args.gate}")
         return {"segment": _segment, "evaluate": _evaluate, "growth": _growth, "train": _train,
-                "train-unet": _train_unet, "choose-views": _choose_views, "distill": _distill, "batch": _batch, "calibrate": _calibrate,
-                "train-explainer": _train_explainer}[args.command](args)
+                "train-unet": _train_unet, "choose-views": _choose_views, "distill": _distill, "batch": _batch,
+                "calibrate": _calibrate, "train-explainer": _train_explainer}[args.command](args)
     except CrackInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

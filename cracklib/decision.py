@@ -27,7 +27,8 @@ import numpy as np
 from .metrics import balanced_accuracy
 
 __all__ = ["DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision", "PHOTO_DECISIONS", "photo_probability",
-           "whole_is_informative", "shift_logits", "offset_photo_probabilities", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore"]
+           "whole_is_informative", "shift_logits", "offset_photo_probabilities", "fit_logit_offset", "SCREENING_MARGIN",
+           "tiles_to_rescore"]
 
 #: A photo or patch is called cracked from this crack probability (classifier scores, hard negatives).
 #: The pipeline's gate (ExplanationSettings.gate) defaults to it too.

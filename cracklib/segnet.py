@@ -47,8 +47,8 @@ from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
 
 __all__ = ["UNet11", "IGNORE", "SEGMENTER_METHODS", "segmenter_path", "network_name", "SegmenterConfig",
-           "SegmenterStats", "crops_from_masks", "train_segmenter", "predict_map", "VIEWS", "view_maps", "load_segmenter",
-           "save_segmenter", "segmentation_loss", "score_views"]
+           "SegmenterStats", "crops_from_masks", "train_segmenter", "predict_map", "view_maps", "score_views",
+           "load_segmenter", "save_segmenter", "segmentation_loss"]
 
 #: Target value of pixels that count in no loss (the unsure band of a pseudo-mask).
 IGNORE = 255
@@ -347,7 +347,7 @@ def predict_map(model: UNet11, image: np.ndarray, normalization: Normalization, 
     """Crack probability per pixel of a photo of any size: overlapping tiles, blended with a Hann window.
 
     ``views`` > 1 segments the first ``views`` of the photo's flips and quarter
-    turns (:data:`VIEWS`) and averages their probabilities, turned back
+    turns (``cracklib.preprocess.VIEWS``) and averages their probabilities, turned back
     (test-time augmentation): the network's mistakes in one view are outvoted by
     the others. Each view costs one more pass. With all eight the map turns and
     flips with the photo exactly when the photo is one tile (a test checks it).
@@ -368,7 +368,8 @@ def predict_map(model: UNet11, image: np.ndarray, normalization: Normalization, 
 def view_maps(model: UNet11, image: np.ndarray, normalization: Normalization, *, views: int = len(VIEWS),
               tile: int = TILE, overlap: float = 0.25, batch_size: int = 8,
               progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
-    """The probabilities of each of the first ``views`` :data:`VIEWS` of ``image``, turned back onto it."""
+    """The probabilities of each of the first ``views`` of ``image``'s flips and turns
+    (:data:`cracklib.preprocess.VIEWS`), each turned back onto it."""
     for index, (turns, mirrored) in enumerate(VIEWS[:views]):
         step = (lambda done, count, index=index: progress(index * count + done, views * count)) if progress else None
         yield _unview(_predict_view(model, _view(image, turns, mirrored), normalization, tile=tile, overlap=overlap,
