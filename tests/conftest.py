@@ -99,6 +99,21 @@ def data_folder(tmp_path):
     return tmp_path
 
 
+def with_whole_photo_model(tiny_weights: Path, folder: Path, **card_fields) -> Path:
+    """A copy of the tiny weights in ``folder`` whose card names a second copy as its whole-photo model
+    (``whole/model.pt``), with ``card_fields`` set on the first card; returns the first weights file."""
+    import json
+    import shutil
+
+    (folder / "whole").mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy(tiny_weights.with_suffix(suffix), folder / f"model{suffix}")
+        shutil.copy(tiny_weights.with_suffix(suffix), folder / "whole" / f"model{suffix}")
+    card = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**card, **card_fields, "whole_photo_model": "whole/model.pt"}))
+    return folder / "model.pt"
+
+
 def assert_resumes_to_the_straight_weights(train, checkpoint: Path) -> torch.nn.Module:
     """``train(**options)`` (two epochs) run straight, then stopped after its first epoch and resumed from
     ``checkpoint``: the resumed run trains epochs 1 and 2 and ends at the straight run's weights.

@@ -154,14 +154,10 @@ def test_calibrate_writes_the_offset_into_the_card_and_refuses_the_test_split(da
 
 def test_calibrate_fits_the_whole_photo_models_offset_when_it_decides(data_folder, tiny_weights, tmp_path, capsys):
     import json
-    import shutil
 
-    (tmp_path / "whole").mkdir()
-    for suffix in (".pt", ".json"):
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
-    card = json.loads((tmp_path / "model.json").read_text())
-    (tmp_path / "model.json").write_text(json.dumps({**card, "logit_offset": 0.4, "whole_photo_model": "whole/model.pt"}))
+    from conftest import with_whole_photo_model
+
+    with_whole_photo_model(tiny_weights, tmp_path, logit_offset=0.4)
     assert main(["calibrate", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder)]) == 0
     fit = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert fit["calibrated"] == "whole_photo_model"
@@ -173,14 +169,10 @@ def test_calibrate_fits_the_whole_photo_models_offset_when_it_decides(data_folde
 def test_choose_views_of_a_classifier_rewrites_its_whole_photo_models_card(data_folder, tiny_weights, tmp_path,
                                                                            capsys):
     import json
-    import shutil
 
-    (tmp_path / "whole").mkdir()
-    for suffix in (".pt", ".json"):
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
-    card = json.loads((tmp_path / "model.json").read_text())
-    (tmp_path / "model.json").write_text(json.dumps({**card, "whole_photo_model": "whole/model.pt"}))
+    from conftest import with_whole_photo_model
+
+    with_whole_photo_model(tiny_weights, tmp_path)
     options = ["choose-views", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder), "--max-views", "2"]
     assert main([*options, "--split", "test"]) == 2
     assert main(options) == 0

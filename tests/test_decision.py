@@ -130,18 +130,10 @@ def test_a_whole_photo_model_decides_the_photo_but_not_the_tiles(tiny_classifier
 
 
 def test_a_card_naming_a_whole_photo_model_loads_it(tiny_weights, tmp_path):
-    import json
-    import shutil
-
+    from conftest import with_whole_photo_model
     from cracklib.pipeline import load_classifier
 
-    (tmp_path / "whole").mkdir()
-    for suffix in (".pt", ".json"):
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / f"model{suffix}")
-        shutil.copy(tiny_weights.with_suffix(suffix), tmp_path / "whole" / f"model{suffix}")
-    card = json.loads((tmp_path / "model.json").read_text())
-    (tmp_path / "model.json").write_text(json.dumps({**card, "whole_photo_model": "whole/model.pt"}))
-    loaded = load_classifier(tmp_path / "model.pt")
+    loaded = load_classifier(with_whole_photo_model(tiny_weights, tmp_path))
     assert loaded.whole_photo is not None and loaded.whole_photo.path == tmp_path / "whole" / "model.pt"
     assert load_classifier(tiny_weights).whole_photo is None
 
