@@ -409,7 +409,8 @@ def _segmenter_views(args, samples, candidates, bar) -> dict:
     masked = [sample for sample in samples if sample.mask is not None]
     if not masked:
         raise CrackInputError(f"no masked image in the {args.split} split of {', '.join(args.data)}")
-    return score_views(model, card, masked, candidates=candidates, progress=lambda done, total: bar.update())
+    return score_views(model, card, masked, candidates=candidates,
+                       progress=lambda done, total: _advance(bar, done, total))
 
 
 def _classifier_views(args, samples, candidates, bar) -> tuple[Path, str, dict]:
