@@ -142,6 +142,8 @@ class Explanation:
     tiles: np.ndarray | None = None
     #: A segmentation network's weights file, relative to the weights folder (None for an explanation).
     network: str | None = None
+    #: How many of the photo's flips and turns the network's map is averaged over (its card's ``views``).
+    network_views: int = 1
 
     @property
     def explained(self) -> bool:
@@ -267,7 +269,8 @@ class SegmentationResult:
             "severity": severity,
             "timings_s": {k: round(v, 4) for k, v in self.timings.items()},
             "config": self.config.to_dict(),
-            **({"network": self.explanation.network} if self.explanation.network else {}),
+            **({"network": self.explanation.network, "network_views": self.explanation.network_views}
+               if self.explanation.network else {}),
         }
 
 
@@ -487,7 +490,7 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     relevance = probability_map if probability >= settings.gate else None
-    return Explanation(probability, relevance, shape, settings, timings, network=network)
+    return Explanation(probability, relevance, shape, settings, timings, network=network, network_views=card.views)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,

@@ -235,3 +235,5 @@ def test_choose_views_writes_the_val_choice_into_the_card_and_the_pipeline_uses_
     image = read_sample(read_dataset(folder, split="val")[0])[0]
     explanation = explain(tiny_classifier, image, PipelineConfig.of(method="unet", gate=0.0).explanation)
     np.testing.assert_allclose(explanation.relevance, predict_map(model, image, Normalization(), views=2), atol=1e-5)
+    unrefined = MaskSettings(threshold="probability", refine="none")
+    assert segment_explanation(explanation, unrefined).summary()["network_views"] == 2  # the JSON says so
