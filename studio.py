@@ -39,9 +39,10 @@ from cracklib.growth import GrowthReport, monitor_growth
 from cracklib.imageio import read_image, read_mask
 from cracklib.pipeline import (DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, cut_explanation, explain,
                                load_classifier)
+from cracklib.models import read_card
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS, DarknessMap
-from cracklib.segnet import SEGMENTER_METHODS, load_segmenter, network_name, segmenter_path
+from cracklib.segnet import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
 from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_mask,
@@ -350,27 +351,27 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                                   "trained on this product's explanation masks, from image labels only "
                                   "(both cut at their own 0.5, the 'probability' threshold, and refined and "
                                   "post-processed as chosen for each on the validation splits, unless other "
-                                  "settings are chosen); bcos: the shipped B-cos network classifies and explains itself "
-                                  "(its own dynamic linear map); "
+                                  "settings are chosen); bcos: the shipped B-cos network classifies and explains "
+                                  "itself (its own dynamic linear map); "
                                   "nn_explainer: a network trained to mask the classifier's evidence.")
-            own = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
-            if own is not None and own != segmenter_path(choice):
-                views = load_segmenter(own)[1].views
+            own_network = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
+            if own_network is not None and own_network != segmenter_path(choice):
+                views = read_card(own_network).views
+                averaged = f"; it averages its map over {views} flips and turns of the photo" if views > 1 else ""
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
-                           f"(`{network_name(own)}`)"
-                           + (f"; it averages its map over {views} flips and turns of the photo." if views > 1 else "."))
+                           f"(`{network_name(own_network)}`){averaged}.")
             rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
         baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
                            disabled=method and choice not in BASELINE_METHODS,
                            help="the reference image of IG, DeepLift and the SHAP methods")
-        own = default_mask(choice, defaults.mask)
-        threshold, post, refine = own.threshold, own.post, own.refine
+        own_step = default_mask(choice, defaults.mask)
+        threshold, post, refine = own_step.threshold, own_step.post, own_step.refine
         if mask:
             # A network's map defaults to its own mask step; switching between a network and an explanation
             # resets these (a selectbox whose default changes is a new widget).
-            threshold = _select("Threshold", list(THRESHOLDS), own.threshold)
-            post = _select("Post-processing", list(POSTPROCESSING), own.post)
-            refine = _select("Refine with the photo", list(REFINEMENTS), own.refine,
+            threshold = _select("Threshold", list(THRESHOLDS), own_step.threshold)
+            post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
+            refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")

@@ -222,7 +222,7 @@ def run_campaign(source: str | Path, out: str | Path, config: PipelineConfig = P
     CampaignSummary
     """
     from .pipeline import DEFAULT_WEIGHTS
-    from .models import ModelCard, card_path
+    from .models import card_path, read_card
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
@@ -230,7 +230,7 @@ def run_campaign(source: str | Path, out: str | Path, config: PipelineConfig = P
     weights = str(weights or DEFAULT_WEIGHTS)
     if not Path(weights).exists() or not card_path(weights).exists():
         raise CrackInputError(f"{weights}: no such weights file (with its card)")
-    sha = ModelCard.from_dict(json.loads(card_path(weights).read_text())).sha256
+    sha = read_card(weights).sha256
     digest = settings_hash(config, sha)
     source, out = Path(source), Path(out)
     paths = campaign_inputs(source)

@@ -372,13 +372,13 @@ def _choose_views(args) -> int:
     from dataclasses import replace
 
     from .datasets import read_dataset
-    from .models import ModelCard, card_path
+    from .models import card_path, read_card
 
     if args.split == "test":
         raise CrackInputError("choose views on the train or val split; the test split reports the result")
     if not card_path(args.weights).exists():
         raise CrackInputError(f"{args.weights}: no such weights file with its card")
-    card = ModelCard.from_dict(json.loads(card_path(args.weights).read_text()))
+    card = read_card(args.weights)
     samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)]
     candidates = [v for v in (1, 2, 4, 8) if v <= args.max_views]
     bar = _progress(len(samples) * (len(candidates) if card.arch != "unet11" else 1), "choose-views")
@@ -394,7 +394,7 @@ def _choose_views(args) -> int:
            "images": len(samples), "data": [str(folder) for folder in args.data], "groups": args.groups,
            "split": args.split, "command": "python -m cracklib " + " ".join(args.argv)}
     if not args.dry_run:
-        card = ModelCard.from_dict(json.loads(card_path(owner).read_text()))
+        card = read_card(owner)
         card_path(owner).write_text(replace(card, views=views, notes={**card.notes, "views": fit}).to_json())
         fit["written_to"] = str(card_path(owner))
     print(json.dumps(fit))

@@ -31,7 +31,6 @@ study on crack detection and growth monitoring", Automation in Construction, 202
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -44,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import CrackInputError
-from .models import CRACK_CLASS, ModelCard, Normalization, card_path, save_model
+from .models import CRACK_CLASS, ModelCard, Normalization, card_path, read_card, save_model
 from .preprocess import to_pixels
 from .segnet import UNet11
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
@@ -216,7 +215,7 @@ def save_explainer(explainer: UNet11, path: str | Path, *, classifier_card: Mode
 
 @lru_cache(maxsize=4)
 def _cached(path: str, stamp: float) -> tuple[UNet11, ModelCard]:
-    card = ModelCard.from_dict(json.loads(card_path(path).read_text()))
+    card = read_card(path)
     if card.arch != "nn_explainer":
         raise CrackInputError(f"{path}: its card says {card.arch}, not an NN-Explainer")
     try:

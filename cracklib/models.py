@@ -359,6 +359,11 @@ def card_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+def read_card(weights: str | Path) -> ModelCard:
+    """The model card of a weights file (:func:`card_path`)."""
+    return ModelCard.from_dict(json.loads(card_path(weights).read_text()))
+
+
 def save_model(model: nn.Module, path: str | Path, card: ModelCard, *, half: bool = False) -> ModelCard:
     """Save the state dict (optionally as float16) and the model card with its sha256."""
     path = Path(path)
@@ -381,7 +386,7 @@ def load_model(path: str | Path, *, device: torch.device | str | None = None) ->
     if not card_path(path).exists():
         raise CrackInputError(f"{path}: model card {card_path(path).name} is missing")
     try:
-        card = ModelCard.from_dict(json.loads(card_path(path).read_text()))
+        card = read_card(path)
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure here is a bad file
         raise CrackInputError(f"{path}: cannot read weights ({type(exc).__name__})") from None

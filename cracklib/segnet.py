@@ -26,7 +26,6 @@ T-ITS 23(12), 2022 (arXiv 2021).
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -41,7 +40,8 @@ from torch import nn
 from .datasets import Sample, crack_pixels
 from .errors import CrackInputError
 from .imageio import read_image
-from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, save_model
+from .metrics import Confusion, confusion
+from .models import WEIGHTS_DIR, ModelCard, Normalization, card_path, default_device, read_card, save_model
 from .preprocess import VIEWS, to_pixels
 from .tiling import TileBlender, ceil_div, pad_to_tile, tile_grid
 from .training import jitter_brightness, resume_checkpoint, save_checkpoint
@@ -405,8 +405,6 @@ def score_views(model: UNet11, card: ModelCard, samples: list[Sample], *, candid
     candidate k. Only the samples with a pixel mask count. This is what
     ``python -m cracklib choose-views`` reads on the val split.
     """
-    from .metrics import Confusion, confusion
-
     totals = {views: Confusion() for views in candidates}
     for index, sample in enumerate(samples, 1):
         image = read_image(sample.image)
@@ -430,7 +428,7 @@ def save_segmenter(model: UNet11, path: str | Path, *, normalization: Normalizat
 
 @lru_cache(maxsize=4)
 def _cached(path: str, device: str, stamp: float) -> tuple[UNet11, ModelCard]:
-    card = ModelCard.from_dict(json.loads(card_path(path).read_text()))
+    card = read_card(path)
     if card.arch != "unet11":
         raise CrackInputError(f"{path}: its card says {card.arch}, not a segmentation network (unet11)")
     try:

@@ -33,7 +33,7 @@ NETWORK_THRESHOLD = "probability"
 #: Each segmentation network's own mask step, where it differs from the explanations' (:class:`MaskSettings`),
 #: chosen on the validation splits by mean F1 over the six masked sets (docs/segmenters_val.md,
 #: benchmarks/segmenters_val.py). The supervised U-Net's map is sharp already: kept unrefined, with the light
-#: post-processing (0.557 against 0.537 with the explanations' Otsu core and paper post-processing). The
+#: post-processing (0.562 against 0.522 with the explanations' Otsu core and paper post-processing). The
 #: distilled U-Net learned from refined explanation masks and keeps their refinement and post-processing (0.492
 #: against 0.450 unrefined).
 NETWORK_MASK_STEPS = {"unet": {"threshold": NETWORK_THRESHOLD, "refine": "none", "post": "light"},
