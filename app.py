@@ -1,6 +1,8 @@
 """Crack studio: the Streamlit entry point (`make run`, then open http://localhost:8501)."""
 import streamlit as st
 
+import studio
+
 st.set_page_config(page_title="Crack studio", page_icon=":material/broken_image:", layout="wide")
 
 navigation = st.navigation([
@@ -12,4 +14,5 @@ navigation = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/about.py", title="About", icon=":material/info:"),
 ])
-navigation.run()
+with studio.page_run():  # background work waits for it
+    navigation.run()

@@ -37,8 +37,8 @@ from cracklib.evaluation import PRCurve
 from cracklib.export import png_bytes
 from cracklib.growth import GrowthReport, monitor_growth
 from cracklib.imageio import read_image, read_mask
-from cracklib.pipeline import (DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, cut_explanation, explain,
-                               load_classifier)
+from cracklib.pipeline import (DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explanation, SegmentationResult,
+                               cut_explanation, explain, load_classifier, segment_explanation)
 from cracklib.models import read_card
 from cracklib.postprocess import POSTPROCESSING
 from cracklib.refine import REFINEMENTS, DarknessMap
@@ -111,14 +111,24 @@ def _owner(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _nbytes(explained: Explained | Thresholded) -> int:
-    if isinstance(explained, Thresholded):
-        return explained.score.nbytes + explained.mask.nbytes
-    arrays = [explained.image, explained.picture, explained.heat, explained.explanation.relevance,
-              explained.explanation.support,
-              explained.explanation.tile_probabilities]
-    owners = {id(owner): owner for owner in (_owner(a) for a in arrays if a is not None)}  # each buffer once
-    return sum(owner.nbytes for owner in owners.values()) + (explained.darkness.nbytes if explained.darkness else 0)
+#: What the explanation cache holds: uploads explained, their cuts, and their measured masks.
+Entry = Explained | Thresholded | SegmentationResult
+
+
+def _arrays(entry: Entry) -> list[np.ndarray]:
+    """The arrays an entry holds of its own (a measured mask's score map is its cut's)."""
+    if isinstance(entry, Thresholded):
+        return [entry.score, entry.mask]
+    if isinstance(entry, SegmentationResult):
+        return [entry.mask]
+    return [a for a in (entry.image, entry.picture, entry.heat, entry.explanation.relevance,
+                        entry.explanation.support, entry.explanation.tile_probabilities) if a is not None]
+
+
+def _nbytes(entry: Entry) -> int:
+    owners = {id(owner): owner for owner in map(_owner, _arrays(entry))}  # each buffer once
+    darkness = entry.darkness.nbytes if isinstance(entry, Explained) and entry.darkness else 0
+    return sum(owner.nbytes for owner in owners.values()) + darkness
 
 
 class ExplanationCache:
@@ -146,7 +156,7 @@ class ExplanationCache:
         with self._lock:
             self._entries.clear()
 
-    def get(self, key, compute: Callable[[], Explained | Thresholded]) -> Explained | Thresholded:
+    def get(self, key, compute: Callable[[], Entry]) -> Entry:
         """The entry for ``key``, computed by ``compute()`` if it is not kept; a caller asking for an entry
         that another thread is computing (a background cut, another session) waits for it, and computes it
         itself if that thread fails or is stopped (a page run interrupted by a widget change)."""
@@ -169,12 +179,8 @@ class ExplanationCache:
                 del self._pending[key]
             pending.set_exception(error)
             raise
-        arrays = ((explained.score, explained.mask) if isinstance(explained, Thresholded) else
-                  (explained.image, explained.picture, explained.heat, explained.explanation.relevance,
-                   explained.explanation.support))
-        for array in arrays:
-            if array is not None:
-                array.flags.writeable = False
+        for array in _arrays(explained):
+            array.flags.writeable = False
         with self._lock:
             del self._pending[key]
             try:
@@ -237,26 +243,75 @@ def cut(explained: Explained, settings: MaskSettings) -> Thresholded:
     return explanation_cache().get((explained.key, settings.threshold, settings.refine), compute)
 
 
-#: One worker thread of this server process for work a user may ask for next (:func:`prefetch_cuts`); its thread
-#: starts with the first task.
+def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarray | None = None
+             ) -> SegmentationResult:
+    """The explanation's measured mask for these mask settings and region to ignore (its cut, post-processed;
+    severity measured when first read), cached beside its explanation: a rerun that changes nothing of the mask
+    (a crack selected in the table) or a threshold measured in the background (:func:`prefetch_measured`) only
+    draws.
+
+    Post-processing and severity take about 0.2 s on a 12 MP photo (``benchmarks/mask_step.py``).
+    """
+    def compute() -> SegmentationResult:
+        return segment_explanation(explained.explanation, settings, photo=explained.image, exclude=exclude,
+                                   darkness=explained.darkness, thresholded=cut(explained, settings))
+
+    excluded = None if exclude is None else hashlib.sha256(np.packbits(exclude)).hexdigest()
+    return explanation_cache().get((explained.key, settings, excluded), compute)
+
+
+def _measure(explained: Explained, settings: MaskSettings) -> None:
+    measured(explained, settings).severity  # noqa: B018 - a cached property, measured now
+
+
+#: One worker thread of this server process for work a user may ask for next (:func:`prefetch_measured`); its
+#: thread starts with the first task.
 BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cracklib-prefetch")
+#: Page runs in progress in this server process (all sessions), and the condition background work waits on.
+_pages_running = 0
+_pages_idle = threading.Condition()
+#: The longest a background task waits for the pages to finish before it runs anyway.
+BACKGROUND_MAX_WAIT_S = 30.0
 
 
-def prefetch_cuts(explained: Explained, settings: MaskSettings) -> None:
-    """Cut the explanation with every other threshold in the background, into the cache (:func:`cut`), while
-    the user looks at the result, so a threshold change only post-processes and measures (issue 12: ≤ 0.3 s on
-    a 12 MP photo). The mixtures go first: a mixture's first cut is the slowest (about 0.3 s on 12 MP; Seibold
-    et al. compare the two); the others take about 0.1 s each with the refinement. Pages call this last.
+@contextmanager
+def page_run():
+    """Mark a page run in progress (``app.py`` wraps every run in it): background work waits until no page
+    runs, so the page a user is looking at never shares the two cores and Python's lock with work done for a
+    page they may ask for next."""
+    global _pages_running
+    with _pages_idle:
+        _pages_running += 1
+    try:
+        yield
+    finally:
+        with _pages_idle:
+            _pages_running -= 1
+            _pages_idle.notify_all()
 
-    A change asked for before its cut is ready waits for it instead of cutting a second time. Each cut holds a
-    score map and a mask of the photo's size (about 60 MB on 12 MP), in the same byte-bounded cache, so older
-    photos' explanations are the ones that make room.
+
+def _when_pages_idle(task: Callable, *args) -> None:
+    with _pages_idle:
+        _pages_idle.wait_for(lambda: _pages_running == 0, timeout=BACKGROUND_MAX_WAIT_S)
+    task(*args)
+
+
+def prefetch_measured(explained: Explained, settings: MaskSettings) -> None:
+    """Measure the explanation's mask with every other threshold in the background, into the cache
+    (:func:`measured`), while the user looks at the result, so that a threshold change only draws (issue 12:
+    ≤ 0.3 s on a 12 MP photo; cut, post-processing and severity take 0.1-0.4 s per threshold there, 1.5 s for
+    all). The mixtures go first: their cut is the slowest (Seibold et al. compare the two). Each threshold
+    waits until no page runs (:func:`page_run`). Pages call this last.
+
+    A change asked for before its mask is ready waits for it instead of computing it a second time. Each
+    threshold's cut holds a score map and a mask of the photo's size (about 60-110 MB on 12 MP), in the same
+    byte-bounded cache, so older photos' explanations are the ones that make room.
     """
     if not explained.explanation.explained:
         return
     for threshold in sorted(THRESHOLDS, key=lambda name: name not in MIXTURE_THRESHOLDS):  # stable: mixtures first
         if threshold != settings.threshold:
-            BACKGROUND.submit(cut, explained, replace(settings, threshold=threshold))
+            BACKGROUND.submit(_when_pages_idle, _measure, explained, replace(settings, threshold=threshold))
 
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.

@@ -11,7 +11,6 @@ from cracklib.evaluation import result_curve, score_result
 from cracklib.export import (crack_rows, result_file_makers, result_row, table_csv, table_csv_bytes,
                              unique_names, zip_of_made_files)
 from cracklib.metrics import SCORE_KEYS
-from cracklib.pipeline import segment_explanation
 from cracklib.render import mask_overlay, outline_boxes, preview
 
 SCORE_LABELS = dict(zip(SCORE_KEYS, ("IoU", "Precision", "Recall", "F1", "AP")))
@@ -49,11 +48,10 @@ for name, data in files:
     except CrackInputError as error:
         st.error(str(error))
         continue
-    image, picture, explanation, heat, darkness, _ = explained
+    image, picture, explanation, heat, _, _ = explained
     exclude = (studio.read_mask_upload(excludes[exclude_pairs[name]], exclude_pairs[name], image.shape[:2])
                if name in exclude_pairs else None)
-    result = segment_explanation(explanation, config.mask, photo=image, exclude=exclude, darkness=darkness,
-                                 thresholded=studio.cut(explained, config.mask))
+    result = studio.measured(explained, config.mask, exclude=exclude)
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
     # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks/mask_step.py):
@@ -126,4 +124,4 @@ if rows:
     right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")
 for explained in shown:  # last, so that it never slows the photos above
-    studio.prefetch_cuts(explained, config.mask)
+    studio.prefetch_measured(explained, config.mask)

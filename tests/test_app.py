@@ -65,11 +65,13 @@ def _clear_caches():
 
 def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkeypatch):
     _clear_caches()  # first: an earlier test's background cuts are not counted here
-    calls, cuts = [], []
-    original, original_cut = studio.explain, studio.cut_explanation
+    calls, cuts, measures = [], [], []
+    original, original_cut, original_measure = studio.explain, studio.cut_explanation, studio.segment_explanation
     monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
     monkeypatch.setattr(studio, "cut_explanation", lambda e, mask, **k: cuts.append(mask.threshold)
                         or original_cut(e, mask, **k))
+    monkeypatch.setattr(studio, "segment_explanation", lambda e, mask, **k: measures.append((mask.threshold, mask.post))
+                        or original_measure(e, mask, **k))
     at = _open()
     default = _sidebar(at, "Threshold").value
     other_mixture = "bmm" if default == "gmm" else "gmm"
@@ -90,6 +92,11 @@ def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkey
     studio.BACKGROUND.submit(lambda: None).result()
     # Each cut made once and kept: no change cut again.
     assert sorted(cuts) == sorted(THRESHOLDS)
+    at.run()  # a rerun that changes nothing (a crack selected in the table) measures nothing
+    studio.BACKGROUND.submit(lambda: None).result()
+    # Each mask measured once, every threshold at every post-processing the page was shown with.
+    posts = {post for _, post in measures}
+    assert sorted(measures) == sorted((threshold, post) for threshold in THRESHOLDS for post in posts)
     _sidebar(at, "LRP rule set").set_value("seibold").run()
     assert len(calls) == 2
 

@@ -1,6 +1,7 @@
 """The studio's shared resources: the explanation cache bounded in bytes, and the temp-folder sweep."""
 import os
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -64,6 +65,28 @@ def test_a_cut_is_cached_by_its_bytes_and_read_only():
     assert cache.nbytes == 20 * 30 * (4 + 1)
     with pytest.raises(ValueError):
         cut.mask[0, 0] = True
+
+
+def test_a_measured_mask_counts_its_own_mask_only_and_is_read_only():
+    from cracklib.pipeline import SegmentationResult
+    from cracklib.settings import MaskSettings
+
+    explanation = _explained(20).explanation
+    score = np.zeros((20, 30), np.float32)  # its cut's, counted with the cut
+    cache = studio.ExplanationCache(budget_bytes=10_000)
+    result = cache.get("measured", lambda: SegmentationResult(explanation, MaskSettings(), score,
+                                                              np.zeros((20, 30), bool)))
+    assert cache.nbytes == 20 * 30
+    with pytest.raises(ValueError):
+        result.mask[0, 0] = True
+
+
+def test_background_work_waits_while_a_page_runs():
+    ran = threading.Event()
+    with studio.page_run():
+        studio.BACKGROUND.submit(studio._when_pages_idle, ran.set)
+        assert not ran.wait(0.3)  # held: the page a user looks at comes first
+    assert ran.wait(5)
 
 
 def test_an_entry_being_computed_is_waited_for_not_computed_twice():
