@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -48,7 +49,7 @@ from cracklib.severity import WIDTH_METHODS
 from cracklib.settings import (MODES, ExplanationSettings, MaskSettings, PipelineConfig, default_mask,
                               method_available)
 from cracklib.synthetic import growth_series
-from cracklib.threshold import MIXTURE_THRESHOLDS, THRESHOLDS, Thresholded
+from cracklib.threshold import THRESHOLDS, Thresholded
 from cracklib.tiling import ceil_div
 
 EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
@@ -260,10 +261,6 @@ def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarra
     return explanation_cache().get((explained.key, settings, excluded), compute)
 
 
-def _measure(explained: Explained, settings: MaskSettings) -> None:
-    measured(explained, settings).severity  # noqa: B018 - a cached property, measured now
-
-
 #: One worker thread of this server process for work a user may ask for next (:func:`prefetch_measured`); its
 #: thread starts with the first task.
 BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cracklib-prefetch")
@@ -296,22 +293,37 @@ def _when_pages_idle(task: Callable, *args) -> None:
     task(*args)
 
 
-def prefetch_measured(explained: Explained, settings: MaskSettings) -> None:
-    """Measure the explanation's mask with every other threshold in the background, into the cache
-    (:func:`measured`), while the user looks at the result, so that a threshold change only draws (issue 12:
-    ≤ 0.3 s on a 12 MP photo; cut, post-processing and severity take 0.1-0.4 s per threshold there, 1.5 s for
-    all). The mixtures go first: their cut is the slowest (Seibold et al. compare the two). Each threshold
-    waits until no page runs (:func:`page_run`). Pages call this last.
+#: Numbers the prefetch batches; only the latest batch's tasks run (:func:`prefetch_measured`).
+_prefetch_batches = itertools.count(1)
+_latest_prefetch = 0
+
+
+def _measure_if_latest(batch: int, explained: Explained, settings: MaskSettings) -> None:
+    if batch == _latest_prefetch:  # an older batch is for photos no page shows any more
+        measured(explained, settings).severity  # noqa: B018 - a cached property, measured now
+
+
+def prefetch_measured(shown: list[Explained], settings: MaskSettings) -> None:
+    """Measure the masks of the photos a page shows with every other threshold in the background, into the
+    cache (:func:`measured`), while the user looks at the result, so that a threshold change only draws (issue
+    12: ≤ 0.3 s on a 12 MP photo, where cut, post-processing and severity take 0.25-0.9 s per threshold in the
+    background, about 3 s for all). The thresholds go in the sidebar's order. Each waits until no page runs
+    (:func:`page_run`), and a later call's batch replaces what is left of this one (the demo photo's
+    thresholds are not measured after the user's upload). Pages call this last.
 
     A change asked for before its mask is ready waits for it instead of computing it a second time. Each
     threshold's cut holds a score map and a mask of the photo's size (about 60-110 MB on 12 MP), in the same
     byte-bounded cache, so older photos' explanations are the ones that make room.
     """
-    if not explained.explanation.explained:
-        return
-    for threshold in sorted(THRESHOLDS, key=lambda name: name not in MIXTURE_THRESHOLDS):  # stable: mixtures first
-        if threshold != settings.threshold:
-            BACKGROUND.submit(_when_pages_idle, _measure, explained, replace(settings, threshold=threshold))
+    global _latest_prefetch
+    _latest_prefetch = batch = next(_prefetch_batches)
+    for explained in shown:
+        if not explained.explanation.explained:
+            continue
+        for threshold in THRESHOLDS:  # in the sidebar's order, the order a user meets them
+            if threshold != settings.threshold:
+                BACKGROUND.submit(_when_pages_idle, _measure_if_latest, batch, explained,
+                                  replace(settings, threshold=threshold))
 
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.

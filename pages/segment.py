@@ -123,5 +123,4 @@ if rows:
     everything = {**downloads, "cracks.csv": partial(table_csv_bytes, rows)}
     right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")
-for explained in shown:  # last, so that it never slows the photos above
-    studio.prefetch_measured(explained, config.mask)
+studio.prefetch_measured(shown, config.mask)  # last, so that it never slows the photos above

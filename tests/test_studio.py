@@ -89,6 +89,25 @@ def test_background_work_waits_while_a_page_runs():
     assert ran.wait(5)
 
 
+def test_a_later_prefetch_replaces_what_is_left_of_an_earlier_one(monkeypatch):
+    from types import SimpleNamespace
+
+    from cracklib.settings import MaskSettings
+    from cracklib.threshold import THRESHOLDS
+
+    done = []
+    monkeypatch.setattr(studio, "measured", lambda explained, settings: done.append((id(explained), settings.threshold))
+                        or SimpleNamespace(severity=None))
+    demo, upload = _explained(10), _explained(12)
+    assert demo.explanation.explained
+    with studio.page_run():  # both batches queued before the background may start
+        studio.prefetch_measured([demo], MaskSettings(threshold="gmm"))
+        studio.prefetch_measured([upload], MaskSettings(threshold="gmm"))
+    studio.BACKGROUND.submit(lambda: None).result()
+    assert sorted(done) == sorted((id(upload), name) for name in THRESHOLDS if name != "gmm")
+    assert [name for _, name in done] == [name for name in THRESHOLDS if name != "gmm"]  # in the sidebar's order
+
+
 def test_an_entry_being_computed_is_waited_for_not_computed_twice():
     import threading
 
