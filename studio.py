@@ -308,8 +308,9 @@ def prefetch_measured(shown: list[Explained], settings: MaskSettings) -> None:
     cache (:func:`measured`), while the user looks at the result, so that a threshold change only draws (issue
     12: ≤ 0.3 s on a 12 MP photo, where cut, post-processing and severity take 0.25-0.9 s per threshold in the
     background, about 3 s for all). The thresholds go in the sidebar's order. Each waits until no page runs
-    (:func:`page_run`), and a later call's batch replaces what is left of this one (the demo photo's
-    thresholds are not measured after the user's upload). Pages call this last.
+    (:func:`page_run`), and a later call's batch, from any session, replaces what is left of this one (the
+    demo photo's thresholds are not measured after the user's upload). Masks with a region to ignore are not
+    measured ahead (a rare upload). Pages call this last.
 
     A change asked for before its mask is ready waits for it instead of computing it a second time. Each
     threshold's cut holds a score map and a mask of the photo's size (about 60-110 MB on 12 MP), in the same
