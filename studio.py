@@ -117,7 +117,9 @@ Entry = Explained | Thresholded | SegmentationResult
 
 
 def _arrays(entry: Entry) -> list[np.ndarray]:
-    """The arrays an entry holds of its own (a measured mask's score map is its cut's)."""
+    """The arrays an entry holds of its own: a measured mask's score map is its cut's, and its photo,
+    darkness and explanation are its upload's (the upload's entry, used just before, is evicted first and the
+    measured masks soon after, so the time they outlive it uncounted is short)."""
     if isinstance(entry, Thresholded):
         return [entry.score, entry.mask]
     if isinstance(entry, SegmentationResult):

@@ -23,7 +23,8 @@ from cracklib.datasets import read_dataset
 from cracklib.evaluation import evaluate_grid, evaluate_samples
 from cracklib.metrics import pr_curve
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.segnet import load_segmenter, network_name, segmenter_path
+from cracklib.models import read_card
+from cracklib.segnet import network_name, segmenter_path
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_weights
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
@@ -383,7 +384,7 @@ def tiles_section(root: Path, args, out: Path, summary: dict) -> list[str]:
                                                                              refine="none", post="none"))
         scores_unet = unet["segmentation"]
         lines.append(f"| U-Net (ours, supervised: `{network_name(network)}`, "
-                     f"{load_segmenter(network, device='cpu')[1].views} views) | tiled | probability | none | "
+                     f"{read_card(network).views} views) | tiled | probability | none | "
                      f"{_fmt(scores_unet['iou'])} | {_fmt(scores_unet['precision'])} | {_fmt(scores_unet['recall'])} "
                      "| | | |")
         summary["magnetic_tiles_unet_iou"] = scores_unet["iou"]

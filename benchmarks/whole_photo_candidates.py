@@ -21,19 +21,14 @@ from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
 from cracklib.datasets import read_dataset
-from cracklib.decision import photo_probability, shift_logits
 from cracklib.evaluation import UncalibratedDecisions, uncalibrated_decisions
 from cracklib.pipeline import load_classifier
 
 
 def report(name: str, decisions: UncalibratedDecisions) -> dict:
     offset, balanced = decisions.fit()
-    photos = [photo_probability(shift_logits(tiles, decisions.tile_offset),
-                                None if whole is None else float(shift_logits(whole, offset)),
-                                decision=decisions.decision)
-              for tiles, whole in zip(decisions.tiles, decisions.wholes)]
     return {"model": name, "offset": offset, "balanced_accuracy": round(balanced, 4),
-            "auc": round(roc_auc_score(decisions.labels, photos), 4),
+            "auc": round(roc_auc_score(decisions.labels, decisions.photo_probabilities(offset)), 4),
             "whole_auc": round(roc_auc_score(decisions.labels, decisions.wholes), 4)}
 
 
