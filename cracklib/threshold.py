@@ -28,7 +28,7 @@ from sklearn.mixture import GaussianMixture
 
 from .morphology import box_mean
 
-__all__ = ["Thresholded", "THRESHOLDS", "MIXTURE_THRESHOLDS", "apply_threshold", "simple_threshold", "otsu_threshold",
+__all__ = ["Thresholded", "THRESHOLDS", "apply_threshold", "simple_threshold", "otsu_threshold",
            "percentile_threshold", "fixed_threshold", "probability_threshold", "gaussian_mixture_threshold", "beta_mixture_threshold"]
 
 #: Pixels used to fit a mixture; more only costs time (the fit is per image).
@@ -265,10 +265,6 @@ THRESHOLDS: dict[str, Callable[..., Thresholded]] = {
     "fixed": fixed_threshold,
     "probability": probability_threshold,
 }
-
-
-#: The thresholds that fit a mixture to the map: their cut takes several times as long as the others'.
-MIXTURE_THRESHOLDS = ("gmm", "bmm")
 
 
 def apply_threshold(relevance: np.ndarray, name: str = "simple", *, support: np.ndarray | None = None,
