@@ -239,11 +239,13 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
 def cut(explained: Explained, settings: MaskSettings) -> Thresholded:
     """The explanation's cut (threshold, then refinement on the photo) for these mask settings, cached
     beside its explanation: a post-processing change, or a threshold tried before, is not cut again (the
-    Gaussian mixture's cut of a 12 MP photo takes about 0.3 s)."""
+    Gaussian mixture's cut of a 12 MP photo takes about 0.3 s). The photo's kept darkness is read when the
+    darkness square is the default; another square computes its own (:func:`cracklib.pipeline.cut_explanation`)."""
     def compute() -> Thresholded:
         return cut_explanation(explained.explanation, settings, photo=explained.image, darkness=explained.darkness)
 
-    return explanation_cache().get((explained.key, settings.threshold, settings.refine), compute)
+    return explanation_cache().get((explained.key, settings.threshold, settings.refine, settings.darkness_width),
+                                   compute)
 
 
 def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarray | None = None
@@ -445,6 +447,11 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
+        darkness_width = st.slider(
+            "Widest crack (darkness square, px)", 5, 95, MASK.darkness_width, 2, disabled=refine == "none",
+            help="the refinement keeps the pixels darker than the brightest surface within this square: make it "
+                 "wider than the widest crack, or a wide, spalled crack loses its middle (a wider square lets "
+                 "more surface texture in; docs/darkness_width_val.md)")
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")
         widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,
@@ -463,7 +470,8 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
                               help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
-                                      threshold=threshold, post=post, refine=refine, crack_gap_px=gap, widths=widths,
+                                      threshold=threshold, post=post, refine=refine, darkness_width=darkness_width,
+                                      crack_gap_px=gap, widths=widths,
                                       gate=gate, mm_per_px=scale or None,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)
 

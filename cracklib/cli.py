@@ -82,6 +82,9 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--refine", default=None, choices=list(REFINEMENTS),
                         help=f"refine the mask on the photo: dark_core keeps its dark pixels and their half-dark edges, "
                              f"otsu_core the dark ones only (default {defaults.refine}; {networks}: their own)")
+    parser.add_argument("--darkness-width", type=int, default=MASK.darkness_width,
+                        help="side (px, odd) of the square the refinement's darkness is taken over: wider than the "
+                             "widest crack, or a wide crack loses its middle")
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
@@ -105,7 +108,8 @@ def _config(args) -> PipelineConfig:
     return PipelineConfig.of(method=method, rules=args.rules,
                              lrp_backend=args.lrp_backend, baseline=args.baseline,
                              threshold=args.threshold or own.threshold, post=args.post or own.post,
-                             post_scale=args.post_scale, refine=args.refine or own.refine, gate=args.gate,
+                             post_scale=args.post_scale, refine=args.refine or own.refine,
+                             darkness_width=args.darkness_width, gate=args.gate,
                              mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px, widths=args.widths,
                              mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
                              tile_scale=args.tile_scale)

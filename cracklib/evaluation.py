@@ -338,7 +338,7 @@ def compare_explanations(explanations: list[Explanation], settings: MaskSettings
     one is made here and shared by the methods.
     """
     if photo is not None and darkness is None:
-        darkness = DarknessMap(photo)
+        darkness = DarknessMap(photo, width=settings.darkness_width)
     runs = []
     for explanation in explanations:
         step = default_mask(explanation.settings.method, settings) if networks_at_own_step else settings

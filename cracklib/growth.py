@@ -262,7 +262,8 @@ def _series_cuts(explanations, images, settings):
     cuts = _shared_thresholds(explanations, settings.threshold)
     if settings.refine == "none":
         return cuts
-    return [replace(cut, mask=refine_with_photo(cut.mask, image, settings.refine)) for cut, image in zip(cuts, images)]
+    return [replace(cut, mask=refine_with_photo(cut.mask, image, settings.refine, width=settings.darkness_width))
+            for cut, image in zip(cuts, images)]
 
 
 def monotone_masks(masks: list[np.ndarray]) -> list[np.ndarray]:

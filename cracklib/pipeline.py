@@ -50,7 +50,7 @@ from .imageio import read_image
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import VIEWS, resize_map, to_input, to_pixels, turned_batch
-from .refine import DARKNESS_WIDTH, REFINEMENTS, DarknessMap, dark_core, refine_with_photo
+from .refine import REFINEMENTS, DarknessMap, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .synthetic import bundled_samples
@@ -565,7 +565,19 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
     caller keeps one.
     """
     return _cut_in_window(explanation, settings, _explained_window(explanation, settings), photo=photo,
-                          darkness=darkness)
+                          darkness=_darkness(photo, settings, darkness))
+
+
+def _darkness(photo: np.ndarray | None, settings: MaskSettings, kept: DarknessMap | None) -> DarknessMap | None:
+    """The photo's darkness over ``settings.darkness_width``: the caller's kept map when it is of this photo and
+    square, else a new one (a kept map of another square cannot be read for this one)."""
+    if kept is not None and kept.photo is not photo:
+        raise ValueError("darkness= is the DarknessMap of another photo than photo=")
+    if photo is None:
+        return None
+    if kept is None or kept.width != settings.darkness_width:
+        return DarknessMap(photo, width=settings.darkness_width)
+    return kept
 
 
 def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tuple[slice, slice] | None, *,
@@ -573,10 +585,8 @@ def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tup
     """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None."""
     if window is None:
         return _whole_cut(explanation, settings, photo=photo, darkness=darkness)
-    if photo is not None and darkness is None:
-        # The whole photo's darkness, read on the window: the photo's own surface level and no window border
-        # (a darkness map of photo[window] alone would differ from the whole cut's).
-        darkness = DarknessMap(photo)
+    # ``darkness`` is the whole photo's (:func:`_darkness`), read on the window: the photo's own surface level and
+    # no window border (a darkness map of photo[window] alone would differ from the whole cut's).
     part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
                    image_shape=explanation.support[window].shape)
     cut = _whole_cut(part, settings, photo=None if photo is None else photo[window],
@@ -595,7 +605,8 @@ def _whole_cut(explanation: Explanation, settings: MaskSettings, *, photo: np.nd
         return cut
     if photo is None:
         raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
-    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine, darkness=darkness))
+    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine, width=settings.darkness_width,
+                                               darkness=darkness))
 
 
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
@@ -622,8 +633,9 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
     darkness : DarknessMap, optional
         The photo's darkness, kept by a caller that cuts the same photo again
         (the studio, on a threshold change): blocks computed for an earlier mask
-        are not computed again. By default a new one, shared by the refinement
-        and the widths.
+        are not computed again. By default, or when it was taken over another
+        square than ``settings.darkness_width``, a new one, shared by the
+        refinement and the widths.
 
     Returns
     -------
@@ -636,10 +648,7 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
                               f"{explanation.image_shape[1]}x{explanation.image_shape[0]}")
     timings = {}
     start = time.perf_counter()
-    if photo is not None and darkness is None:
-        darkness = DarknessMap(photo)
-    elif darkness is not None and darkness.photo is not photo:
-        raise ValueError("darkness= is the DarknessMap of another photo than photo=")
+    darkness = _darkness(photo, settings, darkness)
     window = _explained_window(explanation, settings)
     if thresholded is None:
         thresholded = _cut_in_window(explanation, settings, window, photo=photo, darkness=darkness)
@@ -683,7 +692,7 @@ def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple
     preset = POSTPROCESSING[settings.post]
     scaled = None if preset is None else preset.scaled(settings.post_scale)
     largest = 0 if scaled is None else max(scaled.first_closing, scaled.second_closing)
-    window = bounding_box(support, margin=2 * (largest // 2) + DARKNESS_WIDTH + 8)
+    window = bounding_box(support, margin=2 * (largest // 2) + settings.darkness_width + 8)
     if window is None:
         return None
     rows, cols = window

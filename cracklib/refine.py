@@ -286,16 +286,17 @@ def hysteresis_threshold(image: np.ndarray, low: float, high: float) -> np.ndarr
     return keep[labels]
 
 
-def refine_with_photo(mask: np.ndarray, photo: np.ndarray, refinement: str, *,
+def refine_with_photo(mask: np.ndarray, photo: np.ndarray, refinement: str, *, width: int = DARKNESS_WIDTH,
                       darkness: DarknessMap | None = None) -> np.ndarray:
     """``mask`` refined on ``photo`` (H×W×3 or H×W uint8) by the named refinement (a key of :data:`REFINEMENTS`).
 
-    Both fit their darkness level on this mask; the darkness is computed only near it
-    (or read from ``darkness``, the photo's kept :class:`DarknessMap`).
+    Both fit their darkness level on this mask; the darkness is computed only near it, over a square of
+    ``width`` pixels (or read from ``darkness``, the photo's kept :class:`DarknessMap`, with its own width).
     """
     if refinement not in REFINEMENTS:
         raise ValueError(f"unknown refinement {refinement!r}; choose from {', '.join(REFINEMENTS)}")
     if refinement == "none" or not mask.any():
         return mask
     # The Otsu core is the dark core without its edges (a test checks it equals refine_mask on the whole photo).
-    return dark_core(mask, photo, edge_fraction=0.5 if refinement == "dark_core" else 1.0, darkness=darkness)
+    return dark_core(mask, photo, width=width, edge_fraction=0.5 if refinement == "dark_core" else 1.0,
+                     darkness=darkness)

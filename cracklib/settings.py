@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
-from .refine import REFINEMENTS
+from .refine import DARKNESS_WIDTH, REFINEMENTS
 from .severity import GAP_PX, WIDTH_METHODS
 
 __all__ = ["MODES", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "ExplanationSettings", "MaskSettings", "PipelineConfig",
@@ -102,6 +102,9 @@ class MaskSettings:
     mm_per_px: float | None = None
     #: How the mask is refined on the photo (a key of cracklib.refine.REFINEMENTS).
     refine: str = "otsu_core"
+    #: Side (pixels, odd) of the square a pixel's darkness is taken over, for the refinement and the widths: wider
+    #: than the widest crack, whose middle is dropped otherwise (cracklib.refine.DARKNESS_WIDTH).
+    darkness_width: int = DARKNESS_WIDTH
     #: Mask fragments closer than this (pixels) count as one crack (cracklib.severity.crack_labels).
     crack_gap_px: int = GAP_PX
     #: How crack widths are measured: on the mask's dark core on the photo, or on the mask (WIDTH_METHODS).
@@ -112,6 +115,8 @@ class MaskSettings:
             raise ValueError(f"unknown refinement {self.refine!r}; choose from {', '.join(REFINEMENTS)}")
         if self.widths not in WIDTH_METHODS:
             raise ValueError(f"unknown width method {self.widths!r}; choose from {', '.join(WIDTH_METHODS)}")
+        if self.darkness_width < 3 or self.darkness_width % 2 == 0:
+            raise ValueError(f"darkness_width must be an odd number of pixels, at least 3; got {self.darkness_width}")
 
 
 _EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))

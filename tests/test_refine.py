@@ -3,14 +3,15 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy.ndimage import binary_dilation
 
-from cracklib.pipeline import cut_explanation, explain, segment_explanation
+from cracklib.pipeline import Explanation, cut_explanation, explain, segment_explanation
 from skimage.filters import apply_hysteresis_threshold
 
 from cracklib import refine
 from cracklib.refine import (DarknessMap, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask,
                              refine_with_photo, surface_level)
-from cracklib.settings import MaskSettings, PipelineConfig
+from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
 
 
 def _photo():
@@ -172,6 +173,51 @@ def test_a_kept_darkness_map_gives_the_same_mask_and_widths(tiny_classifier):
         assert reused.severity.to_dict() == fresh.severity.to_dict()
     with pytest.raises(ValueError, match="another photo"):
         segment_explanation(explanation, MaskSettings(refine="otsu_core"), photo=image.copy(), darkness=kept)
+
+
+def _widening_crack():
+    """A grey 180 surface, 80×80, with a dark (60) crack along row 40 that widens from 5 px (column 10) to 24 px
+    (column 69), and a mask 3 px wider than the crack."""
+    gray = np.full((80, 80), 180, np.uint8)
+    for column in range(10, 70):
+        width = 5 + (column - 10) // 3
+        gray[40 - width // 2:40 - width // 2 + width, column] = 60
+    crack = gray == 60
+    return np.stack([gray] * 3, axis=-1), binary_dilation(crack, iterations=3), crack
+
+
+def test_a_crack_wider_than_the_darkness_square_loses_its_middle_and_a_wider_square_keeps_it():
+    photo, mask, crack = _widening_crack()
+    narrow = refine_with_photo(mask, photo, "otsu_core", width=15)
+    wide = refine_with_photo(mask, photo, "otsu_core", width=31)
+    # Where the crack is wider than the square, the closing does not fill it: no darkness, dropped.
+    assert narrow[40, 12] and not narrow[40, 65] and not (narrow & ~crack).any()
+    np.testing.assert_array_equal(wide, crack)   # the whole crack and nothing else
+
+
+def test_the_pipeline_takes_its_darkness_over_the_settings_square():
+    photo, band, _ = _widening_crack()
+    # Relevance on the band around the crack, so every threshold cuts that band.
+    explanation = Explanation(0.9, band.astype(np.float32), band.shape, ExplanationSettings())
+    kept = DarknessMap(photo)                      # the default square, as the studio keeps it
+    masks = {}
+    for width in (15, 45):
+        settings = MaskSettings(threshold="simple", refine="otsu_core", post="none", min_crack_area=0,
+                                darkness_width=width)
+        result = segment_explanation(explanation, settings, photo=photo, darkness=kept)
+        alone = segment_explanation(explanation, settings, photo=photo)
+        np.testing.assert_array_equal(result.mask, alone.mask)  # a kept map of another square is not read
+        np.testing.assert_array_equal(cut_explanation(explanation, settings, photo=photo, darkness=kept).mask,
+                                      result.mask)
+        assert result.darkness.width == width
+        masks[width] = result.mask
+    assert masks[45][40, 65] and not masks[15][40, 65] and masks[15].sum() < masks[45].sum()
+
+
+@pytest.mark.parametrize("width", [2, 14, 1])
+def test_the_darkness_square_is_an_odd_number_of_pixels(width):
+    with pytest.raises(ValueError, match="darkness_width"):
+        MaskSettings(darkness_width=width)
 
 
 def test_dark_core_takes_the_half_dark_edges_joined_to_the_core_only():

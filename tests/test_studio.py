@@ -81,6 +81,31 @@ def test_a_measured_mask_counts_its_own_mask_only_and_is_read_only():
         result.mask[0, 0] = True
 
 
+def test_a_cut_and_a_measured_mask_are_kept_per_darkness_square():
+    from cracklib.refine import DarknessMap
+    from cracklib.settings import MaskSettings
+
+    gray = np.full((60, 60), 180, np.uint8)
+    gray[20:41, 5:55] = 60                         # a crack 21 px wide
+    band = np.zeros((60, 60), bool)
+    band[17:44, 2:58] = True
+    image = np.stack([gray] * 3, axis=-1)
+    explained = studio.Explained(image, image, Explanation(0.9, band.astype(np.float32), (60, 60),
+                                                           ExplanationSettings()),
+                                 darkness=DarknessMap(image), key=("square test",))
+    narrow, wide = (MaskSettings(threshold="simple", post="none", min_crack_area=0, darkness_width=width)
+                    for width in (15, 31))
+    studio.explanation_cache().clear()
+    try:
+        # The 15-px square cannot fill a 21-px crack, so it finds no darker pixels and keeps the band as cut;
+        # the 31-px square keeps the crack alone. A cached cut of one square is not served for the other.
+        assert studio.cut(explained, narrow).mask.sum() == band.sum()
+        assert studio.cut(explained, wide).mask.sum() == (gray == 60).sum()
+        assert studio.measured(explained, wide).area_px == (gray == 60).sum()
+    finally:
+        studio.explanation_cache().clear()
+
+
 def test_background_work_waits_while_a_page_runs():
     ran = threading.Event()
     with studio.page_run():
