@@ -35,6 +35,8 @@ SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 PIPELINES = {
     "default (LRP, gmm, Otsu core, paper)": PipelineConfig(),
     "default, widths on the mask": PipelineConfig.of(widths="mask"),
+    # The option for wide cracks (README, "The darkness square"; docs/darkness_width_val.md).
+    "default, 45-px darkness square": PipelineConfig.of(darkness_width=45),
     "unrefined, no post-processing (the earlier default)": PipelineConfig.of(refine="none", post="none"),
     # The networks at their own default mask step, as the product runs them (validated in docs/segmenters_val.md).
     "distilled U-Net": PipelineConfig(ExplanationSettings(method="distilled"), default_mask("distilled")),
