@@ -134,6 +134,17 @@ def test_segment_reads_widths_on_the_photo_unless_told_to_use_the_mask():
     assert _metrics(at)["Area (px)"] == area  # the mask itself is the same
 
 
+def test_segment_darkness_square_changes_the_refined_mask_and_is_off_without_refinement():
+    at = _open()
+    square = next(s for s in at.sidebar.slider if s.label.startswith("Widest crack"))
+    area = _metrics(at)["Area (px)"]
+    square.set_value(45).run()
+    assert not at.exception
+    assert _metrics(at)["Area (px)"] != area  # the darker-than-its-surround test reads a wider surround
+    _sidebar(at, "Refine with the photo").set_value("none").run()
+    assert next(s for s in at.sidebar.slider if s.label.startswith("Widest crack")).disabled
+
+
 def test_segment_lists_each_crack_and_leaves_out_the_regions_to_ignore():
     at = _open()
     cracks = at.dataframe[0].value  # the per-crack table comes first
