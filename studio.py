@@ -440,6 +440,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                            help="the reference image of IG, DeepLift and the SHAP methods")
         own_step = default_mask(choice, defaults.mask)
         threshold, post, refine = own_step.threshold, own_step.post, own_step.refine
+        darkness_width = own_step.darkness_width  # the pages without mask widgets take the defaults
         if mask:
             # A network's map defaults to its own mask step; switching between a network and an explanation
             # resets these (a selectbox whose default changes is a new widget).
@@ -447,11 +448,11 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
-        darkness_width = st.slider(
-            "Widest crack (darkness square, px)", 5, 95, MASK.darkness_width, 2, disabled=refine == "none",
-            help="the refinement keeps the pixels darker than the brightest surface within this square: make it "
-                 "wider than the widest crack, or a wide, spalled crack loses its middle (a wider square lets "
-                 "more surface texture in; docs/darkness_width_val.md)")
+            darkness_width = st.slider(
+                "Widest crack (darkness square, px)", 5, 95, own_step.darkness_width, 2, disabled=refine == "none",
+                help="the refinement keeps the pixels darker than the brightest surface within this square: make "
+                     "it wider than the widest crack, or a wide, spalled crack loses its middle (a wider square lets "
+                     "more surface texture in; docs/darkness_width_val.md)")
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")
         widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,
