@@ -1,4 +1,4 @@
-"""The darkness square's side (``refine.DARKNESS_WIDTH``), chosen on the validation splits (docs/darkness_width_val.md).
+"""The darkness square's side (``MaskSettings.darkness_width``) on the validation splits (docs/darkness_width_val.md).
 
     .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val] [--widths 15 21 31 45]
     .venv/bin/python benchmarks/darkness_width_val.py --split test --out docs/darkness_width_test.md   # the report
