@@ -562,7 +562,8 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
     On a photo whose explained tiles cover well under all of it, both steps run
     on the explained window only (:func:`_explained_window`): the same cut, a
     fraction of the time. ``darkness`` is the photo's kept darkness map, if the
-    caller keeps one.
+    caller keeps one; it is read when taken over ``settings.darkness_width``
+    (:func:`_darkness`).
     """
     return _cut_in_window(explanation, settings, _explained_window(explanation, settings), photo=photo,
                           darkness=_darkness(photo, settings, darkness))
