@@ -42,7 +42,7 @@ from cracklib.pipeline import (DEFAULT_WEIGHTS, WEIGHTS_DIR, Classifier, Explana
                                cut_explanation, explain, load_classifier, segment_explanation)
 from cracklib.models import read_card
 from cracklib.postprocess import POSTPROCESSING
-from cracklib.refine import REFINEMENTS, DarknessMap
+from cracklib.refine import DARKNESS_WIDTH, PER_PHOTO, REFINEMENTS, DarknessMap
 from cracklib.segnet import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.render import RELEVANCE_PERCENTILE, preview, relevance_scale
 from cracklib.severity import WIDTH_METHODS
@@ -239,8 +239,9 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
 def cut(explained: Explained, settings: MaskSettings) -> Thresholded:
     """The explanation's cut (threshold, then refinement on the photo) for these mask settings, cached
     beside its explanation: a post-processing change, or a threshold tried before, is not cut again (the
-    Gaussian mixture's cut of a 12 MP photo takes about 0.3 s). The photo's kept darkness is read when the
-    darkness square is the default; another square computes its own (:func:`cracklib.pipeline.cut_explanation`)."""
+    Gaussian mixture's cut of a 12 MP photo takes about 0.3 s). The photo's kept darkness (15 px) is read when
+    the cut's square is 15 px, what a square sized per photo most often is; another square computes its own
+    (:func:`cracklib.pipeline.cut_explanation`)."""
     def compute() -> Thresholded:
         return cut_explanation(explained.explanation, settings, photo=explained.image, darkness=explained.darkness)
 
@@ -448,11 +449,17 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
             refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
                              help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
-            darkness_width = st.slider(
-                "Widest crack (darkness square, px)", 5, 95, own_step.darkness_width, 2, disabled=refine == "none",
-                help="the refinement keeps the pixels darker than the brightest surface within this square: make "
-                     "it wider than the widest crack, or a wide, spalled crack loses its middle (a wider square lets "
-                     "more surface texture in; docs/darkness_width_val.md)")
+            per_photo = st.checkbox(
+                "Size the darkness square per photo", own_step.darkness_width == PER_PHOTO, disabled=refine == "none",
+                help="the refinement keeps the pixels darker than the brightest surface within a square: sized on "
+                     "each photo's explanation band (15-45 px), or set by hand below")
+            side = st.slider(
+                "Widest crack (darkness square, px)", 5, 95,
+                DARKNESS_WIDTH if own_step.darkness_width == PER_PHOTO else own_step.darkness_width, 2,
+                disabled=refine == "none" or per_photo,
+                help="make it wider than the widest crack, or a wide, spalled crack loses its middle (a wider square "
+                     "lets more surface texture in; docs/darkness_width_val.md)")
+            darkness_width = PER_PHOTO if per_photo else side
         gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
                         help="fragments along one crack, interrupted by a faint stretch, count as one crack")
         widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,

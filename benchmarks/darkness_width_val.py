@@ -1,6 +1,6 @@
 """The darkness square's side (``MaskSettings.darkness_width``) on the validation splits (docs/darkness_width_val.md).
 
-    .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val] [--widths 15 21 31 45]
+    .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val] [--widths 15 21 31 45 per_photo]
     .venv/bin/python benchmarks/darkness_width_val.py --split test --out docs/darkness_width_test.md   # the report
 
 The default pipeline refines its mask on the photo: it keeps the mask's pixels
@@ -9,9 +9,12 @@ top-hat, ``refine.darkness``). A crack wider than the square is not darker
 than its own middle, so its middle is dropped. Every masked validation photo
 (as ``benchmarks/refine_val.py``: region annotations left out) is explained
 once with the default model and settings; the default mask step then runs with
-each square side (``MaskSettings.darkness_width``). Prints and writes dataset-level F1 (summed confusion) with
-precision and recall, and Spearman's ρ of the total crack length against the
-truth's across photos (``docs/severity.md``), per set and the mean F1.
+each square side (``MaskSettings.darkness_width``), and with the square sized
+per photo on its explanation band (``per_photo``, ``refine.band_darkness_width``).
+Prints and writes dataset-level F1 (summed confusion) with precision and recall,
+and Spearman's ρ of the total crack length against the truth's across photos
+(``docs/severity.md``), per set and the mean F1; for ``per_photo``, the median
+and largest square it took per set.
 """
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ DEFAULT_OUT = ROOT / "docs" / "darkness_width_val.md"
 from cracklib.datasets import read_sample
 from cracklib.metrics import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.refine import DARKNESS_WIDTH
+from cracklib.refine import PER_PHOTO
+from cracklib.settings import MaskSettings
 from cracklib.severity import measure_severity
 from refine_val import crack_photo_sets
 
@@ -37,17 +41,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--split", default="val")
-    parser.add_argument("--widths", type=int, nargs="+", default=[15, 21, 31, 45])
+    parser.add_argument("--widths", type=lambda text: text if text == PER_PHOTO else int(text), nargs="+",
+                        default=[15, 21, 31, 45, PER_PHOTO])
     parser.add_argument("--max-crack-fraction", type=float, default=0.2)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     args = parser.parse_args()
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
-    rows, counts = {}, []
+    rows, counts, squares = {}, [], {}
     for name, kept, left_out in crack_photo_sets(args.data_root, split=args.split,
                                                  max_fraction=args.max_crack_fraction):
         totals = {width: Confusion() for width in args.widths}
         lengths = {width: [] for width in args.widths}
-        true_lengths = []
+        true_lengths, squares[name] = [], []
         for sample in kept:
             image, truth = read_sample(sample)
             explanation = explain(classifier, image, config.explanation)
@@ -55,6 +60,8 @@ def main() -> None:
             for width in args.widths:
                 result = segment_explanation(explanation, replace(config.mask, darkness_width=width), photo=image)
                 totals[width] += confusion(result.mask, truth)
+                if width == PER_PHOTO and result.darkness is not None:
+                    squares[name].append(result.darkness.width)
                 lengths[width].append(result.severity.length_px)
         crack_photos = np.array(true_lengths) > 0
         rows[name] = {}
@@ -78,15 +85,19 @@ def main() -> None:
     for width in args.widths:
         cells = [f"{f1:.3f} ({precision:.2f} / {recall:.2f}), ρ {rho:.2f}"
                  for f1, precision, recall, rho in (rows[name][width] for name in rows)]
-        lines.append(f"| {width}{' (default)' if width == DARKNESS_WIDTH else ''} | " + " | ".join(cells)
-                     + f" | {means[width]:.3f} |")
+        lines.append(f"| {width}{' (default)' if width == MaskSettings().darkness_width else ''} | "
+                     + " | ".join(cells) + f" | {means[width]:.3f} |")
+    if PER_PHOTO in args.widths:
+        lines += ["", "The square sized per photo, median (largest) side in px: "
+                      + ", ".join(f"{name} {np.median(sides):.0f} ({max(sides)})"
+                                  for name, sides in squares.items() if sides) + "."]
     if args.split == "val":
         best = max(means, key=means.get)
-        lines += ["", f"Best mean F1: a square of {best} px ({means[best]:.3f}). Shipped: {DARKNESS_WIDTH} px; the "
+        lines += ["", f"Best mean F1: {best} ({means[best]:.3f}). Shipped: {MaskSettings().darkness_width}; the "
                       "README's refinement section says why."]
     else:  # a report: the square is chosen on val
         lines += ["", f"A report on the {args.split} splits; the square is chosen on val (docs/darkness_width_val.md). "
-                      f"Shipped: {DARKNESS_WIDTH} px."]
+                      f"Shipped: {MaskSettings().darkness_width}."]
     print("\n".join(lines[-len(args.widths) - 3:]))
     Path(args.out).write_text("\n".join(lines) + "\n")
 

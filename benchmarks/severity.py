@@ -33,10 +33,12 @@ from cracklib.severity import GAP_PX, measure_severity
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: label → pipeline settings. Pipelines sharing an explanation reuse it.
 PIPELINES = {
-    "default (LRP, gmm, Otsu core, paper)": PipelineConfig(),
+    "default (LRP, gmm, Otsu core, paper, darkness square per photo)": PipelineConfig(),
     "default, widths on the mask": PipelineConfig.of(widths="mask"),
-    # The option for wide cracks (README, "The darkness square"; docs/darkness_width_val.md).
-    "default, 45-px darkness square": PipelineConfig.of(darkness_width=45),
+    # The refinement's darkness square fixed: 15 px (the default before the square sized per photo) and 45 px
+    # (README, "The darkness square"; docs/darkness_width_val.md).
+    "default, fixed 15-px darkness square": PipelineConfig.of(darkness_width=15),
+    "default, fixed 45-px darkness square": PipelineConfig.of(darkness_width=45),
     "unrefined, no post-processing (the earlier default)": PipelineConfig.of(refine="none", post="none"),
     # The networks at their own default mask step, as the product runs them (validated in docs/segmenters_val.md).
     "distilled U-Net": PipelineConfig(ExplanationSettings(method="distilled"), default_mask("distilled")),

@@ -21,7 +21,7 @@ from .models import ARCHITECTURES
 from .pipeline import DEFAULT_WEIGHTS
 from .settings import MODES, NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig, default_mask
 from .postprocess import POSTPROCESSING
-from .refine import REFINEMENTS
+from .refine import PER_PHOTO, REFINEMENTS
 from .severity import WIDTH_METHODS
 from .segnet import SEGMENTER_METHODS, SegmenterConfig
 from .threshold import THRESHOLDS
@@ -82,9 +82,10 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--refine", default=None, choices=list(REFINEMENTS),
                         help=f"refine the mask on the photo: dark_core keeps its dark pixels and their half-dark edges, "
                              f"otsu_core the dark ones only (default {defaults.refine}; {networks}: their own)")
-    parser.add_argument("--darkness-width", type=int, default=MASK.darkness_width,
+    parser.add_argument("--darkness-width", type=_darkness_width, default=MASK.darkness_width,
                         help="side (px, odd) of the square the refinement's darkness is taken over: wider than the "
-                             "widest crack, or a wide crack loses its middle")
+                             f"widest crack, or a wide crack loses its middle; {PER_PHOTO}: sized on each photo's "
+                             f"explanation band (default {MASK.darkness_width})")
     parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
                         help="explain only when the crack probability reaches this (0 = always)")
     parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
@@ -100,6 +101,16 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
     parser.add_argument("--tile-scale", type=float, default=EXPLANATION.tile_scale,
                         help="resize factor before tiling (1 = native resolution)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (.pt with its .json card)")
+
+
+def _darkness_width(text: str) -> int | str:
+    """``--darkness-width``: a side in pixels, or "per_photo" (checked by MaskSettings)."""
+    if text == PER_PHOTO:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an odd number of pixels or {PER_PHOTO}, got {text!r}") from None
 
 
 def _config(args) -> PipelineConfig:

@@ -30,7 +30,7 @@ from skimage.registration import phase_cross_correlation
 from skimage.transform import rotate
 
 from .errors import CrackInputError
-from .pipeline import Classifier, PipelineConfig, SegmentationResult, explain, segment_explanation
+from .pipeline import Classifier, PipelineConfig, SegmentationResult, darkness_square, explain, segment_explanation
 from .refine import refine_with_photo
 from .threshold import apply_threshold
 
@@ -262,8 +262,9 @@ def _series_cuts(explanations, images, settings):
     cuts = _shared_thresholds(explanations, settings.threshold)
     if settings.refine == "none":
         return cuts
-    return [replace(cut, mask=refine_with_photo(cut.mask, image, settings.refine, width=settings.darkness_width))
-            for cut, image in zip(cuts, images)]
+    squares = [darkness_square(settings, cut.mask) for cut in cuts]  # "per_photo": each frame's own
+    return [replace(cut, mask=refine_with_photo(cut.mask, image, settings.refine, width=square), darkness_width=square)
+            for cut, image, square in zip(cuts, images, squares)]
 
 
 def monotone_masks(masks: list[np.ndarray]) -> list[np.ndarray]:

@@ -50,7 +50,7 @@ from .imageio import read_image
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import VIEWS, resize_map, to_input, to_pixels, turned_batch
-from .refine import REFINEMENTS, DarknessMap, dark_core, refine_with_photo
+from .refine import PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS, DarknessMap, band_darkness_width, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .synthetic import bundled_samples
@@ -218,7 +218,10 @@ class SegmentationResult:
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px,
                                     core=core)
         if self.settings.refine != "none":
-            severity.width_method += f"; mask refined on the photo ({self.settings.refine}: {REFINEMENTS[self.settings.refine]})"
+            severity.width_method += (f"; mask refined on the photo ({self.settings.refine}: "
+                                      f"{REFINEMENTS[self.settings.refine]})")
+        if self.darkness is not None and (self.settings.refine != "none" or core is not None):
+            severity.width_method += f"; darkness square {self.darkness.width} px"
         self.mask_timings["severity"] = time.perf_counter() - start
         return severity
 
@@ -562,52 +565,55 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
     On a photo whose explained tiles cover well under all of it, both steps run
     on the explained window only (:func:`_explained_window`): the same cut, a
     fraction of the time. ``darkness`` is the photo's kept darkness map, if the
-    caller keeps one; it is read when taken over ``settings.darkness_width``
-    (:func:`_darkness`).
+    caller keeps one; it is read when taken over the cut's square (:func:`darkness_square`).
     """
     return _cut_in_window(explanation, settings, _explained_window(explanation, settings), photo=photo,
-                          darkness=_darkness(photo, settings, darkness))
+                          darkness=darkness)[0]
 
 
-def _darkness(photo: np.ndarray | None, settings: MaskSettings, kept: DarknessMap | None) -> DarknessMap | None:
-    """The photo's darkness over ``settings.darkness_width``: the caller's kept map when it is of this photo and
+def darkness_square(settings: MaskSettings, band: np.ndarray) -> int:
+    """Side of the darkness square for a cut whose mask before refinement is ``band``: the settings' side, or
+    one sized on the band (``darkness_width="per_photo"``, :func:`cracklib.refine.band_darkness_width`)."""
+    return band_darkness_width(band) if settings.darkness_width == PER_PHOTO else settings.darkness_width
+
+
+def _darkness(photo: np.ndarray | None, width: int | None, kept: DarknessMap | None) -> DarknessMap | None:
+    """The photo's darkness over a square of ``width``: the caller's kept map when it is of this photo and
     square, else a new one (a kept map of another square cannot be read for this one)."""
     if kept is not None and kept.photo is not photo:
         raise ValueError("darkness= is the DarknessMap of another photo than photo=")
     if photo is None:
         return None
-    if kept is None or kept.width != settings.darkness_width:
-        return DarknessMap(photo, width=settings.darkness_width)
+    if kept is None or kept.width != width:
+        return DarknessMap(photo, width=width)
     return kept
 
 
 def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tuple[slice, slice] | None, *,
-                   photo: np.ndarray | None, darkness: DarknessMap | None) -> Thresholded:
-    """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None."""
+                   photo: np.ndarray | None, darkness: DarknessMap | None
+                   ) -> tuple[Thresholded, DarknessMap | None]:
+    """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None;
+    and the photo's darkness map it was refined with (``darkness`` as given when it was not refined)."""
+    region = window or (slice(None), slice(None))
+    part = explanation if window is None else replace(
+        explanation, relevance=explanation.relevance[window], support=explanation.support[window],
+        image_shape=explanation.support[window].shape)
+    cut = threshold_explanation(part, settings.threshold)
+    if settings.refine != "none" and cut.mask.any():
+        if photo is None:
+            raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
+        # The whole photo's darkness, read on the window: the photo's own surface level and no window border
+        # (a darkness map of photo[window] alone would differ from the whole cut's).
+        darkness = _darkness(photo, darkness_square(settings, cut.mask), darkness)
+        cut = replace(cut, mask=refine_with_photo(cut.mask, photo[region], settings.refine,
+                                                  darkness=darkness if window is None else darkness.cropped(window)),
+                      darkness_width=darkness.width)
     if window is None:
-        return _whole_cut(explanation, settings, photo=photo, darkness=darkness)
-    # ``darkness`` is the whole photo's (:func:`_darkness`), read on the window: the photo's own surface level and
-    # no window border (a darkness map of photo[window] alone would differ from the whole cut's).
-    part = replace(explanation, relevance=explanation.relevance[window], support=explanation.support[window],
-                   image_shape=explanation.support[window].shape)
-    cut = _whole_cut(part, settings, photo=None if photo is None else photo[window],
-                     darkness=None if darkness is None else darkness.cropped(window))
-    thresholded = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype),
-                              np.zeros(explanation.image_shape, bool), cut.threshold)
-    thresholded.score[window], thresholded.mask[window] = cut.score, cut.mask
-    return thresholded
-
-
-def _whole_cut(explanation: Explanation, settings: MaskSettings, *, photo: np.ndarray | None,
-               darkness: DarknessMap | None) -> Thresholded:
-    """:func:`cut_explanation` on every pixel of the explanation."""
-    cut = threshold_explanation(explanation, settings.threshold)
-    if settings.refine == "none" or not cut.mask.any():
-        return cut
-    if photo is None:
-        raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
-    return replace(cut, mask=refine_with_photo(cut.mask, photo, settings.refine, width=settings.darkness_width,
-                                               darkness=darkness))
+        return cut, darkness
+    whole = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype), np.zeros(explanation.image_shape, bool),
+                        cut.threshold, cut.darkness_width)
+    whole.score[window], whole.mask[window] = cut.score, cut.mask
+    return whole, darkness
 
 
 def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
@@ -635,8 +641,8 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         The photo's darkness, kept by a caller that cuts the same photo again
         (the studio, on a threshold change): blocks computed for an earlier mask
         are not computed again. By default, or when it was taken over another
-        square than ``settings.darkness_width``, a new one, shared by the
-        refinement and the widths.
+        square than the cut's (:func:`darkness_square`), a new one, shared by
+        the refinement and the widths.
 
     Returns
     -------
@@ -649,12 +655,14 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
                               f"{explanation.image_shape[1]}x{explanation.image_shape[0]}")
     timings = {}
     start = time.perf_counter()
-    darkness = _darkness(photo, settings, darkness)
     window = _explained_window(explanation, settings)
     if thresholded is None:
-        thresholded = _cut_in_window(explanation, settings, window, photo=photo, darkness=darkness)
+        thresholded, darkness = _cut_in_window(explanation, settings, window, photo=photo, darkness=darkness)
     elif window is not None and not _holds(bounding_box(explanation.support), thresholded.mask):
         window = None  # a cut made by the caller (e.g. growth's) reaching outside the explained tiles
+    # Widths are read over the square the cut was refined with; an unrefined cut sizes one on its own mask.
+    square = thresholded.darkness_width or (None if photo is None else darkness_square(settings, thresholded.mask))
+    darkness = _darkness(photo, square, darkness)
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     # Post-processing runs on the window too: its margin is the post-processing's reach around the tiles.
@@ -693,7 +701,8 @@ def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple
     preset = POSTPROCESSING[settings.post]
     scaled = None if preset is None else preset.scaled(settings.post_scale)
     largest = 0 if scaled is None else max(scaled.first_closing, scaled.second_closing)
-    window = bounding_box(support, margin=2 * (largest // 2) + settings.darkness_width + 8)
+    square = PER_PHOTO_WIDTHS[1] if settings.darkness_width == PER_PHOTO else settings.darkness_width
+    window = bounding_box(support, margin=2 * (largest // 2) + square + 8)
     if window is None:
         return None
     rows, cols = window

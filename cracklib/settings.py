@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
-from .refine import DARKNESS_WIDTH, REFINEMENTS
+from .refine import PER_PHOTO, REFINEMENTS
 from .severity import GAP_PX, WIDTH_METHODS
 
 __all__ = ["MODES", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "ExplanationSettings", "MaskSettings", "PipelineConfig",
@@ -103,8 +103,10 @@ class MaskSettings:
     #: How the mask is refined on the photo (a key of cracklib.refine.REFINEMENTS).
     refine: str = "otsu_core"
     #: Side (pixels, odd) of the square a pixel's darkness is taken over, for the refinement and the widths: wider
-    #: than the widest crack, whose middle is dropped otherwise (cracklib.refine.DARKNESS_WIDTH).
-    darkness_width: int = DARKNESS_WIDTH
+    #: than the widest crack, whose middle is dropped otherwise; or "per_photo" (the default), sized for each photo
+    #: on its explanation band, 15-45 px (cracklib.refine.band_darkness_width; chosen on the validation splits,
+    #: docs/darkness_width_val.md, with magnetic tiles and growth's synthetic series as checks: README).
+    darkness_width: int | str = PER_PHOTO
     #: Mask fragments closer than this (pixels) count as one crack (cracklib.severity.crack_labels).
     crack_gap_px: int = GAP_PX
     #: How crack widths are measured: on the mask's dark core on the photo, or on the mask (WIDTH_METHODS).
@@ -115,8 +117,10 @@ class MaskSettings:
             raise ValueError(f"unknown refinement {self.refine!r}; choose from {', '.join(REFINEMENTS)}")
         if self.widths not in WIDTH_METHODS:
             raise ValueError(f"unknown width method {self.widths!r}; choose from {', '.join(WIDTH_METHODS)}")
-        if self.darkness_width < 3 or self.darkness_width % 2 == 0:
-            raise ValueError(f"darkness_width must be an odd number of pixels, at least 3; got {self.darkness_width}")
+        if self.darkness_width != PER_PHOTO and not (isinstance(self.darkness_width, int)
+                                                     and self.darkness_width >= 3 and self.darkness_width % 2 == 1):
+            raise ValueError(f"darkness_width must be an odd number of pixels, at least 3, or {PER_PHOTO!r}; "
+                             f"got {self.darkness_width!r}")
 
 
 _EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))

@@ -45,6 +45,9 @@ class Thresholded:
     mask: np.ndarray
     #: The cut in units of ``score`` (0.5 for the posterior-based mixtures).
     threshold: float
+    #: Side of the darkness square the mask was refined with on the photo (:mod:`cracklib.refine`); None while
+    #: it is the threshold's cut alone.
+    darkness_width: int | None = None
 
 
 def _positive_scaled(relevance: np.ndarray) -> np.ndarray:

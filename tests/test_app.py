@@ -134,16 +134,22 @@ def test_segment_reads_widths_on_the_photo_unless_told_to_use_the_mask():
     assert _metrics(at)["Area (px)"] == area  # the mask itself is the same
 
 
-def test_segment_darkness_square_changes_the_refined_mask_and_is_off_without_refinement():
+def test_segment_darkness_square_changes_the_refined_mask_and_is_off_per_photo_or_without_refinement():
     at = _open()
-    square = next(s for s in at.sidebar.slider if s.label.startswith("Widest crack"))
+    per_photo = next(c for c in at.sidebar.checkbox if c.label.startswith("Size the darkness square"))
     area = _metrics(at)["Area (px)"]
+    per_photo.set_value(False).run()
+    square = next(s for s in at.sidebar.slider if s.label.startswith("Widest crack"))
+    assert not square.disabled
     square.set_value(5).run()
     assert not at.exception
     # A 5-px square is narrower than most of the sample's crack: fewer of its pixels are darker than their surround.
     assert int(_metrics(at)["Area (px)"].replace(",", "")) < int(area.replace(",", ""))
+    next(c for c in at.sidebar.checkbox if c.label.startswith("Size the darkness square")).set_value(True).run()
+    assert next(s for s in at.sidebar.slider if s.label.startswith("Widest crack")).disabled  # sized per photo
     _sidebar(at, "Refine with the photo").set_value("none").run()
     assert next(s for s in at.sidebar.slider if s.label.startswith("Widest crack")).disabled
+    assert next(c for c in at.sidebar.checkbox if c.label.startswith("Size the darkness square")).disabled
 
 
 def test_segment_lists_each_crack_and_leaves_out_the_regions_to_ignore():

@@ -41,6 +41,7 @@ def test_segment_bundled_samples_end_to_end(tmp_path):
     (["segment", "x.png", "--out", "OUT", "--gate", "2"], "--gate"),
     (["segment", "x.png", "--out", "OUT", "--decision", "vote"], "invalid choice"),
     (["segment", "x.png", "--out", "OUT", "--darkness-width", "14"], "darkness_width must be an odd number"),
+    (["segment", "x.png", "--out", "OUT", "--darkness-width", "wide"], "expected an odd number of pixels or per_photo"),
     (["train", "--synthetic", "8", "--out", "OUT/w.pt", "--hard-negatives", "OUT/none.pt"], "no such weights file"),
 ])
 def test_user_errors_are_one_line_with_exit_code_2(tmp_path, capsys, args, words):

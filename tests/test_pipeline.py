@@ -6,7 +6,7 @@ import torch
 
 from cracklib.imageio import read_image, read_mask
 from cracklib.metrics import confusion
-from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _explained_window, _whole_cut, cut_explanation, explain,
+from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _cut_in_window, _explained_window, cut_explanation, explain,
                                load_classifier, segment, segment_explanation)
 from cracklib.postprocess import POSTPROCESSING, drop_small_components, postprocess
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
@@ -186,7 +186,8 @@ def test_excluded_pixels_are_never_crack_in_the_mask_or_its_severity(tiny_classi
 
 @pytest.mark.parametrize("post", sorted(POSTPROCESSING))
 @pytest.mark.parametrize("refine", ["none", "dark_core", "otsu_core"])
-def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
+@pytest.mark.parametrize("darkness_width", [15, "per_photo"])
+def test_the_explained_window_gives_the_whole_photo_mask(post, refine, darkness_width):
     # Relevance only on a block of "explained tiles" well inside a larger photo,
     # and on one touching the photo's edge: stage 2 on the window must give the
     # mask and score of stage 2 on the whole photo, for every threshold.
@@ -201,11 +202,11 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine):
     photo[:, 198:203] //= 3  # a dark crack for the refinement to find
     photo[200:, :150] = 255  # a bright area outside the window: the photo's surface level is not the window's
     explanation = Explanation(0.9, relevance, shape, ExplanationSettings(), support=support)
-    assert _explained_window(explanation, MaskSettings(post=post)) is not None
+    assert _explained_window(explanation, MaskSettings(post=post, darkness_width=darkness_width)) is not None
     for threshold in THRESHOLDS:
-        settings = MaskSettings(threshold=threshold, post=post, refine=refine)
+        settings = MaskSettings(threshold=threshold, post=post, refine=refine, darkness_width=darkness_width)
         windowed = segment_explanation(explanation, settings, photo=photo)
-        whole_cut = _whole_cut(explanation, settings, photo=photo, darkness=None)
+        whole_cut, _ = _cut_in_window(explanation, settings, None, photo=photo, darkness=None)
         whole_mask = drop_small_components(postprocess(whole_cut.mask, post), settings.min_crack_area)
         assert windowed.mask.any(), threshold
         np.testing.assert_array_equal(windowed.mask, whole_mask, err_msg=threshold)

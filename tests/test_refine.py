@@ -9,8 +9,8 @@ from cracklib.pipeline import Explanation, cut_explanation, explain, segment_exp
 from skimage.filters import apply_hysteresis_threshold
 
 from cracklib import refine
-from cracklib.refine import (DarknessMap, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask,
-                             refine_with_photo, surface_level)
+from cracklib.refine import (PER_PHOTO, DarknessMap, band_darkness_width, dark_core, darkness, darkness_level,
+                             hysteresis_threshold, refine_mask, refine_with_photo, surface_level)
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
 
 
@@ -214,7 +214,36 @@ def test_the_pipeline_takes_its_darkness_over_the_settings_square():
     assert masks[45][40, 65] and not masks[15][40, 65] and masks[15].sum() < masks[45].sum()
 
 
-@pytest.mark.parametrize("width", [2, 14, 1])
+@pytest.mark.parametrize("rows, unclipped, side", [(3, 7, 15), (9, 15, 15), (13, 21, 21), (21, 33, 33),
+                                                    (31, 49, 45), (0, 3, 15)])
+def test_a_square_sized_per_photo_is_three_times_the_bands_half_width(rows, unclipped, side):
+    # A straight band ``rows`` px wide: its half-width on the skeleton is (rows + 1) / 2 (the distance to the
+    # first background pixel), so the side is 1.5 × 2 × that, made odd, and kept within 15-45 px.
+    band = np.zeros((80, 300), bool)
+    band[40 - rows // 2:40 - rows // 2 + rows, 20:280] = True
+    assert band_darkness_width(band) == side
+    assert band_darkness_width(band, widths=(3, 95)) == unclipped
+
+
+def test_a_square_sized_per_photo_keeps_a_wide_crack_and_stays_small_on_a_thin_one():
+    photo, band, crack = _widening_crack()
+    settings = MaskSettings(threshold="simple", refine="otsu_core", post="none", min_crack_area=0,
+                            darkness_width=PER_PHOTO)
+    wide = segment_explanation(Explanation(0.9, band.astype(np.float32), band.shape, ExplanationSettings()),
+                               settings, photo=photo)
+    assert wide.darkness.width == band_darkness_width(band) >= 31
+    np.testing.assert_array_equal(wide.mask, crack)  # the whole crack, as with a 31-px square
+    assert "darkness square" in wide.severity.width_method
+    thin_band = binary_dilation(_photo()[..., 0] == 60, iterations=2)
+    thin = segment_explanation(Explanation(0.9, thin_band.astype(np.float32), thin_band.shape, ExplanationSettings()),
+                               settings, photo=_photo())
+    fixed = segment_explanation(thin.explanation, MaskSettings(threshold="simple", refine="otsu_core", post="none",
+                                                               min_crack_area=0), photo=_photo())
+    assert thin.darkness.width == 15
+    np.testing.assert_array_equal(thin.mask, fixed.mask)
+
+
+@pytest.mark.parametrize("width", [2, 14, 1, "wide", 15.0])
 def test_the_darkness_square_is_an_odd_number_of_pixels(width):
     with pytest.raises(ValueError, match="darkness_width"):
         MaskSettings(darkness_width=width)

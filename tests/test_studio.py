@@ -3,6 +3,7 @@ import os
 import tempfile
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -102,6 +103,11 @@ def test_a_cut_and_a_measured_mask_are_kept_per_darkness_square():
         assert studio.cut(explained, narrow).mask.sum() == band.sum()
         assert studio.cut(explained, wide).mask.sum() == (gray == 60).sum()
         assert studio.measured(explained, wide).area_px == (gray == 60).sum()
+        # Sized on the 27-px band (43 px), the square keeps the crack alone too, and the widths read over it.
+        per_photo = replace(narrow, darkness_width="per_photo")
+        assert studio.cut(explained, per_photo).darkness_width == 43
+        assert studio.cut(explained, per_photo).mask.sum() == (gray == 60).sum()
+        assert studio.measured(explained, per_photo).darkness.width == 43
     finally:
         studio.explanation_cache().clear()
 
