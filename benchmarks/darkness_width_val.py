@@ -1,20 +1,25 @@
 """The darkness square's side (``MaskSettings.darkness_width``) on the validation splits (docs/darkness_width_val.md).
 
-    .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val] [--widths 15 21 31 45 per_photo]
+    .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val]
+                                                      [--widths 15 21 31 45 per_photo] [--method lrp|distilled]
     .venv/bin/python benchmarks/darkness_width_val.py --split test --out docs/darkness_width_test.md   # the report
+    .venv/bin/python benchmarks/darkness_width_val.py --method distilled --out docs/darkness_width_distilled_val.md
 
 The default pipeline refines its mask on the photo: it keeps the mask's pixels
 darker than the brightest surface within a square around them (a black
 top-hat, ``refine.darkness``). A crack wider than the square is not darker
 than its own middle, so its middle is dropped. Every masked validation photo
-(as ``benchmarks/refine_val.py``: region annotations left out) is explained
-once with the default model and settings; the default mask step then runs with
-each square side (``MaskSettings.darkness_width``), and with the square sized
-per photo on its explanation band (``per_photo``, ``refine.band_darkness_width``).
-Prints and writes dataset-level F1 (summed confusion) with precision and recall,
-and Spearman's ρ of the total crack length against the truth's across photos
-(``docs/severity.md``), per set and the mean F1; for ``per_photo``, the median
-and largest square it took per set.
+(as ``benchmarks/refine_val.py``: region annotations left out) and magnetic
+tiles' crack and blowhole tiles (as ``benchmarks/segmenters_val.py``) is
+explained once with the default model and settings (or segmented once by
+``--method distilled``, magnetic tiles by the network its per-set classifier
+brings); the method's default mask step then runs with each square side
+(``MaskSettings.darkness_width``), and with the square sized per photo on its
+explanation band (``per_photo``, ``refine.band_darkness_width``). Prints and
+writes dataset-level F1 (summed confusion) with precision and recall, and
+Spearman's ρ of the total crack length against the truth's across photos
+(``docs/severity.md``), per set; the mean F1 over the five photo sets and over
+all six; for ``per_photo``, the median and largest square it took per set.
 """
 from __future__ import annotations
 
@@ -28,13 +33,30 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "darkness_width_val.md"
 
-from cracklib.datasets import read_sample
+from cracklib.datasets import read_dataset, read_sample
 from cracklib.metrics import Confusion, confusion
-from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
+from cracklib.pipeline import DEFAULT_WEIGHTS, explain, load_classifier, segment_explanation
 from cracklib.refine import PER_PHOTO
-from cracklib.settings import MaskSettings
+from cracklib.settings import ExplanationSettings, MaskSettings, default_mask
 from cracklib.severity import measure_severity
-from refine_val import crack_photo_sets
+from refine_val import crack_photo_sets, region_annotated
+from segmenters import network_chooser
+
+#: The sides compared by default.
+WIDTHS = [15, 21, 31, 45, PER_PHOTO]
+#: Magnetic tiles' defect groups that count as cracks here (as benchmarks/segmenters.py).
+TILE_GROUPS = ["crack", "blowhole"]
+
+
+def photo_sets(data_root: str, *, split: str, max_fraction: float):
+    """The five masked photo sets (:func:`refine_val.crack_photo_sets`), then magnetic tiles' masked crack and
+    blowhole tiles: (name, kept samples, how many were left out)."""
+    yield from crack_photo_sets(data_root, split=split, max_fraction=max_fraction)
+    folder = Path(data_root) / "magnetic_tiles"
+    if folder.is_dir():
+        samples = [s for s in read_dataset(folder, split=split, groups=TILE_GROUPS) if s.mask and s.label != 0]
+        kept = [s for s in samples if not region_annotated(s, max_fraction)]
+        yield "magnetic_tiles", kept, len(samples) - len(kept)
 
 
 def main() -> None:
@@ -42,23 +64,27 @@ def main() -> None:
     parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--split", default="val")
     parser.add_argument("--widths", type=lambda text: text if text == PER_PHOTO else int(text), nargs="+",
-                        default=[15, 21, 31, 45, PER_PHOTO])
+                        default=WIDTHS)
+    parser.add_argument("--method", default="lrp", choices=["lrp", "distilled"],
+                        help="the default explanation, or the distilled network at its own mask step")
     parser.add_argument("--max-crack-fraction", type=float, default=0.2)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     args = parser.parse_args()
-    classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
+    classifier = load_classifier(DEFAULT_WEIGHTS)
+    explanation_settings, mask = ExplanationSettings(method=args.method), default_mask(args.method)
     rows, counts, squares = {}, [], {}
-    for name, kept, left_out in crack_photo_sets(args.data_root, split=args.split,
-                                                 max_fraction=args.max_crack_fraction):
+    for name, kept, left_out in photo_sets(args.data_root, split=args.split, max_fraction=args.max_crack_fraction):
+        # The explanations come from the default classifier; a network from the one a per-set classifier brings.
+        chosen = classifier if args.method == "lrp" else network_chooser(name, classifier)
         totals = {width: Confusion() for width in args.widths}
         lengths = {width: [] for width in args.widths}
         true_lengths, squares[name] = [], []
         for sample in kept:
             image, truth = read_sample(sample)
-            explanation = explain(classifier, image, config.explanation)
+            explanation = explain(chosen, image, explanation_settings)
             true_lengths.append(measure_severity(truth).length_px)
             for width in args.widths:
-                result = segment_explanation(explanation, replace(config.mask, darkness_width=width), photo=image)
+                result = segment_explanation(explanation, replace(mask, darkness_width=width), photo=image)
                 totals[width] += confusion(result.mask, truth)
                 if width == PER_PHOTO and result.darkness is not None:
                     squares[name].append(result.darkness.width)
@@ -70,31 +96,39 @@ def main() -> None:
             rows[name][width] = (totals[width].f1, totals[width].precision, totals[width].recall, float(rho))
         counts.append(f"{name} {len(kept)} ({left_out} left out)")
         print(counts[-1], rows[name], flush=True)
-    means = {width: float(np.mean([rows[name][width][0] for name in rows])) for width in args.widths}
+    photo_names = [name for name in rows if name != "magnetic_tiles"]
+    means = {width: float(np.mean([rows[name][width][0] for name in photo_names])) for width in args.widths}
+    means_all = {width: float(np.mean([rows[name][width][0] for name in rows])) for width in args.widths}
     out = Path(args.out).resolve()
     out_option = "" if out == DEFAULT_OUT else f" --out {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
+    method_option = ("" if args.method == "lrp" else f" --method {args.method}") + (
+        "" if args.widths == WIDTHS else " --widths " + " ".join(map(str, args.widths)))
+    what = (f"LRP {explanation_settings.rules}, tiled" if args.method == "lrp"
+            else f"the {args.method} network, tiled; magnetic tiles with the network its per-set classifier brings")
     lines = ["# The darkness square's side", "",
-             f"Generated by `.venv/bin/python benchmarks/darkness_width_val.py --split {args.split}{out_option}`; do "
-             f"not edit by hand. {args.split} splits, default model and mask step (LRP {config.explanation.rules}, "
-             f"tiled, {config.mask.threshold}, refinement `{config.mask.refine}`, post-processing `{config.mask.post}`), only "
-             "the side of the square that the refinement's darkness is taken over changes. Photos with crack pixels; "
-             f"photos whose truth covers more than {args.max_crack_fraction:.0%} of the photo are left out. F1 of the "
-             "summed confusion (precision / recall), then Spearman's ρ of the total length against the truth's "
-             "across photos.", "", "Photos: " + ", ".join(counts) + ".", "",
-             "| side px | " + " | ".join(rows) + " | mean F1 |", "|---|" + "---|" * (len(rows) + 1)]
+             f"Generated by `.venv/bin/python benchmarks/darkness_width_val.py --split {args.split}{method_option}"
+             f"{out_option}`; do not edit by hand. {args.split} splits, default model and its mask step ({what}; "
+             f"threshold {mask.threshold}, refinement `{mask.refine}`, post-processing `{mask.post}`), only "
+             "the side of the square that the refinement's darkness is taken over changes. Photos with crack pixels "
+             f"(magnetic tiles: groups {' and '.join(TILE_GROUPS)}); photos whose truth covers more than "
+             f"{args.max_crack_fraction:.0%} of the photo are left out. F1 of the summed confusion (precision / "
+             "recall), then Spearman's ρ of the total length against the truth's across photos.", "",
+             "Photos: " + ", ".join(counts) + ".", "",
+             "| side px | " + " | ".join(rows) + " | mean F1, five photo sets | mean F1, all six |",
+             "|---|" + "---|" * (len(rows) + 2)]
     for width in args.widths:
         cells = [f"{f1:.3f} ({precision:.2f} / {recall:.2f}), ρ {rho:.2f}"
                  for f1, precision, recall, rho in (rows[name][width] for name in rows)]
         lines.append(f"| {width}{' (default)' if width == MaskSettings().darkness_width else ''} | "
-                     + " | ".join(cells) + f" | {means[width]:.3f} |")
+                     + " | ".join(cells) + f" | {means[width]:.3f} | {means_all[width]:.3f} |")
     if PER_PHOTO in args.widths:
         lines += ["", "The square sized per photo, median (largest) side in px: "
                       + ", ".join(f"{name} {np.median(sides):.0f} ({max(sides)})"
                                   for name, sides in squares.items() if sides) + "."]
     if args.split == "val":
         best = max(means, key=means.get)
-        lines += ["", f"Best mean F1: {best} ({means[best]:.3f}). Shipped: {MaskSettings().darkness_width}; the "
-                      "README's refinement section says why."]
+        lines += ["", f"Best mean F1 over the five photo sets: {best} ({means[best]:.3f}). Shipped: "
+                      f"{MaskSettings().darkness_width}; the README's refinement section says why."]
     else:  # a report: the square is chosen on val
         lines += ["", f"A report on the {args.split} splits; the square is chosen on val (docs/darkness_width_val.md). "
                       f"Shipped: {MaskSettings().darkness_width}."]

@@ -12,7 +12,9 @@ median of ``--repeats`` runs, side by side in one process:
 - the mask step of a threshold change with the default settings
   (``segment_explanation``: threshold and refinement, post-processing) and its
   severity (``SegmentationResult.severity``), with the photo's darkness kept
-  between changes (``refine.DarknessMap``) as the Segment page keeps it;
+  between changes (``refine.DarknessMap``) as the Segment page keeps it, and
+  the part of its threshold step that sizes the darkness square on the cut's
+  band (``refine.band_darkness_width``, the default ``darkness_width="per_photo"``);
 - the refinement's hysteresis: ``cracklib.refine.hysteresis_threshold``
   against scikit-image's ``apply_hysteresis_threshold`` on the same map;
 - the paper's 25×25 closing and the area opening on the final mask:
@@ -39,9 +41,9 @@ from scipy import ndimage
 from skimage.morphology import closing as skimage_closing, disk, remove_small_objects, skeletonize
 
 from cracklib import morphology
-from cracklib.pipeline import classify_tiles, explain, load_classifier, segment_explanation
+from cracklib.pipeline import classify_tiles, cut_explanation, explain, load_classifier, segment_explanation
 from cracklib.postprocess import drop_small_components
-from cracklib.refine import DarknessMap, darkness, hysteresis_threshold
+from cracklib.refine import DarknessMap, band_darkness_width, darkness, hysteresis_threshold
 from cracklib.settings import ExplanationSettings, MaskSettings
 from cracklib.synthetic import crack_image
 from cracklib.tiling import bounding_box, map_near_mask
@@ -94,6 +96,9 @@ def main() -> None:
     for step in ("threshold", "postprocess", "severity"):
         times[f"threshold change: {step}"] = round(statistics.median(s[step] for s in steps), 3)
     times["threshold change: all"] = _median_seconds(threshold_change, args.repeats)
+    band = cut_explanation(explanation, replace(mask_settings, threshold="simple", refine="none")).mask
+    times["threshold change: sizing the darkness square (part of threshold)"] = _median_seconds(
+        lambda: band_darkness_width(band), args.repeats)
     result = threshold_change()
     dark = np.where(result.mask, darkness(image), 0)
     level = float(np.percentile(dark[result.mask], 60)) if result.mask.any() else 1.0

@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/width_core_val.py [--data-root ../shared/data] [--split val]
 
-For every masked validation photo, the default pipeline's mask is measured with
+For every masked validation photo, the default explanation's unrefined,
+unprocessed mask (the band the edge fraction was chosen on) is measured with
 widths read on (a) the mask itself, (b) the dark core at Otsu's level
 (``dark_core(edge_fraction=1)``), (c) and (d) the core with the edges joined to it
-at 0.75 and 0.5 of that level. Prints and writes the median absolute error of
+at 0.75 and 0.5 of that level, each over the darkness square the pipeline
+sizes for the photo (``MaskSettings.darkness_width``). Prints and writes the median absolute error of
 the mean width against the ground truth's (measured the same way, on its mask),
 with the median signed error (bias). ``cracklib.refine.dark_core``'s default
 edge fraction comes from this table.
@@ -55,13 +57,15 @@ def main() -> None:
             image, truth = read_sample(sample)
             if truth is None or not truth.any():
                 continue
-            mask = segment_explanation(explain(classifier, image, config.explanation), config.mask,
-                                       photo=image).mask
+            result = segment_explanation(explain(classifier, image, config.explanation), config.mask, photo=image)
+            mask = result.mask
             if not mask.any():
                 continue
             true_width = measure_severity(truth).mean_width_px
             for label, fraction in CORES.items():
-                core = None if fraction is None else dark_core(mask, image, edge_fraction=fraction)
+                # Over the darkness square the pipeline read the widths with (sized on this photo's band).
+                core = None if fraction is None else dark_core(mask, image, edge_fraction=fraction,
+                                                               darkness=result.darkness)
                 errors[label].append(measure_severity(mask, core=core).mean_width_px - true_width)
         cells = [f"{np.median(np.abs(e)):.2f} ({np.median(e):+.2f})" for e in errors.values()]
         lines.append(f"| {name} | {len(errors['mask'])} | " + " | ".join(cells) + " |")

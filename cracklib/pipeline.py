@@ -50,7 +50,8 @@ from .imageio import read_image
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import VIEWS, resize_map, to_input, to_pixels, turned_batch
-from .refine import PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS, DarknessMap, band_darkness_width, dark_core, refine_with_photo
+from .refine import (PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS, DarknessMap, band_darkness_width, dark_core,
+                     refine_with_photo)
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .synthetic import bundled_samples

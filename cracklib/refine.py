@@ -16,8 +16,10 @@ Two refinements (``REFINEMENTS``): ``otsu_core``, the pixels past Otsu's level,
 and ``dark_core``, that core plus the half-dark edge pixels joined to it. The
 Otsu core alone trades recall for precision, but the paper's post-processing
 closes it again along the crack: together they are the product's default, the
-best mean F1 on the masked validation sets (0.566 against 0.515 unrefined, 0.557
-for the dark core; docs/refine_val.md, ``benchmarks/refine_val.py``).
+best mean F1 on the masked validation sets (0.576 against 0.515 unrefined, 0.562
+for the dark core; docs/refine_val.md, ``benchmarks/refine_val.py``). The square
+the darkness is taken over must be wider than the crack: by default it is sized
+for each photo on its explanation band (:func:`band_darkness_width`).
 
 References
 ----------
@@ -49,7 +51,8 @@ REFINEMENTS = {
                  "pixels joined to them",
     "otsu_core": "keep the mask's pixels darker than their surround past Otsu's level only",
 }
-#: Side (pixels) of the square the surface brightness is taken over: wider than the widest crack.
+#: Side (pixels) of the square the surface brightness is taken over, when fixed (the functions' default): wider
+#: than the widest crack. Also the smallest side of a square sized per photo.
 DARKNESS_WIDTH = 15
 #: ``MaskSettings.darkness_width`` that sizes the square for each photo from its explanation band
 #: (:func:`band_darkness_width`), and the smallest and largest side it may take.
@@ -58,8 +61,9 @@ PER_PHOTO_WIDTHS = (DARKNESS_WIDTH, 45)
 #: The surface is at most as bright as this percentile of the photo's grey levels (:func:`surface_level`);
 #: 100 leaves the grey levels as they are. Chosen on the validation splits (``benchmarks/surface_val.py``,
 #: docs/surface_val.md): capped at 85, the default pipeline's F1 rose on all five masked photo sets (mean
-#: 0.559 → 0.566). 80 gave 0.567, but with it the worst of frames 3-6 of growth's synthetic series
-#: (``benchmarks/growth_report.py``, docs/growth.md) erred by 20 % against 15 % uncapped; 85 keeps 15 %.
+#: 0.559 → 0.566 with the 15-px square of the time; 0.571 → 0.576 with the square sized per photo). 80 gave
+#: 0.567, but with it the worst of frames 3-6 of growth's synthetic series (``benchmarks/growth_report.py``,
+#: docs/growth.md) erred by 20 % against 15 % uncapped; 85 keeps 15 %.
 #: Lower caps helped CrackForest a little more and cost NHA12D.
 SURFACE_PERCENTILE = 85.0
 #: The surface level is read on every this-many-th pixel each way: a percentile needs no 12 MP.
@@ -274,7 +278,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     darkness passes ``edge_fraction`` of that level are its edges (a hysteresis
     cut, as skimage's ``apply_hysteresis_threshold``: :func:`hysteresis_threshold`). Otsu's level alone leaves out
     a crack's half-dark edge pixels, so widths measured on it come out too thin
-    (validation splits: median bias −0.98 px on CrackForest, −1.72 px on
+    (validation splits: median bias −0.98 px on CrackForest, −1.38 px on
     DeepCrack); with the edges at half the level the mean-width error fell on
     four of five validation sets (docs/width_core_val.md,
     ``benchmarks/width_core_val.py``).

@@ -90,8 +90,8 @@ class MaskSettings:
 
     # Threshold: see ExplanationSettings. Refinement and post-processing: chosen on the same validation splits,
     # every photo with crack pixels (docs/refine_val.md, benchmarks/refine_val.py): gmm, refined to the Otsu core,
-    # then the paper's closing / area opening / closing, mean F1 0.566 against 0.515 unrefined without
-    # post-processing (the earlier default) and 0.557 for the best dark_core setting.
+    # then the paper's closing / area opening / closing, mean F1 0.576 against 0.515 unrefined without
+    # post-processing (the earlier default) and 0.562 for the best dark_core setting.
     threshold: str = "gmm"
     post: str = "paper"
     #: Multiplies the post-processing sizes (for photos at another resolution).
