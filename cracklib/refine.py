@@ -230,8 +230,18 @@ def band_darkness_width(band: np.ndarray, *, percentile: float = 90.0, factor: f
     box = bounding_box(band, margin=1)
     if box is None:
         return widths[0]
-    half_widths = distance_to_background(band[box])[skeletonize(band[box])]
-    side = int(np.ceil(factor * 2 * np.percentile(half_widths, percentile)))
+    # Fragment by fragment, each on its own box: a fragment's skeleton and distances never read another's pixels,
+    # so the half-widths are those of the whole band (to float32 rounding), at half the time on a 12 MP photo
+    # whose fragments span it (benchmarks/mask_step.py): the transforms skip the empty space between them.
+    count, labels, boxes, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(band[box], dtype=np.uint8),
+                                                               connectivity=8)
+    half_widths = []
+    for label in range(1, count):
+        left, top, width, height = (int(value) for value in boxes[label, :4])
+        window = (slice(max(top - 1, 0), top + height + 1), slice(max(left - 1, 0), left + width + 1))
+        fragment = labels[window] == label
+        half_widths.append(distance_to_background(fragment)[skeletonize(fragment)])
+    side = int(np.ceil(factor * 2 * np.percentile(np.concatenate(half_widths), percentile)))
     side += 1 - side % 2  # the square has a centre pixel
     return int(np.clip(side, *widths))
 

@@ -225,6 +225,21 @@ def test_a_square_sized_per_photo_is_three_times_the_bands_half_width(rows, uncl
     assert band_darkness_width(band, widths=(3, 95)) == unclipped
 
 
+@pytest.mark.parametrize("percentile", [10.0, 50.0, 90.0, 100.0])
+def test_a_square_sized_per_photo_reads_each_fragment_alone_as_on_the_whole_band(percentile):
+    # Blobs and bands whose boxes overlap, one along the photo's edge: fragment by fragment, the half-widths are
+    # those of the whole band's skeleton and distance transform.
+    from cracklib.morphology import distance_to_background, skeletonize
+
+    rng = np.random.default_rng(0)
+    band = binary_dilation(rng.random((120, 160)) > 0.993, iterations=4)
+    band[:, :5] = True
+    band[60:70, 20:150] = True
+    whole = distance_to_background(band)[skeletonize(band)]
+    side = int(np.ceil(1.5 * 2 * np.percentile(whole, percentile)))
+    assert band_darkness_width(band, percentile=percentile, widths=(3, 95)) == side + 1 - side % 2
+
+
 def test_a_square_sized_per_photo_keeps_a_wide_crack_and_stays_small_on_a_thin_one():
     photo, band, crack = _widening_crack()
     settings = MaskSettings(threshold="simple", refine="otsu_core", post="none", min_crack_area=0,
