@@ -9,6 +9,7 @@ from cracklib.pipeline import Explanation, cut_explanation, explain, segment_exp
 from skimage.filters import apply_hysteresis_threshold
 
 from cracklib import refine
+from cracklib.morphology import distance_to_background, skeletonize
 from cracklib.refine import (PER_PHOTO, DarknessMap, band_darkness_width, dark_core, darkness, darkness_level,
                              hysteresis_threshold, refine_mask, refine_with_photo, surface_level)
 from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
@@ -229,8 +230,6 @@ def test_a_square_sized_per_photo_is_three_times_the_bands_half_width(rows, uncl
 def test_a_square_sized_per_photo_reads_each_fragment_alone_as_on_the_whole_band(percentile):
     # Blobs and bands whose boxes overlap, one along the photo's edge: fragment by fragment, the half-widths are
     # those of the whole band's skeleton and distance transform.
-    from cracklib.morphology import distance_to_background, skeletonize
-
     rng = np.random.default_rng(0)
     band = binary_dilation(rng.random((120, 160)) > 0.993, iterations=4)
     band[:, :5] = True
