@@ -21,7 +21,7 @@ from .datasets import Sample, read_sample
 from .errors import CrackInputError
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS, fit_logit_offset, offset_photo_probabilities
 from .metrics import Confusion, ScoreSampler, average_precision, balanced_accuracy, confusion, pr_curve
-from .refine import DARKNESS_WIDTH, PER_PHOTO, DarknessMap
+from .refine import DarknessMap
 from .attribution import BASELINE_METHODS
 from .pipeline import (Classifier, Explanation, SegmentationResult, classify, classify_tiles, cut_explanation,
                        explain, segment_explanation, whole_photo_probability)
@@ -339,8 +339,7 @@ def compare_explanations(explanations: list[Explanation], settings: MaskSettings
     """
     if photo is not None and darkness is None:
         # Shared by the methods whose cut takes this square (a square sized per photo is most often the smallest).
-        darkness = DarknessMap(photo, width=DARKNESS_WIDTH if settings.darkness_width == PER_PHOTO
-                               else settings.darkness_width)
+        darkness = DarknessMap(photo, width=settings.darkness_widths[0])
     runs = []
     for explanation in explanations:
         step = default_mask(explanation.settings.method, settings) if networks_at_own_step else settings

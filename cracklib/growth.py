@@ -30,8 +30,7 @@ from skimage.registration import phase_cross_correlation
 from skimage.transform import rotate
 
 from .errors import CrackInputError
-from .pipeline import Classifier, PipelineConfig, SegmentationResult, darkness_square, explain, segment_explanation
-from .refine import refine_with_photo
+from .pipeline import Classifier, PipelineConfig, SegmentationResult, explain, refine_cut, segment_explanation
 from .threshold import apply_threshold
 
 __all__ = ["Alignment", "align_series", "GrowthFrame", "GrowthReport", "monitor_growth", "monotone_masks",
@@ -253,18 +252,16 @@ def _shared_thresholds(explanations, threshold: str):
 
 
 def _series_cuts(explanations, images, settings):
-    """One relevance threshold for the series, then each frame's cut refined on its photo (``settings.refine``).
+    """One relevance threshold for the series, then each frame's cut refined on its photo (``settings.refine``,
+    over the frame's own darkness square); and each frame's darkness map (None where nothing was refined).
 
     The darkness level stays per frame: it follows each frame's exposure and
     blur (one level for the whole series, tried on the hard synthetic series,
     overstated or missed the early frames' thin cracks more often).
     """
-    cuts = _shared_thresholds(explanations, settings.threshold)
-    if settings.refine == "none":
-        return cuts
-    squares = [darkness_square(settings, cut.mask) for cut in cuts]  # "per_photo": each frame's own
-    return [replace(cut, mask=refine_with_photo(cut.mask, image, settings.refine, width=square), darkness_width=square)
-            for cut, image, square in zip(cuts, images, squares)]
+    refined = [refine_cut(cut, settings, image)
+               for cut, image in zip(_shared_thresholds(explanations, settings.threshold), images)]
+    return [cut for cut, _ in refined], [darkness for _, darkness in refined]
 
 
 def monotone_masks(masks: list[np.ndarray]) -> list[np.ndarray]:
@@ -358,15 +355,17 @@ def monitor_growth(classifier: Classifier, images: list[np.ndarray], config: Pip
             progress(index, len(images))
     if temporal == "consistent":
         explanations = _explain_series_alike(classifier, images, explanations, config, progress)
-        cuts = _series_cuts(explanations, images, config.mask)
+        cuts, darkness_maps = _series_cuts(explanations, images, config.mask)
         grown = monotone_masks([cut.mask for cut in cuts])
         own = [cut.mask for cut in cuts]
         cuts = [replace(cut, mask=mask) for cut, mask in zip(cuts, grown)]
     else:
-        cuts, own = [None] * len(images), [None] * len(images)
+        cuts, own, darkness_maps = [None] * len(images), [None] * len(images), [None] * len(images)
     frames, previous = [], None
-    for name, image, alignment, explanation, cut, mask in zip(names, images, alignments, explanations, cuts, own):
-        result = segment_explanation(explanation, config.mask, photo=image, thresholded=cut,
+    for name, image, alignment, explanation, cut, mask, darkness in zip(names, images, alignments, explanations,
+                                                                        cuts, own, darkness_maps):
+        # The frame's darkness map is its refinement's: the widths read it again.
+        result = segment_explanation(explanation, config.mask, photo=image, thresholded=cut, darkness=darkness,
                                      previous_mask=previous if temporal == "keep_previous" else None)
         previous = result.mask
         disagreement = 0.0

@@ -50,8 +50,7 @@ from .imageio import read_image
 from .models import CRACK_CLASS, WEIGHTS_DIR, ModelCard, load_model, scoring_graph, screening_graph
 from .postprocess import POSTPROCESSING, drop_small_components, postprocess
 from .preprocess import VIEWS, resize_map, to_input, to_pixels, turned_batch
-from .refine import (PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS, DarknessMap, band_darkness_width, dark_core,
-                     refine_with_photo)
+from .refine import PER_PHOTO, REFINEMENTS, DarknessMap, band_darkness_width, dark_core, refine_with_photo
 from .segnet import SEGMENTER_METHODS, load_segmenter, network_name, predict_map, segmenter_path
 from .settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig, method_weights
 from .synthetic import bundled_samples
@@ -590,25 +589,38 @@ def _darkness(photo: np.ndarray | None, width: int | None, kept: DarknessMap | N
     return kept
 
 
+def refine_cut(cut: Thresholded, settings: MaskSettings, photo: np.ndarray | None, *,
+               darkness: DarknessMap | None = None, window: tuple[slice, slice] | None = None
+               ) -> tuple[Thresholded, DarknessMap | None]:
+    """The threshold's ``cut`` (of ``photo[window]``, or of the whole photo) refined on the photo as
+    ``settings.refine`` says, over the square :func:`darkness_square` gives it; and the photo's darkness map over
+    that square (``darkness`` itself when it is that map; as given when nothing was refined).
+
+    The map is the whole photo's, read on the window: the photo's own surface level and no window border (a
+    darkness map of photo[window] alone would differ from the whole cut's). A caller that measures the mask
+    after (:func:`segment_explanation`) passes the map on, so the widths read the same darkness.
+    """
+    if settings.refine == "none" or not cut.mask.any():
+        return cut, darkness
+    if photo is None:
+        raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
+    darkness = _darkness(photo, darkness_square(settings, cut.mask), darkness)
+    region = window or (slice(None), slice(None))
+    mask = refine_with_photo(cut.mask, photo[region], settings.refine,
+                             darkness=darkness if window is None else darkness.cropped(window))
+    return replace(cut, mask=mask, darkness_width=darkness.width), darkness
+
+
 def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tuple[slice, slice] | None, *,
                    photo: np.ndarray | None, darkness: DarknessMap | None
                    ) -> tuple[Thresholded, DarknessMap | None]:
     """:func:`cut_explanation` on ``window`` (:func:`_explained_window`), or on every pixel where it is None;
     and the photo's darkness map it was refined with (``darkness`` as given when it was not refined)."""
-    region = window or (slice(None), slice(None))
     part = explanation if window is None else replace(
         explanation, relevance=explanation.relevance[window], support=explanation.support[window],
         image_shape=explanation.support[window].shape)
-    cut = threshold_explanation(part, settings.threshold)
-    if settings.refine != "none" and cut.mask.any():
-        if photo is None:
-            raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
-        # The whole photo's darkness, read on the window: the photo's own surface level and no window border
-        # (a darkness map of photo[window] alone would differ from the whole cut's).
-        darkness = _darkness(photo, darkness_square(settings, cut.mask), darkness)
-        cut = replace(cut, mask=refine_with_photo(cut.mask, photo[region], settings.refine,
-                                                  darkness=darkness if window is None else darkness.cropped(window)),
-                      darkness_width=darkness.width)
+    cut, darkness = refine_cut(threshold_explanation(part, settings.threshold), settings, photo, darkness=darkness,
+                               window=window)
     if window is None:
         return cut, darkness
     whole = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype), np.zeros(explanation.image_shape, bool),
@@ -702,8 +714,7 @@ def _explained_window(explanation: Explanation, settings: MaskSettings) -> tuple
     preset = POSTPROCESSING[settings.post]
     scaled = None if preset is None else preset.scaled(settings.post_scale)
     largest = 0 if scaled is None else max(scaled.first_closing, scaled.second_closing)
-    square = PER_PHOTO_WIDTHS[1] if settings.darkness_width == PER_PHOTO else settings.darkness_width
-    window = bounding_box(support, margin=2 * (largest // 2) + square + 8)
+    window = bounding_box(support, margin=2 * (largest // 2) + settings.darkness_widths[1] + 8)
     if window is None:
         return None
     rows, cols = window

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .decision import DECISION_THRESHOLD, PHOTO_DECISIONS
-from .refine import PER_PHOTO, REFINEMENTS
+from .refine import PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS
 from .severity import GAP_PX, WIDTH_METHODS
 
 __all__ = ["MODES", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "ExplanationSettings", "MaskSettings", "PipelineConfig",
@@ -121,6 +121,12 @@ class MaskSettings:
                                                      and self.darkness_width >= 3 and self.darkness_width % 2 == 1):
             raise ValueError(f"darkness_width must be an odd number of pixels, at least 3, or {PER_PHOTO!r}; "
                              f"got {self.darkness_width!r}")
+
+    @property
+    def darkness_widths(self) -> tuple[int, int]:
+        """The smallest and the largest side the darkness square can take: the one side, or those of a square sized
+        per photo."""
+        return PER_PHOTO_WIDTHS if self.darkness_width == PER_PHOTO else (self.darkness_width, self.darkness_width)
 
 
 _EXPLANATION_FIELDS = tuple(f.name for f in fields(ExplanationSettings))
