@@ -1,7 +1,7 @@
 """Crack studio: the Streamlit entry point (`make run`, then open http://localhost:8501)."""
 import streamlit as st
 
-import studio
+from cracklib import studio
 
 st.set_page_config(page_title="Crack studio", page_icon=":material/broken_image:", layout="wide")
 

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 from PIL import Image
 from streamlit.testing.v1 import AppTest, local_script_runner
 
-from cracklib.export import png_bytes
-from cracklib.synthetic import crack_image
+from cracklib.run import png_bytes
+from cracklib.io import crack_image
 
 
 def _wait_gently(runner, timeout: float = 3) -> None:
@@ -69,7 +69,7 @@ def main() -> None:
         Image.fromarray(image).save(buffer, format="JPEG", quality=90)
         data = buffer.getvalue()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900).run()
-    from studio import PAGE_EVENTS  # the app's own module (AppTest runs the app in this process, its folder on the path)
+    from cracklib.studio.widgets import PAGE_EVENTS
 
     default_threshold = next(s for s in at.sidebar.selectbox if s.label == "Threshold").value
     upload = time.perf_counter()

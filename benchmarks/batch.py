@@ -36,7 +36,7 @@ VARIANTS = {
 
 def campaign_photos(data_root: Path, count: int, folder: Path) -> Path:
     """A text file listing ``count`` photos: NHA12D ones when present, else synthetic 1920×1080 ones."""
-    from cracklib.datasets import read_dataset
+    from cracklib.io import read_dataset
 
     listing = folder / "photos.txt"
     nha = data_root / "nha12d"
@@ -45,7 +45,7 @@ def campaign_photos(data_root: Path, count: int, folder: Path) -> Path:
     else:
         from PIL import Image
 
-        from cracklib.synthetic import crack_image
+        from cracklib.io import crack_image
 
         paths = []
         for i in range(count):
@@ -92,7 +92,7 @@ def worker(args) -> None:
     """One variant in this process; prints one JSON line."""
     import os
 
-    from cracklib.batch import run_campaign
+    from cracklib.run import run_campaign
 
     engine, workers, threads = VARIANTS[args.variant]
     memory = None

@@ -33,12 +33,12 @@ from scipy.stats import spearmanr
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "darkness_width_val.md"
 
-from cracklib.datasets import read_dataset, read_sample
-from cracklib.metrics import Confusion, confusion
+from cracklib.io import read_dataset, read_sample
+from cracklib.measure import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, explain, load_classifier, segment_explanation
-from cracklib.refine import PER_PHOTO
-from cracklib.settings import ExplanationSettings, MaskSettings, default_mask
-from cracklib.severity import measure_severity
+from cracklib.mask import PER_PHOTO
+from cracklib.pipeline import ExplanationSettings, MaskSettings, default_mask
+from cracklib.measure import measure_severity
 from refine_val import crack_photo_sets, region_annotated
 from segmenters import network_chooser
 

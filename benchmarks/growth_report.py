@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/growth_report.py [--weights weights/default.pt] [--data-root ../shared/data]
 
-The synthetic part needs nothing else: series from ``cracklib.synthetic.growth_series(**HARD_SERIES)``
+The synthetic part needs nothing else: series from ``cracklib.io.synthetic.growth_series(**HARD_SERIES)``
 (exposure and shading drift, noise, blur, JPEG, shifts, turns, a branch that appears), whose true
 areas are known, under each way of making the frames agree. The real part needs
 ``../shared/data/metal_fatigue_growth`` (two series of a fatigue crack in a metal specimen, frame
@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 import numpy as np
 from scipy.stats import spearmanr
 
-from cracklib.growth import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
-from cracklib.imageio import read_image
+from cracklib.run import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
+from cracklib.io import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.render import growth_overlay
-from cracklib.synthetic import HARD_SERIES, growth_series
+from cracklib.io import growth_overlay
+from cracklib.io import HARD_SERIES, growth_series
 
 #: Seeds of the hard synthetic series (six frames of 384×512 each).
 SEEDS = (3, 5, 7, 11)

@@ -6,8 +6,8 @@
 Tiled mode scores a photo of ``ExplanationSettings.screen_from_tiles`` tiles or
 more with an int8 copy of the classifier first, then scores again in float the
 tiles that could reach the gate or the photo decision
-(:func:`cracklib.decision.tiles_to_rescore`, margin
-:data:`cracklib.decision.SCREENING_MARGIN`). Two parts:
+(:func:`cracklib.pipeline.decision.tiles_to_rescore`, margin
+:data:`cracklib.pipeline.decision.SCREENING_MARGIN`). Two parts:
 
 - **agreement**, on real photos (every tile of up to ``--max-photos`` photos per
   set, the screen forced on whatever the photo's size): the largest and the
@@ -30,12 +30,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset
-from cracklib.decision import SCREENING_MARGIN, tiles_to_rescore
-from cracklib.imageio import read_image
+from cracklib.io import read_dataset
+from cracklib.pipeline import SCREENING_MARGIN, tiles_to_rescore
+from cracklib.io import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, gated_tiles, load_classifier, score_tiles
-from cracklib.settings import ExplanationSettings
-from cracklib.synthetic import crack_image
+from cracklib.pipeline import ExplanationSettings
+from cracklib.io import crack_image
 
 #: (weights, data set): the default model on the photo sets, the per-set model on magnetic tiles.
 PAIRS = [(DEFAULT_WEIGHTS, name) for name in

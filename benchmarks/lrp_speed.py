@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 
 
-from cracklib.attribution import zennit_lrp
-from cracklib.composites import RULE_SETS
-from cracklib.lrp import lrp_relevance
-from cracklib.models import CRACK_CLASS, Normalization, build_model
+from cracklib.explain import zennit_lrp
+from cracklib.explain import RULE_SETS
+from cracklib.explain import lrp_relevance
+from cracklib.nets import CRACK_CLASS, Normalization, build_model
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.settings import ExplanationSettings
+from cracklib.pipeline import ExplanationSettings
 
 NORM = Normalization()
 

@@ -7,7 +7,7 @@ median of ``--repeats`` runs, side by side in one process:
 
 - classifying every tile in float (the int8 screen off; ``benchmarks/int8_screening.py``
   times it) at several batch sizes (``ExplanationSettings.batch_size``)
-  with the scoring graph the pipeline uses (``cracklib.models.scoring_graph``),
+  with the scoring graph the pipeline uses (``cracklib.nets.models.scoring_graph``),
   and at the default batch size with the eager channels_last model it replaces;
 - the mask step of a threshold change with the default settings
   (``segment_explanation``: threshold and refinement, post-processing) and its
@@ -15,13 +15,13 @@ median of ``--repeats`` runs, side by side in one process:
   between changes (``refine.DarknessMap``) as the Segment page keeps it, and
   the part of its threshold step that sizes the darkness square on the cut's
   band (``refine.band_darkness_width``, the default ``darkness_width="per_photo"``);
-- the refinement's hysteresis: ``cracklib.refine.hysteresis_threshold``
+- the refinement's hysteresis: ``cracklib.mask.refine.hysteresis_threshold``
   against scikit-image's ``apply_hysteresis_threshold`` on the same map;
 - the paper's 25×25 closing and the area opening on the final mask:
   cracklib's (OpenCV's kernels, the area opening block by block near the
   mask) against scikit-image's, the same pixels;
 - the skeleton of the final mask (on its bounding box, as severity takes it):
-  ``cracklib.morphology.skeletonize`` against scikit-image's, the same pixels;
+  ``cracklib.mask.morphology.skeletonize`` against scikit-image's, the same pixels;
 - the mixtures' 5×5 mean filter of the relevance: ``morphology.box_mean``
   against scipy's ``uniform_filter``.
 
@@ -40,12 +40,12 @@ from skimage.filters import apply_hysteresis_threshold
 from scipy import ndimage
 from skimage.morphology import closing as skimage_closing, disk, remove_small_objects, skeletonize
 
-from cracklib import morphology
+from cracklib.mask import morphology
 from cracklib.pipeline import classify_tiles, cut_explanation, explain, load_classifier, segment_explanation
-from cracklib.postprocess import drop_small_components
-from cracklib.refine import DarknessMap, band_darkness_width, darkness, hysteresis_threshold
-from cracklib.settings import ExplanationSettings, MaskSettings
-from cracklib.synthetic import crack_image
+from cracklib.mask import drop_small_components
+from cracklib.mask import DarknessMap, band_darkness_width, darkness, hysteresis_threshold
+from cracklib.pipeline import ExplanationSettings, MaskSettings
+from cracklib.io import crack_image
 from cracklib.tiling import bounding_box, map_near_mask
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 
-from cracklib.attribution import METHODS, AttributionSettings, attribute
+from cracklib.explain import METHODS, AttributionSettings, attribute
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 
 

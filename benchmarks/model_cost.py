@@ -21,8 +21,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.attribution import AttributionSettings, attribute
-from cracklib.models import Normalization, build_model
+from cracklib.explain import AttributionSettings, attribute
+from cracklib.nets import Normalization, build_model
 
 CANDIDATES = [("vgg11_128", 0.25, 128), ("vgg11_128", 0.5, 128), ("vgg11_128", 1.0, 128),
               ("vgg11_128", 0.25, 192), ("vgg11_onefc", 0.25, 128)]

@@ -6,7 +6,7 @@
 ``calibrate`` keeps the offset with the best balanced accuracy; this prints the
 whole curve, to see how sharp that best is (with few cracked photos, a single
 spike on a flat curve is noise). The tiles keep their card's offset, as in
-``calibrate`` with a whole-photo model (:func:`cracklib.decision.fit_logit_offset`).
+``calibrate`` with a whole-photo model (:func:`cracklib.pipeline.decision.fit_logit_offset`).
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import argparse
 
 import numpy as np
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import uncalibrated_decisions
+from cracklib.io import read_dataset
+from cracklib.run import uncalibrated_decisions
 from cracklib.pipeline import load_classifier
 
 

@@ -4,7 +4,7 @@
         [--data-root ../shared/data] [--out docs/photo_decision.md]
 
 Every photo is classified once (every tile, and the whole photo resized); each
-rule of :data:`cracklib.decision.PHOTO_DECISIONS` then makes the photo's
+rule of :data:`cracklib.pipeline.decision.PHOTO_DECISIONS` then makes the photo's
 probability, scored at the gate (0.5): balanced accuracy on sets with both
 classes, the true-positive rate on sets of cracked photos only. The rule with
 the best mean over the sets is printed as the choice (run on ``val``; report ``test``).
@@ -19,12 +19,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset
-from cracklib.decision import PHOTO_DECISIONS, photo_probability
-from cracklib.evaluation import classifier_scores
-from cracklib.imageio import read_image
+from cracklib.io import read_dataset
+from cracklib.pipeline import PHOTO_DECISIONS, photo_probability
+from cracklib.pipeline import classifier_scores
+from cracklib.io import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, classify_tiles, classify, load_classifier, whole_photo_probability
-from cracklib.settings import ExplanationSettings
+from cracklib.pipeline import ExplanationSettings
 
 SETS = ["brick_walls", "concrete_ozgenel", "cracksc", "crackforest", "nha12d", "deepcrack", "sut_crack"]
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/refine_val.py [--data-root ../shared/data] [--split val]
 
 Every masked validation photo is explained once with the default model and
-settings; each threshold × refinement (``cracklib.refine.REFINEMENTS``) ×
+settings; each threshold × refinement (``cracklib.mask.refine.REFINEMENTS``) ×
 post-processing is then cut from that explanation by the pipeline's own mask
 step (``evaluation.evaluate_grid``). Prints and writes dataset-level F1
 (summed confusion) with precision and recall, per set and the mean over the sets.
@@ -24,11 +24,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset, read_sample
-from cracklib.evaluation import evaluate_grid
+from cracklib.io import read_dataset, read_sample
+from cracklib.run import evaluate_grid
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
-from cracklib.postprocess import POSTPROCESSING
-from cracklib.refine import REFINEMENTS
+from cracklib.mask import POSTPROCESSING
+from cracklib.mask import REFINEMENTS
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 THRESHOLDS = ("gmm", "bmm")

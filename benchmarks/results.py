@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import numpy as np
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid, evaluate_samples
-from cracklib.metrics import pr_curve
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_grid, evaluate_samples
+from cracklib.measure import pr_curve
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.models import read_card
-from cracklib.segnet import network_name, segmenter_path
-from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_weights
+from cracklib.nets.models import read_card
+from cracklib.pipeline import network_name, segmenter_path
+from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_weights
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {
@@ -364,7 +364,7 @@ def tiles_section(root: Path, args, out: Path, summary: dict) -> list[str]:
     lines = ["", "## Magnetic tiles, groups crack + blowhole (Seibold et al. Table 3)", "",
              f"{rows[0]['n_images']} images; no post-processing, as in the paper; refinement `none` is the paper's "
              "mask (thresholded relevance), `otsu_core` the product's default refinement on the photo "
-             f"(`cracklib.refine`), which the paper does not have. Model: `{tiles_weights}`, "
+             f"(`cracklib.mask.refine`), which the paper does not have. Model: `{tiles_weights}`, "
              f"balanced accuracy on all {len(every)} tiles of the split: "
              + ", ".join(f"{_fmt(s['balanced_accuracy'])} ({m}; TPR {_fmt(s['tpr'])}, TNR {_fmt(s['tnr'])})"
                          for m, s in scores.items())

@@ -7,7 +7,7 @@ For each masked set, on the images of the split whose mask holds crack pixels:
 epsilon_gamma_box, gmm, tiled: what the distilled network learned from),
 (b) ``--method distilled`` (a U-Net trained on those masks, image labels only),
 (c) ``--method unet`` (a U-Net trained on the train splits' pixel masks), each
-with the product's default mask step for it (``cracklib.settings.default_mask``,
+with the product's default mask step for it (``cracklib.pipeline.default_mask``,
 chosen on the validation splits: docs/refine_val.md for the explanations,
 docs/segmenters_val.md for the networks). F1, IoU and AP from the
 summed confusion, as both papers; seconds per megapixel of the whole pipeline.
@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 import torch
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_samples
-from cracklib.imageio import read_image
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_samples
+from cracklib.io import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
-from cracklib.segnet import load_segmenter, segmenter_path
-from cracklib.settings import ExplanationSettings, default_mask, method_available
+from cracklib.nets import load_segmenter
+from cracklib.pipeline import segmenter_path
+from cracklib.pipeline import ExplanationSettings, default_mask, method_available
 
 #: (folder, groups or None).
 SETS = [("magnetic_tiles", ["crack", "blowhole"]), ("crackforest", None), ("cracksc", None), ("nha12d", None),
@@ -82,7 +83,7 @@ def main() -> None:
              f"{args.split} splits, images whose mask holds crack pixels; F1 / IoU / AP from the summed confusion; "
              f"seconds per megapixel of the whole pipeline with {torch.get_num_threads()} torch thread(s) "
              "(this machine has 2 cores). Each column is its method at the product's default mask step for it "
-             "(`cracklib.settings.default_mask`), chosen on the validation splits (docs/segmenters_val.md has the "
+             "(`cracklib.pipeline.default_mask`), chosen on the validation splits (docs/segmenters_val.md has the "
              "networks' grid):", ""]
     lines += [f"- {label}: {_mask_step(config)}" for label, (config, _) in rows.items()]
     lines.append("")

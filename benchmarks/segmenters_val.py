@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/segmenters_val.py [--data-root ../shared/data] [--max-images N]
 
 Each network segments a photo once; every threshold × refinement on the photo
-(``cracklib.refine.REFINEMENTS``) × post-processing cuts that one map
+(``cracklib.mask.refine.REFINEMENTS``) × post-processing cuts that one map
 (``evaluate_grid``); magnetic tiles with the networks its per-set classifier
 brings. The setting with the best mean F1 over the sets (the masked photo sets
 and magnetic tiles' crack + blowhole groups, as ``benchmarks/segmenters.py``)
 is the candidate for the network's own mask step
-(``cracklib.settings.NETWORK_MASK_STEPS``, which ``benchmarks/segmenters.py``
+(``cracklib.pipeline.methods.NETWORK_MASK_STEPS``, which ``benchmarks/segmenters.py``
 reports), and the table says how far the product's default is from it.
 Photos whose truth covers more than 20 % of the photo are left out, as in
 ``benchmarks/refine_val.py``.
@@ -23,13 +23,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_grid
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
-from cracklib.postprocess import POSTPROCESSING
-from cracklib.refine import REFINEMENTS
-from cracklib.segnet import SEGMENTER_METHODS
-from cracklib.settings import ExplanationSettings, MaskSettings, default_mask
+from cracklib.mask import POSTPROCESSING
+from cracklib.mask import REFINEMENTS
+from cracklib.pipeline import SEGMENTER_METHODS
+from cracklib.pipeline import ExplanationSettings, MaskSettings, default_mask
 from refine_val import region_annotated
 from segmenters import SETS, network_chooser
 
@@ -70,7 +70,7 @@ def main() -> None:
     for combo in combos:
         lines.append("| " + " | ".join(combo) + " | " + " | ".join(f"{f1[name][combo]:.3f}" for name in f1)
                      + f" | {means[combo]:.3f} |")
-    lines += ["", "| network | best setting | its mean F1 | product default (`cracklib.settings.default_mask`) | "
+    lines += ["", "| network | best setting | its mean F1 | product default (`cracklib.pipeline.default_mask`) | "
                   "its mean F1 | probability, the explanations' refinement and post-processing | own map unrefined "
                   "(probability, none, none) |", "|---|---|---|---|---|---|---|"]
     chosen = {}

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/severity.py [--data-root ../shared/data] [--split test]
 
 For every image of the split whose mask holds crack pixels, the severity of the
-predicted mask (``cracklib.severity.measure_severity``, the one the app and the
+predicted mask (``cracklib.measure.severity.measure_severity``, the one the app and the
 CLI report) is compared with the severity of the ground-truth mask measured the
 same way: total length, mean and max width, number of cracks (fragments closer
 than ``GAP_PX`` joined), area. Per data set and pipeline: the median relative
@@ -25,10 +25,10 @@ from scipy.stats import spearmanr
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset, read_sample
+from cracklib.io import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.settings import ExplanationSettings, default_mask, method_available
-from cracklib.severity import GAP_PX, measure_severity
+from cracklib.pipeline import ExplanationSettings, default_mask, method_available
+from cracklib.measure import GAP_PX, measure_severity
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: label → pipeline settings. Pipelines sharing an explanation reuse it.

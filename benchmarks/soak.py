@@ -55,13 +55,13 @@ def main() -> None:
 
     from streamlit.testing.v1 import AppTest
 
-    from cracklib.export import png_bytes
-    from cracklib.synthetic import crack_image
+    from cracklib.run import png_bytes
+    from cracklib.io import crack_image
 
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     temp_start = temp_mb()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900).run()
-    import studio  # the app's own module (AppTest runs the app in this process, its folder on the path)
+    from cracklib import studio
     rows = []
     for index in range(args.uploads):
         photo = image.copy()

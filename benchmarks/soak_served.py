@@ -60,8 +60,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from cracklib.export import png_bytes
-    from cracklib.synthetic import crack_image
+    from cracklib.run import png_bytes
+    from cracklib.io import crack_image
 
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     folder = Path(tempfile.mkdtemp(prefix="soak_served_"))

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/surface_val.py [--data-root ../shared/data] [--split val]
         [--percentiles 100 95 90 85 80 75 70 60]
 
-The darkness the refinement cuts (``cracklib.refine.darkness``) is how much
+The darkness the refinement cuts (``cracklib.mask.refine.darkness``) is how much
 darker a pixel is than the brightest surface around it; beside a lane marking,
 a white stone or glare that "surface" is far brighter than the road, and the
 Otsu level fitted on the mask's darkness is pulled up until faint cracks fall
@@ -24,10 +24,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_sample
-from cracklib.metrics import Confusion, confusion
+from cracklib.io import read_sample
+from cracklib.measure import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.refine import SURFACE_PERCENTILE, DarknessMap, surface_level
+from cracklib.mask import SURFACE_PERCENTILE, DarknessMap, surface_level
 from refine_val import crack_photo_sets
 
 

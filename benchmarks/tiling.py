@@ -29,8 +29,8 @@ def assemble_photo(data_root: Path, *, rows: int = 3, cols: int = 4):
     """A 24.9 MP uint8 photo: NHA12D photos side by side (or synthetic ones without the data)."""
     import numpy as np
 
-    from cracklib.imageio import read_image
-    from cracklib.synthetic import crack_image
+    from cracklib.io import read_image
+    from cracklib.io import crack_image
 
     paths = sorted((data_root / "nha12d" / "images").glob("*.jpg"))[: rows * cols]
     if len(paths) == rows * cols:
@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.variant is not None:
         return worker(args)
-    from cracklib.settings import method_available
+    from cracklib.pipeline import method_available
 
     results = {}
     for name, (method, _) in VARIANTS.items():

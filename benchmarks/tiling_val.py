@@ -29,8 +29,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid, evaluate_samples
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_grid, evaluate_samples
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
 from cracklib.tiling import tile_grid
 

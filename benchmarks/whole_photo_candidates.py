@@ -5,7 +5,7 @@
 Each candidate takes the place of the card's whole-photo model in
 ``weights/magnetic_tiles.pt``'s decision (``tile_and_whole``, the tiles at their
 card's offset); its own offset is fitted on the split as ``calibrate`` fits it
-(:func:`cracklib.evaluation.uncalibrated_decisions`). Prints, one JSON line per
+(:func:`cracklib.run.evaluation.uncalibrated_decisions`). Prints, one JSON line per
 candidate and one for the mean of their logits: the fitted offset, the
 balanced accuracy at it, the AUC of the photo decision and of the whole-photo
 probability alone. Choose on ``val``; report ``test``.
@@ -20,8 +20,8 @@ import numpy as np
 from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import UncalibratedDecisions, uncalibrated_decisions
+from cracklib.io import read_dataset
+from cracklib.run import UncalibratedDecisions, uncalibrated_decisions
 from cracklib.pipeline import load_classifier
 
 

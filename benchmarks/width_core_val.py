@@ -9,7 +9,7 @@ widths read on (a) the mask itself, (b) the dark core at Otsu's level
 at 0.75 and 0.5 of that level, each over the darkness square the pipeline
 sizes for the photo (``MaskSettings.darkness_width``). Prints and writes the median absolute error of
 the mean width against the ground truth's (measured the same way, on its mask),
-with the median signed error (bias). ``cracklib.refine.dark_core``'s default
+with the median signed error (bias). ``cracklib.mask.refine.dark_core``'s default
 edge fraction comes from this table.
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from cracklib.datasets import read_dataset, read_sample
+from cracklib.io import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
-from cracklib.refine import dark_core
-from cracklib.severity import measure_severity
+from cracklib.mask import dark_core
+from cracklib.measure import measure_severity
 
 SETS = ("crackforest", "cracksc", "nha12d", "deepcrack", "sut_crack")
 #: column → edge fraction of the dark core (None: widths on the mask).

@@ -1,6 +1,6 @@
 """``python -m cracklib``: see :mod:`cracklib.cli`."""
 import sys
 
-from .cli import main
+from cracklib.cli import main
 
 sys.exit(main())

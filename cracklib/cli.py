@@ -10,23 +10,37 @@ import json
 import sys
 from pathlib import Path
 
-from .attribution import LRP_BACKENDS, METHODS
-from .baselines import BASELINES
-from .composites import RULE_SETS
-from .decision import PHOTO_DECISIONS
-from .errors import CrackInputError
-from .growth import GROWTH_CONFIG, TEMPORAL_MODES
-from .imageio import write_png
-from .models import ARCHITECTURES
-from .pipeline import DEFAULT_WEIGHTS
-from .settings import MODES, NETWORK_THRESHOLD, ExplanationSettings, MaskSettings, PipelineConfig, default_mask
-from .postprocess import POSTPROCESSING
-from .refine import PER_PHOTO, REFINEMENTS
-from .severity import WIDTH_METHODS
-from .segnet import SEGMENTER_METHODS, SegmenterConfig
-from .threshold import THRESHOLDS
+from cracklib.errors import CrackInputError
+from cracklib.explain.attribution import LRP_BACKENDS, METHODS
+from cracklib.explain.baselines import BASELINES
+from cracklib.explain.composites import RULE_SETS
+from cracklib.io.datasets import read_dataset
+from cracklib.io.imageio import read_image, read_mask, write_png
+from cracklib.io.render import growth_overlay
+from cracklib.mask.postprocess import POSTPROCESSING
+from cracklib.mask.refine import PER_PHOTO, REFINEMENTS
+from cracklib.mask.threshold import THRESHOLDS
+from cracklib.measure.severity import WIDTH_METHODS
+from cracklib.nets.models import ARCHITECTURES, card_path, read_card
+from cracklib.nets.weights import load_segmenter
+from cracklib.pipeline.classifier import DEFAULT_WEIGHTS, load_classifier
+from cracklib.pipeline.decision import PHOTO_DECISIONS
+from cracklib.pipeline.mask_step import segment
+from cracklib.pipeline.methods import NETWORK_THRESHOLD, default_mask
+from cracklib.pipeline.segmenters import SEGMENTER_METHODS, score_views
+from cracklib.pipeline.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.run.batch import run_campaign
+from cracklib.run.evaluation import calibrate_classifier, evaluate_samples, uncalibrated_decisions
+from cracklib.run.export import result_files
+from cracklib.run.growth import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
+from cracklib.train.distill import distill_and_save
+from cracklib.train.examples import PatchSettings
+from cracklib.train.explainer import ExplainerConfig, fit_explainer_and_save
+from cracklib.train.classifier import train_and_save
+from cracklib.train.segmenter import SegmenterConfig, train_unet_and_save
 
 __all__ = ["main"]
+
 
 EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
 
@@ -259,9 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _segment(args) -> int:
-    from .export import result_files
-    from .imageio import read_image, read_mask
-    from .pipeline import load_classifier, segment
 
     config = _config(args)
     classifier = load_classifier(args.weights)
@@ -291,9 +302,6 @@ def _segment(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .datasets import read_dataset
-    from .evaluation import evaluate_samples
-    from .pipeline import load_classifier
 
     groups = [g.strip() for g in args.groups.split(",")] if args.groups else None
     samples = read_dataset(args.data, split=args.split, groups=groups)
@@ -310,10 +318,6 @@ def _evaluate(args) -> int:
 
 
 def _growth(args) -> int:
-    from .growth import monitor_growth
-    from .imageio import read_image
-    from .pipeline import load_classifier
-    from .render import growth_overlay
 
     images = [read_image(name) for name in args.frames]  # an unreadable frame stops the series
     classifier = load_classifier(args.weights)
@@ -349,7 +353,6 @@ def _growth(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import run_campaign
 
     if args.workers < 1:
         raise CrackInputError(f"--workers {args.workers}: at least 1")
@@ -371,12 +374,11 @@ def _batch(args) -> int:
 
 
 def _train_unet(args) -> int:
-    from .segnet import fit_and_save
 
     for folder in args.data:
         if not Path(folder).is_dir():
             raise CrackInputError(f"{folder}: no such data folder")
-    card = fit_and_save(args.data, args.out, config=_segmenter_config(args), crops_per_image=args.crops_per_image,
+    card = train_unet_and_save(args.data, args.out, config=_segmenter_config(args), crops_per_image=args.crops_per_image,
                         notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
                         groups=args.groups, log=sys.stderr)
     print(card.to_json())
@@ -386,8 +388,6 @@ def _train_unet(args) -> int:
 def _choose_views(args) -> int:
     from dataclasses import replace
 
-    from .datasets import read_dataset
-    from .models import card_path, read_card
 
     if args.split == "test":
         raise CrackInputError("choose views on the train or val split; the test split reports the result")
@@ -418,7 +418,6 @@ def _choose_views(args) -> int:
 
 def _segmenter_views(args, samples, candidates, bar) -> dict:
     """F1 and IoU of a segmentation network's map at 0.5 with each number of views (the masked photos)."""
-    from .segnet import load_segmenter, score_views
 
     model, card = load_segmenter(args.weights, device="cpu")
     masked = [sample for sample in samples if sample.mask is not None]
@@ -436,8 +435,6 @@ def _classifier_views(args, samples, candidates, bar) -> tuple[Path, str, dict]:
 
     from sklearn.metrics import roc_auc_score
 
-    from .evaluation import uncalibrated_decisions
-    from .pipeline import load_classifier
 
     classifier = load_classifier(args.weights)
     decider = classifier.whole_photo or classifier
@@ -457,8 +454,6 @@ def _classifier_views(args, samples, candidates, bar) -> tuple[Path, str, dict]:
 def _distill(args) -> int:
     import tempfile
 
-    from .distill import distill_and_save
-    from .pipeline import load_classifier
 
     for folder in args.data:
         if not Path(folder).is_dir():
@@ -478,10 +473,6 @@ def _distill(args) -> int:
 def _calibrate(args) -> int:
     from dataclasses import replace
 
-    from .datasets import read_dataset
-    from .evaluation import calibrate_classifier
-    from .models import card_path
-    from .pipeline import load_classifier
 
     if args.split == "test":
         raise CrackInputError("calibrate on the train or val split; the test split reports the result")
@@ -506,7 +497,6 @@ def _calibrate(args) -> int:
 def _train(args) -> int:
     import torch
 
-    from .training_data import PatchSettings, train_and_save
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CrackInputError("--device cuda: no CUDA GPU on this machine")
@@ -532,7 +522,6 @@ def _train(args) -> int:
 
 
 def _train_explainer(args) -> int:
-    from .explainer import ExplainerConfig, fit_explainer_and_save
 
     for weights in (args.classifier, args.hard_negatives):
         if weights and not Path(weights).exists():

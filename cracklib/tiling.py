@@ -5,7 +5,7 @@ cracks one or two pixels wide, so the pipeline cuts it into overlapping tiles at
 the model's input size, classifies every tile, explains the tiles whose crack
 probability reaches the gate, and blends their relevance maps back into one
 full-resolution map. This module holds the geometry and the blending (arrays in,
-arrays out); :func:`cracklib.pipeline.explain` runs the model over the tiles.
+arrays out); :func:`cracklib.pipeline.explanation` runs the model over the tiles.
 
 Overlapping maps are blended with a Hann window (highest weight at a tile's
 centre, where the classifier saw the most context), normalised by the summed

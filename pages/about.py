@@ -4,10 +4,10 @@ import json
 
 import streamlit as st
 
-import studio
-from cracklib.datasets import DEMO_SAMPLE
+from cracklib import studio
+from cracklib.io import DEMO_SAMPLE
 from cracklib.pipeline import segment_explanation
-from cracklib.render import heatmap_rgb, mask_overlay
+from cracklib.io import heatmap_rgb, mask_overlay
 
 st.title("About the crack studio")
 st.markdown("""

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-import studio
-from cracklib.batch import RANKINGS, read_campaign
+from cracklib import studio
+from cracklib.run import RANKINGS, read_campaign
 from cracklib.errors import CrackInputError
-from cracklib.imageio import read_image
-from cracklib.render import preview
+from cracklib.io import read_image
+from cracklib.io import preview
 
 st.title("Campaign results")
 st.caption("The table of a campaign run with `python -m cracklib batch PHOTOS --out campaigns/NAME` "

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-import studio
-from cracklib.datasets import DEMO_SAMPLE
+from cracklib import studio
+from cracklib.io import DEMO_SAMPLE
 from cracklib.errors import CrackInputError
-from cracklib.evaluation import compare_explanations, result_curve
-from cracklib.metrics import SCORE_KEYS
-from cracklib.render import heatmap_overlay, mask_overlay, preview
-from cracklib.segnet import SEGMENTER_METHODS
-from cracklib.settings import method_available, method_choices
+from cracklib.run import compare_explanations, result_curve
+from cracklib.measure import SCORE_KEYS
+from cracklib.io import heatmap_overlay, mask_overlay, preview
+from cracklib.pipeline import SEGMENTER_METHODS
+from cracklib.pipeline import method_available, method_choices
 
 st.title("Compare methods")
 weights, config = studio.sidebar_config(method=False)

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import streamlit as st
 
-import studio
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid, grid_curves
-from cracklib.export import table_csv
+from cracklib import studio
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_grid, grid_curves
+from cracklib.run import table_csv
 from cracklib.errors import CrackInputError
-from cracklib.postprocess import POSTPROCESSING
-from cracklib.settings import method_choices
-from cracklib.synthetic import write_sample_dataset
-from cracklib.threshold import THRESHOLDS
+from cracklib.mask import POSTPROCESSING
+from cracklib.pipeline import method_choices
+from cracklib.io import write_sample_dataset
+from cracklib.mask import THRESHOLDS
 
 st.title("Evaluate on a data set")
 weights, config = studio.sidebar_config(method=False, mask=False)  # thresholds and post-processings: below

@@ -3,10 +3,10 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-import studio
+from cracklib import studio
 from cracklib.errors import CrackInputError
-from cracklib.growth import GROWTH_CONFIG, TEMPORAL_MODES
-from cracklib.render import NEW_CRACK_COLOR, OLD_CRACK_COLOR, growth_overlay, preview
+from cracklib.run import GROWTH_CONFIG, TEMPORAL_MODES
+from cracklib.io import NEW_CRACK_COLOR, OLD_CRACK_COLOR, growth_overlay, preview
 
 st.title("Crack growth")
 weights, config = studio.sidebar_config(defaults=GROWTH_CONFIG)

@@ -4,14 +4,13 @@ from functools import partial
 
 import streamlit as st
 
-import studio
-from cracklib.datasets import DEMO_SAMPLE, match_masks
+from cracklib import studio
+from cracklib.io import DEMO_SAMPLE, match_masks
 from cracklib.errors import CrackInputError
-from cracklib.evaluation import result_curve, score_result
-from cracklib.export import (crack_rows, result_file_makers, result_row, table_csv, table_csv_bytes,
-                             unique_names, zip_of_made_files)
-from cracklib.metrics import SCORE_KEYS
-from cracklib.render import mask_overlay, outline_boxes, preview
+from cracklib.run import result_curve, score_result
+from cracklib.run import crack_rows, result_file_makers, result_row, table_csv, table_csv_bytes, unique_names, zip_of_made_files
+from cracklib.measure import SCORE_KEYS
+from cracklib.io import mask_overlay, outline_boxes, preview
 
 SCORE_LABELS = dict(zip(SCORE_KEYS, ("IoU", "Precision", "Recall", "F1", "AP")))
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-import studio
-from cracklib.archive import zip_bytes
+from cracklib import studio
+from cracklib.io import zip_bytes
 from cracklib.errors import CrackInputError
-from cracklib.models import ARCHITECTURES, ModelCard, checked_model_name
-from cracklib.training_data import train_and_save
+from cracklib.nets import ARCHITECTURES, ModelCard, checked_model_name
+from cracklib.train import train_and_save
 
 st.title("Train a classifier")
 st.caption("Image labels only: a zip with `crack/` and `no_crack/` folders (split 80/20 into train and "

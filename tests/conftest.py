@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.imageio import write_png
-from cracklib.synthetic import crack_image
-from cracklib.baselines import DamageFree, baselines_path
-from cracklib.models import ModelCard, build_model, save_model
+from cracklib.io import write_png
+from cracklib.io import crack_image
+from cracklib.explain import DamageFree, baselines_path
+from cracklib.nets import ModelCard, build_model, save_model
 from cracklib.pipeline import load_classifier
-from cracklib.training import TrainingConfig, train_classifier
-from cracklib.training_data import synthetic_examples
+from cracklib.train import TrainingConfig, train_classifier
+from cracklib.train import synthetic_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 torch.set_num_threads(2)
@@ -54,7 +54,7 @@ def random_model():
 def bcos_network(seed: int = 0):
     """A small B-cos VGG whose uncentred batch norms were fitted on one random batch, then folded: untrained,
     but with activations of a sensible size (without the norms they vanish layer by layer)."""
-    from cracklib.bcos import UncenteredBatchNorm, fold_uncentered_batch_norm
+    from cracklib.nets import UncenteredBatchNorm, fold_uncentered_batch_norm
 
     torch.manual_seed(seed)
     model = build_model("vgg11_bcos", width=0.0625, input_size=64, batch_norm=True)

@@ -10,10 +10,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import studio
-from cracklib.export import png_bytes
-from cracklib.synthetic import bundled_samples, growth_series
-from cracklib.threshold import THRESHOLDS
+from cracklib import studio
+from cracklib.studio import cache
+from cracklib.run import png_bytes
+from cracklib.io import bundled_samples, growth_series
+from cracklib.mask import THRESHOLDS
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 300
@@ -66,11 +67,11 @@ def _clear_caches():
 def test_segment_threshold_change_changes_the_numbers_without_recomputing(monkeypatch):
     _clear_caches()  # first: an earlier test's background cuts are not counted here
     calls, cuts, measures = [], [], []
-    original, original_cut, original_measure = studio.explain, studio.cut_explanation, studio.segment_explanation
-    monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
-    monkeypatch.setattr(studio, "cut_explanation", lambda e, mask, **k: cuts.append(mask.threshold)
+    original, original_cut, original_measure = cache.explain, cache.cut_explanation, cache.segment_explanation
+    monkeypatch.setattr(cache, "explain", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(cache, "cut_explanation", lambda e, mask, **k: cuts.append(mask.threshold)
                         or original_cut(e, mask, **k))
-    monkeypatch.setattr(studio, "segment_explanation", lambda e, mask, **k: measures.append((mask.threshold, mask.post))
+    monkeypatch.setattr(cache, "segment_explanation", lambda e, mask, **k: measures.append((mask.threshold, mask.post))
                         or original_measure(e, mask, **k))
     at = _open()
     default = _sidebar(at, "Threshold").value
@@ -158,7 +159,7 @@ def test_segment_lists_each_crack_and_leaves_out_the_regions_to_ignore():
     assert list(cracks.columns[:2]) == ["id", "length_px"] and len(cracks) == int(_metrics(at)["Cracks"])
     assert (cracks["length_px"].diff().dropna() <= 0).all()  # longest first
     name, data, _ = _bundled()
-    from cracklib.imageio import read_image
+    from cracklib.io import read_image
     shape = read_image(data).shape[:2]
     at.file_uploader[0].set_value((name, data, "image/png")).run()
     assert int(_metrics(at)["Area (px)"].replace(",", "")) > 0
@@ -214,8 +215,8 @@ def test_compare_explains_only_what_changed_and_dots_share_their_curve_colour(mo
     import json
 
     calls = []
-    original = studio.explain
-    monkeypatch.setattr(studio, "explain", lambda *a, **k: calls.append(a[2].method) or original(*a, **k))
+    original = cache.explain
+    monkeypatch.setattr(cache, "explain", lambda *a, **k: calls.append(a[2].method) or original(*a, **k))
     _clear_caches()
     at = _open("compare")
     assert len(calls) == 6
@@ -386,7 +387,7 @@ def test_a_model_at_chance_is_flagged_in_the_sidebar(tiny_weights, tmp_path):
     import json
     import shutil
 
-    from cracklib.baselines import baselines_path
+    from cracklib.explain import baselines_path
 
     chance = tmp_path / "chance.pt"
     shutil.copy(tiny_weights, chance)
@@ -471,7 +472,7 @@ def lane_markings(image: np.ndarray) -> np.ndarray:
 def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch):
     import pytest
 
-    from cracklib.imageio import read_image
+    from cracklib.io import read_image
     from cracklib.pipeline import segment_explanation
 
     if not NHA12D_LANES.exists():
@@ -550,7 +551,7 @@ def test_campaign_page_shows_the_example_campaign_worst_first_with_masks(monkeyp
 
 
 def test_the_learned_explainers_run_on_compare_and_segment():
-    from cracklib.settings import method_available
+    from cracklib.pipeline import method_available
 
     learned = [method for method in ("bcos", "nn_explainer") if method_available(method)]
     if not learned:

@@ -5,7 +5,7 @@ import zipfile
 
 import pytest
 
-from cracklib.archive import extract_zip, zip_bytes
+from cracklib.io import extract_zip, zip_bytes
 from cracklib.errors import CrackInputError
 
 
@@ -46,7 +46,7 @@ def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, entries
 def test_not_a_zip_and_zip_bombs_are_refused(tmp_path, monkeypatch):
     with pytest.raises(CrackInputError, match="not a zip"):
         extract_zip(b"plain text", tmp_path, name="x.zip")
-    monkeypatch.setattr("cracklib.archive.MAX_UNPACKED_BYTES", 10)
+    monkeypatch.setattr("cracklib.io.archive.MAX_UNPACKED_BYTES", 10)
     with pytest.raises(CrackInputError, match="unpacks to more than"):
         extract_zip(_zip({"big.bin": b"0" * 100}), tmp_path)
 

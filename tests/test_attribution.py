@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.attribution import METHODS, AttributionSettings, attribute
-from cracklib.baselines import BASELINES, DamageFree, baseline_distribution, baseline_for
-from cracklib.models import Normalization
+from cracklib.explain import METHODS, AttributionSettings, attribute
+from cracklib.explain import BASELINES, DamageFree, baseline_distribution, baseline_for
+from cracklib.nets import Normalization
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def damage_free(rng):
 
 @pytest.mark.parametrize("method", list(METHODS))
 def test_every_method_gives_a_map_at_input_resolution(random_model, bcos_model, method, damage_free):
-    from cracklib.segnet import UNet11
+    from cracklib.nets import UNet11
 
     x = torch.randn(2, 3, 64, 64)
     settings = AttributionSettings(baseline="damage_free_sample", damage_free=damage_free, steps=8, samples=4,

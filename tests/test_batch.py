@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import cracklib.pipeline
-from cracklib.batch import campaign_inputs, run_campaign
+import cracklib.run.batch
+from cracklib.run import campaign_inputs, run_campaign
 from cracklib.cli import main
 from cracklib.errors import CrackInputError
-from cracklib.settings import PipelineConfig
-from cracklib.synthetic import bundled_samples
+from cracklib.pipeline import PipelineConfig
+from cracklib.io import bundled_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = PipelineConfig.of(gate=0.0, threshold="otsu")
@@ -69,8 +69,8 @@ def test_a_rerun_recomputes_nothing_finished_and_redoes_changed_settings(campaig
                                                                         monkeypatch):
     run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
     calls = []
-    original = cracklib.pipeline.segment
-    monkeypatch.setattr(cracklib.pipeline, "segment", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = cracklib.run.batch.segment
+    monkeypatch.setattr(cracklib.run.batch, "segment", lambda *a, **k: calls.append(1) or original(*a, **k))
     again = run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
     assert calls == [] and again.done_now == 0 and again.skipped_finished == again.photos
     changed = run_campaign(campaign, tmp_path / "out", CONFIG.replace(threshold="simple"), weights=tiny_weights)
@@ -113,7 +113,7 @@ def test_the_ray_engine_gives_the_local_engines_files(campaign, tmp_path, tiny_w
 
 
 def test_a_finished_campaign_reads_back_worst_first_with_its_files(campaign, tmp_path, tiny_weights):
-    from cracklib.batch import RANKINGS, read_campaign
+    from cracklib.run import RANKINGS, read_campaign
 
     run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
     read = read_campaign(tmp_path / "out")
@@ -130,7 +130,7 @@ def test_a_finished_campaign_reads_back_worst_first_with_its_files(campaign, tmp
 
 
 def test_a_folder_without_a_campaign_table_is_one_clear_error(tmp_path):
-    from cracklib.batch import read_campaign
+    from cracklib.run import read_campaign
 
     with pytest.raises(CrackInputError, match="not a finished campaign"):
         read_campaign(tmp_path)

@@ -1,13 +1,12 @@
-"""B-cos layers and networks (cracklib.bcos): hand-made layers, the dynamic linear map, folding, the method."""
+"""B-cos layers and networks (cracklib.nets.bcos): hand-made layers, the dynamic linear map, folding, the method."""
 import numpy as np
 import pytest
 import torch
 
-from cracklib.attribution import attribute
-from cracklib.bcos import (BcosConv2d, BcosLinear, InputEncoding, UncenteredBatchNorm, bcos_contributions,
-                           explanation_mode, fold_uncentered_batch_norm, is_bcos)
+from cracklib.explain import attribute
+from cracklib.nets import BcosConv2d, BcosLinear, InputEncoding, UncenteredBatchNorm, bcos_contributions, explanation_mode, fold_uncentered_batch_norm, is_bcos
 from cracklib.errors import CrackInputError
-from cracklib.models import ModelCard, build_model, load_model, save_model
+from cracklib.nets import ModelCard, build_model, load_model, save_model
 from conftest import bcos_network
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cracklib.synthetic import bundled_samples
+from cracklib.io import bundled_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")

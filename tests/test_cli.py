@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cracklib.cli import main
-from cracklib.imageio import write_png
-from cracklib.synthetic import bundled_samples
+from cracklib.io import write_png
+from cracklib.io import bundled_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +103,7 @@ def test_train_on_synthetic_writes_weights_card_and_baselines(tmp_path):
 
 def test_segment_with_an_exclusion_mask_and_one_of_the_wrong_size(tmp_path, tiny_weights, capsys):
     image_path = bundled_samples()[0][0]
-    from cracklib.imageio import read_image
+    from cracklib.io import read_image
     height, width = read_image(image_path).shape[:2]
     everything = np.ones((height, width), bool)
     write_png(tmp_path / "all.png", everything)

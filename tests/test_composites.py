@@ -4,9 +4,9 @@ import torch
 from zennit.attribution import Gradient
 from zennit.composites import EpsilonGammaBox
 
-from cracklib.attribution import AttributionSettings, attribute
-from cracklib.composites import RULE_SETS, named_rules_composite, rule_map
-from cracklib.models import Normalization, conv_layer_names
+from cracklib.explain import AttributionSettings, attribute
+from cracklib.explain import RULE_SETS, named_rules_composite, rule_map
+from cracklib.nets import Normalization, conv_layer_names
 
 
 def _lrp(model, composite, x):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from cracklib.datasets import assign_splits, match_masks, read_dataset
+from cracklib.io import assign_splits, match_masks, read_dataset
 from cracklib.errors import CrackInputError
-from cracklib.imageio import write_png
+from cracklib.io import write_png
 
 
 def test_crack_and_no_crack_folders_give_labels(tmp_path):
@@ -19,7 +19,7 @@ def test_crack_and_no_crack_folders_give_labels(tmp_path):
 
 
 def test_assign_splits_is_stratified_and_fixed(tmp_path):
-    from cracklib.datasets import Sample
+    from cracklib.io import Sample
     samples = [Sample(tmp_path / f"{i}.png", None, int(i < 10)) for i in range(20)]
     first, again = assign_splits(samples, seed=3), assign_splits(samples, seed=3)
     assert [s.split for s in first] == [s.split for s in again]
@@ -67,7 +67,7 @@ def test_manifest_label_and_encoding_errors_are_one_line(tmp_path):
 
 def test_a_manifest_path_with_a_null_byte_is_one_clear_error(tmp_path):
     """Found by the fuzz test: pathlib raises ValueError on such a name."""
-    from cracklib.datasets import read_dataset
+    from cracklib.io import read_dataset
     from cracklib.errors import CrackInputError
 
     (tmp_path / "manifest.csv").write_text("image,mask,label,split,group\n\"a\x00.png\",,1,test,x\nb.png,,0,test,x\n")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cracklib.decision import PHOTO_DECISIONS, photo_probability
+from cracklib.pipeline import PHOTO_DECISIONS, photo_probability
 from cracklib.pipeline import classify, explain
-from cracklib.settings import ExplanationSettings
+from cracklib.pipeline import ExplanationSettings
 
 
 def test_one_confident_tile_calls_a_photo_cracked_only_under_max_tile():
@@ -18,7 +18,7 @@ def test_second_tile_of_a_one_tile_photo_is_that_tile():
 
 
 def test_without_an_informative_whole_photo_tile_and_whole_is_the_highest_tile():
-    from cracklib.decision import whole_is_informative
+    from cracklib.pipeline import whole_is_informative
 
     assert photo_probability(np.array([0.3, 0.8]), None, decision="tile_and_whole") == pytest.approx(0.8)
     assert whole_is_informative((512, 700), 128) and not whole_is_informative((513, 700), 128)
@@ -26,7 +26,7 @@ def test_without_an_informative_whole_photo_tile_and_whole_is_the_highest_tile()
 
 
 def test_a_large_photo_is_decided_by_its_tiles_alone(tiny_classifier):
-    from cracklib.synthetic import crack_image
+    from cracklib.io import crack_image
 
     image, _ = crack_image((300, 320), crack=True, rng=6)  # shorter side 300 > 4 × 64
     explanation = explain(tiny_classifier, image, ExplanationSettings(decision="tile_and_whole"))
@@ -42,7 +42,7 @@ def test_bad_decisions_are_refused():
 
 @pytest.mark.parametrize("decision", list(PHOTO_DECISIONS))
 def test_the_pipeline_uses_the_decision_for_the_photo_and_the_gate(tiny_classifier, decision):
-    from cracklib.synthetic import crack_image
+    from cracklib.io import crack_image
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
     config = ExplanationSettings(decision=decision, gate=0.5)
@@ -58,14 +58,14 @@ def test_the_pipeline_uses_the_decision_for_the_photo_and_the_gate(tiny_classifi
 
 
 def test_shift_logits_moves_the_decision_by_the_offset():
-    from cracklib.decision import shift_logits
+    from cracklib.pipeline import shift_logits
 
     assert shift_logits(np.array([0.5]), np.log(3))[0] == pytest.approx(0.25)
     np.testing.assert_allclose(shift_logits(np.array([0.1, 0.5, 0.9]), 0.0), [0.1, 0.5, 0.9])
 
 
 def test_fit_logit_offset_finds_the_cut_that_separates_the_photos():
-    from cracklib.decision import fit_logit_offset
+    from cracklib.pipeline import fit_logit_offset
 
     # Highest tiles 0.9/0.8/0.75 (cracked) and 0.7/0.6/0.3 (clean): at 0.5 one clean photo in three is right.
     tiles = [np.array([0.1, p]) for p in (0.9, 0.8, 0.75, 0.7, 0.6, 0.3)]
@@ -80,8 +80,8 @@ def test_fit_logit_offset_finds_the_cut_that_separates_the_photos():
 def test_the_cards_logit_offset_recalibrates_every_probability(tiny_classifier):
     from dataclasses import replace
 
-    from cracklib.decision import shift_logits
-    from cracklib.synthetic import crack_image
+    from cracklib.pipeline import shift_logits
+    from cracklib.io import crack_image
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
     shifted = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=1.5))
@@ -91,7 +91,7 @@ def test_the_cards_logit_offset_recalibrates_every_probability(tiny_classifier):
 
 
 def test_fit_logit_offset_with_a_whole_photo_model_moves_only_the_whole_photo():
-    from cracklib.decision import fit_logit_offset
+    from cracklib.pipeline import fit_logit_offset
 
     # Every photo's highest tile is 0.8; the whole photos rank 0.9/0.8/0.75 (cracked) above 0.7/0.6/0.3.
     # sqrt(0.8 · whole) ≥ 0.5 ⇔ whole ≥ 0.3125: the cut lies in (logit 0.7, logit 0.75] − logit 0.3125.
@@ -102,7 +102,7 @@ def test_fit_logit_offset_with_a_whole_photo_model_moves_only_the_whole_photo():
     low, high = (np.log(p / (1 - p)) - np.log(0.3125 / 0.6875) for p in (0.7, 0.75))
     assert low < offset <= high and balanced == 1.0
     # Shifting the tiles too (one model) cannot separate them at this offset: the tiles' offset is really kept.
-    from cracklib.decision import photo_probability, shift_logits
+    from cracklib.pipeline import photo_probability, shift_logits
     both = [photo_probability(shift_logits(t, offset), float(shift_logits(w, offset)), decision="tile_and_whole")
             for t, w in zip(tiles, wholes)]
     assert not all((np.array(both) >= 0.5) == labels.astype(bool))
@@ -112,7 +112,7 @@ def test_a_whole_photo_model_decides_the_photo_but_not_the_tiles(tiny_classifier
     from dataclasses import replace
 
     from cracklib.pipeline import classify_tiles, whole_photo_probability
-    from cracklib.synthetic import crack_image
+    from cracklib.io import crack_image
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
     witness = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=50.0))  # calls it crack-free
@@ -142,8 +142,8 @@ def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_siz
     from dataclasses import replace
 
     from cracklib.pipeline import Classifier, classify_tiles, whole_photo_probability
-    from cracklib.synthetic import crack_image
-    from cracklib.training import resized_input
+    from cracklib.io import crack_image
+    from cracklib.train.classifier import resized_input
 
     card = tiny_classifier.card
     large = resized_input(tiny_classifier.model, card, 2 * card.input_size).eval()  # as the 256-px model was made
@@ -161,7 +161,7 @@ def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_siz
 
 
 def test_the_tiles_to_rescore_are_those_near_the_gate_and_near_the_top():
-    from cracklib.decision import tiles_to_rescore
+    from cracklib.pipeline import tiles_to_rescore
 
     screened = np.array([0.05, 0.9, 0.35, 0.1, 0.29])
     # Gate 0.5, margin 0.2: a tile that reaches 0.5 in float screens at 0.3 or more.
@@ -175,7 +175,7 @@ def test_the_tiles_to_rescore_are_those_near_the_gate_and_near_the_top():
 
 @pytest.mark.parametrize("decision", list(PHOTO_DECISIONS))
 def test_scoring_again_the_tiles_to_rescore_gives_the_float_gate_and_decision(decision):
-    from cracklib.decision import tiles_to_rescore
+    from cracklib.pipeline import tiles_to_rescore
 
     rng = np.random.default_rng(0)
     margin, naive_misses = 0.1, 0

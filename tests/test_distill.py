@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from cracklib.distill import PseudoMaskSettings, distill_and_save, pseudo_mask
-from cracklib.models import WEIGHTS_DIR
+from cracklib.train import PseudoMaskSettings, distill_and_save, pseudo_mask
+from cracklib.nets.models import WEIGHTS_DIR
 from cracklib.pipeline import load_classifier
-from cracklib.segnet import IGNORE, SegmenterConfig
-from cracklib.synthetic import write_synthetic_dataset
+from cracklib.train import IGNORE, SegmenterConfig
+from cracklib.io import write_synthetic_dataset
 
 
 def test_pseudo_mask_is_crack_on_the_mask_unsure_around_it_and_background_elsewhere():

@@ -1,9 +1,9 @@
 import pytest
 
-from cracklib.datasets import read_dataset
-from cracklib.evaluation import evaluate_grid, evaluate_samples
+from cracklib.io import read_dataset
+from cracklib.run import evaluate_grid, evaluate_samples
 from cracklib.errors import CrackInputError
-from cracklib.settings import ExplanationSettings, PipelineConfig
+from cracklib.pipeline import ExplanationSettings, PipelineConfig
 
 
 def test_grid_reuses_one_explanation_per_setting(data_folder, tiny_classifier):
@@ -28,9 +28,9 @@ def test_score_result_and_compare_methods(tiny_classifier, rng):
 
     import numpy as np
 
-    from cracklib.evaluation import compare_methods, score_result
-    from cracklib.settings import method_choices
-    from cracklib.synthetic import crack_image
+    from cracklib.run import compare_methods, score_result
+    from cracklib.pipeline import method_choices
+    from cracklib.io import crack_image
 
     image, truth = crack_image((96, 96), rng=5)
     choices = {choice.label: choice for choice in method_choices()}
@@ -49,7 +49,7 @@ def test_score_result_and_compare_methods(tiny_classifier, rng):
 
 
 def test_grid_curves_one_per_explanation_and_threshold_with_the_mask_as_point(data_folder, tiny_classifier):
-    from cracklib.evaluation import grid_curves
+    from cracklib.run import grid_curves
 
     settings = [ExplanationSettings(method="lrp", rules="seibold", gate=0.0)]
     rows = evaluate_grid(tiny_classifier, read_dataset(data_folder), settings, ["simple", "otsu"], ["none", "paper"])

@@ -1,11 +1,12 @@
-"""NN-Explainer (cracklib.explainer): its losses on hand-made tensors, and that it learns where the evidence is."""
+"""NN-Explainer (cracklib.train.explainer): its losses on hand-made tensors, and that it learns where the evidence is."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from cracklib.explainer import ExplainerConfig, explainer_losses, explainer_masks, total_variation, train_explainer
-from cracklib.models import Normalization
+from cracklib.train import ExplainerConfig, explainer_losses, total_variation, train_explainer
+from cracklib.explain import explainer_masks
+from cracklib.nets import Normalization
 
 
 class BrightSpotClassifier(nn.Module):

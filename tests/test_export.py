@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from cracklib.export import png_bytes, result_files, result_row, table_csv
-from cracklib.imageio import read_image, read_mask
+from cracklib.run import png_bytes, result_files, result_row, table_csv
+from cracklib.io import read_image, read_mask
 from cracklib.pipeline import PipelineConfig, segment
-from cracklib.render import preview
+from cracklib.io import preview
 
 
 def test_result_files_and_row(tiny_classifier, rng):
@@ -29,8 +29,8 @@ def test_result_files_and_row(tiny_classifier, rng):
 
 
 def test_crack_rows_put_millimetres_first_when_there_is_a_scale():
-    from cracklib.export import crack_rows
-    from cracklib.severity import measure_severity
+    from cracklib.run import crack_rows
+    from cracklib.measure import measure_severity
 
     mask = np.zeros((20, 40), bool)
     mask[5:8, 2:30] = True
@@ -60,7 +60,7 @@ def test_preview_keeps_one_pixel_cracks_and_leaves_small_arrays():
 
 
 def test_heatmap_overlay_tints_only_where_there_is_relevance():
-    from cracklib.render import heatmap_overlay
+    from cracklib.io import heatmap_overlay
 
     photo = np.full((2, 3, 3), 100, np.uint8)
     relevance = np.array([[0.0, 1.0, -1.0], [0.0, 0.5, 0.0]])
@@ -70,7 +70,7 @@ def test_heatmap_overlay_tints_only_where_there_is_relevance():
 
 
 def test_unique_names_tell_repeats_apart():
-    from cracklib.export import unique_names
+    from cracklib.run import unique_names
 
     assert unique_names(["a.jpg", "b.jpg", "a.jpg", "a.jpg"]) == ["a.jpg", "b.jpg", "a (2).jpg", "a (3).jpg"]
     assert unique_names(["x", "x"]) == ["x", "x (2)"]
@@ -90,7 +90,7 @@ def test_preview_of_a_map_is_the_mean_of_each_block_edges_included():
 def test_a_zip_of_made_files_holds_each_made_file_and_the_csv_bytes():
     import zipfile
 
-    from cracklib.export import table_csv_bytes, zip_of_made_files
+    from cracklib.run import table_csv_bytes, zip_of_made_files
 
     rows = [{"photo": "a.jpg", "length_px": 3.5}, {"photo": "b.jpg", "area_px": 7}]
     made = []

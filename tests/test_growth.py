@@ -9,11 +9,11 @@ import pytest
 from scipy.stats import spearmanr
 from skimage.transform import rotate
 
-from cracklib.growth import align_series, monitor_growth, monotone_masks
+from cracklib.run import align_series, monitor_growth, monotone_masks
 from cracklib.errors import CrackInputError
-from cracklib.imageio import write_png
+from cracklib.io import write_png
 from cracklib.pipeline import PipelineConfig, load_classifier
-from cracklib.synthetic import HARD_SERIES, crack_image, growth_series
+from cracklib.io import HARD_SERIES, crack_image, growth_series
 
 ROOT = Path(__file__).resolve().parent.parent
 

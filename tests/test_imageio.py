@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from cracklib.errors import CrackInputError
-from cracklib.imageio import read_image, read_mask
+from cracklib.io import read_image, read_mask
 
 
 def _png(image: Image.Image, fmt="PNG") -> bytes:

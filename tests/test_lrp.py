@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.attribution import AttributionSettings, attribute, zennit_lrp
-from cracklib.composites import RULE_SETS
-from cracklib.lrp import lrp_relevance, supports
-from cracklib.models import Normalization, build_model
+from cracklib.explain import AttributionSettings, attribute, zennit_lrp
+from cracklib.explain import RULE_SETS
+from cracklib.explain import lrp_relevance, supports
+from cracklib.nets import Normalization, build_model
 from cracklib.pipeline import load_classifier
 
 NORM = Normalization()

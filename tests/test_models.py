@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from cracklib.errors import CrackInputError
-from cracklib.models import (ModelCard, Normalization, build_model, card_path, conv_layer_names, fold_batch_norm,
-                             load_model, save_model, scoring_graph)
+from cracklib.nets import ModelCard, Normalization, build_model, conv_layer_names, fold_batch_norm, load_model, save_model, scoring_graph
+from cracklib.nets.models import card_path
 
 
 @pytest.mark.parametrize("arch, fc_layers", [("vgg11_128", 3), ("vgg11_onefc", 1)])
@@ -80,7 +80,7 @@ def test_every_shipped_weights_file_loads_and_matches_its_card():
         assert card.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), path.name
         size = card.input_size
         if card.arch == "nn_explainer":  # an explainer: a mask per pixel, for the classifier its card names
-            from cracklib.explainer import load_explainer
+            from cracklib.nets import load_explainer
 
             explainer, _ = load_explainer(path)
             assert explainer(torch.zeros(1, 3, size, size)).shape == (1, 1, size, size)
@@ -95,7 +95,7 @@ def test_model_names_that_are_paths_are_refused():
     import pytest
 
     from cracklib.errors import CrackInputError
-    from cracklib.models import checked_model_name
+    from cracklib.nets import checked_model_name
 
     assert checked_model_name("tiles_v2-b") == "tiles_v2-b"
     for bad in ("../x", "a/b", "", "x" * 65, "..", "/tmp/x", "a b"):
@@ -104,7 +104,7 @@ def test_model_names_that_are_paths_are_refused():
 
 
 def test_the_kept_epoch_is_the_one_with_the_lowest_validation_loss():
-    from cracklib.models import ModelCard
+    from cracklib.nets import ModelCard
 
     history = [{"epoch": 1, "val_loss": 0.6, "val_balanced_accuracy": 0.55},
                {"epoch": 2, "val_loss": 0.4, "val_balanced_accuracy": 0.8},

@@ -1,10 +1,10 @@
-"""cracklib.morphology computes scikit-image's and scipy's operations: the same pixels on random masks."""
+"""cracklib.mask.morphology computes scikit-image's and scipy's operations: the same pixels on random masks."""
 import numpy as np
 import pytest
 from scipy import ndimage
 from skimage.morphology import closing, dilation, disk, ellipse, isotropic_dilation, remove_small_objects
 
-from cracklib import morphology
+from cracklib.mask import morphology
 
 
 def _random_masks(count=60, seed=0, smallest=1):

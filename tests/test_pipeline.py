@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.imageio import read_image, read_mask
-from cracklib.metrics import confusion
-from cracklib.pipeline import (WEIGHTS_DIR, Explanation, _cut_in_window, _explained_window, cut_explanation, explain,
-                               load_classifier, segment, segment_explanation)
-from cracklib.postprocess import POSTPROCESSING, drop_small_components, postprocess
-from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
-from cracklib.synthetic import bundled_samples, crack_image
-from cracklib.threshold import THRESHOLDS
+from cracklib.io import read_image, read_mask
+from cracklib.measure import confusion
+from cracklib.nets.models import WEIGHTS_DIR
+from cracklib.pipeline import Explanation, cut_explanation, explain, load_classifier, segment, segment_explanation
+from cracklib.pipeline.mask_step import _cut_in_window, _explained_window
+from cracklib.mask import POSTPROCESSING, drop_small_components, postprocess
+from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.io import bundled_samples, crack_image
+from cracklib.mask import THRESHOLDS
 
 
 def test_gate_skips_the_explanation(tiny_classifier):
@@ -101,8 +102,8 @@ def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold(
     """Integration (issue 12): the mask a user downloads is the mask that was measured, to the pixel."""
     import json
 
-    from cracklib.export import result_files
-    from cracklib.threshold import THRESHOLDS
+    from cracklib.run import result_files
+    from cracklib.mask import THRESHOLDS
 
     classifier = load_classifier(device="cpu")
     checked = 0
@@ -121,9 +122,9 @@ def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold(
 
 def test_evaluation_grid_pipeline_and_growth_give_the_same_mask(data_folder, tiny_classifier):
     """Issue 12: one path from explanation to mask, whoever calls it."""
-    from cracklib.datasets import crack_pixels, read_dataset
-    from cracklib.evaluation import evaluate_grid
-    from cracklib.growth import monitor_growth
+    from cracklib.io import crack_pixels, read_dataset
+    from cracklib.run import evaluate_grid
+    from cracklib.run import monitor_growth
 
     config = PipelineConfig.of(gate=0.0, threshold="simple", post="light", min_crack_area=30)
     samples = read_dataset(data_folder)
@@ -237,7 +238,7 @@ def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():
 
 
 def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classifier):
-    from cracklib.decision import SCREENING_MARGIN
+    from cracklib.pipeline import SCREENING_MARGIN
     from cracklib.pipeline import classify_tiles, score_tiles
 
     image, _ = crack_image((256, 320), crack=True, rng=3)
@@ -258,10 +259,10 @@ def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classif
 
 
 def test_a_classifier_with_eight_views_scores_a_turned_or_mirrored_input_alike(tiny_classifier):
-    from cracklib.preprocess import VIEWS, turned_batch
+    from cracklib.nets import VIEWS, turned_batch
 
-    from cracklib.preprocess import to_input
-    from cracklib.training_data import synthetic_examples
+    from cracklib.nets import to_input
+    from cracklib.train import synthetic_examples
 
     photos, _ = synthetic_examples(6, tiny_classifier.card.input_size, seed=4)
     inputs = to_input(photos, tiny_classifier.card.normalization)

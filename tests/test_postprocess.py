@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cracklib.postprocess import PostProcessing, postprocess
+from cracklib.mask import PostProcessing, postprocess
 
 
 def test_closing_joins_a_small_gap():
@@ -44,7 +44,7 @@ def test_closing_near_the_mask_equals_the_closing_of_the_whole_mask():
     # Sparse cracks and specks, some at the border: the block-wise closing must be the whole-mask closing.
     from skimage.morphology import closing, disk
 
-    from cracklib.postprocess import _closing
+    from cracklib.mask.postprocess import _closing
 
     rng = np.random.default_rng(5)
     mask = np.zeros((700, 900), bool)
@@ -63,7 +63,7 @@ def test_the_area_opening_near_the_mask_equals_scikit_images_on_the_whole_mask()
     from skimage.draw import line
     from skimage.morphology import remove_small_objects
 
-    from cracklib.postprocess import drop_small_components
+    from cracklib.mask import drop_small_components
 
     rng = np.random.default_rng(3)
     mask = rng.random((700, 900)) < 0.004             # specks everywhere

@@ -8,11 +8,10 @@ from scipy.ndimage import binary_dilation
 from cracklib.pipeline import Explanation, cut_explanation, explain, segment_explanation
 from skimage.filters import apply_hysteresis_threshold
 
-from cracklib import refine
-from cracklib.morphology import distance_to_background, skeletonize
-from cracklib.refine import (PER_PHOTO, DarknessMap, band_darkness_width, dark_core, darkness, darkness_level,
-                             hysteresis_threshold, refine_mask, refine_with_photo, surface_level)
-from cracklib.settings import ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.mask import refine
+from cracklib.mask.morphology import distance_to_background, skeletonize
+from cracklib.mask import PER_PHOTO, DarknessMap, band_darkness_width, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo, surface_level
+from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig
 
 
 def _photo():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cracklib.render import heatmap_rgb, mask_overlay, relevance_scale
+from cracklib.io import heatmap_rgb, mask_overlay, relevance_scale
 
 
 def test_relevance_scale_ignores_a_few_hot_pixels_and_the_unexplained_zeros():
@@ -30,7 +30,7 @@ def test_mask_overlay_keeps_the_photo_and_paints_the_mask_opaque():
 
 
 def test_outline_boxes_draws_a_frame_around_each_box_in_display_pixels():
-    from cracklib.render import outline_boxes
+    from cracklib.io import outline_boxes
 
     picture = np.zeros((50, 50, 3), np.uint8)
     out = outline_boxes(picture, [(20, 20, 40, 60)], scale=0.5, color=(255, 255, 0), thickness=1)

@@ -8,17 +8,20 @@ import pytest
 import torch
 
 from conftest import assert_resumes_to_the_straight_weights
-from cracklib.datasets import Sample, read_dataset, read_sample
+from cracklib.io import Sample, read_dataset, read_sample
 from cracklib.errors import CrackInputError
-from cracklib.metrics import confusion
-from cracklib.models import Normalization
-from cracklib.evaluation import compare_explanations
+from cracklib.measure import confusion
+from cracklib.nets import Normalization
+from cracklib.run import compare_explanations
 from cracklib.pipeline import PipelineConfig, explain, segment_explanation
-from cracklib.settings import MaskSettings
-from cracklib.segnet import (IGNORE, SegmenterConfig, UNet11, crops_from_masks, load_segmenter, predict_map,
-                             save_segmenter, segmentation_loss, segmenter_path, train_segmenter)
-import cracklib.segnet as segnet
-from cracklib.synthetic import write_synthetic_dataset
+from cracklib.pipeline import MaskSettings
+from cracklib.train import IGNORE, SegmenterConfig, crops_from_masks, save_segmenter, segmentation_loss, train_segmenter
+from cracklib.nets import UNet11
+from cracklib.nets import load_segmenter
+from cracklib.pipeline import predict_map, segmenter_path
+from cracklib.pipeline import segmenters
+from cracklib.train import train_unet_and_save
+from cracklib.io import write_synthetic_dataset
 
 
 def test_unet_gives_one_logit_per_pixel():
@@ -80,7 +83,7 @@ def test_a_tiny_unet_learns_the_synthetic_cracks(trained):
 
 def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monkeypatch, tiny_classifier):
     _, model, _ = trained
-    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    monkeypatch.setattr(segmenters, "SEGMENTERS_DIR", tmp_path)
     save_segmenter(model, tmp_path / "unet.pt", notes={"test": True})
     loaded, card = load_segmenter(tmp_path / "unet.pt", device="cpu")
     image = read_sample(read_dataset(trained[0], split="val")[0])[0]
@@ -108,7 +111,7 @@ def test_saved_network_runs_as_a_method_of_the_pipeline(trained, tmp_path, monke
 
 def test_a_per_set_classifier_brings_its_own_network(trained, tmp_path, monkeypatch, tiny_classifier):
     _, model, _ = trained
-    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    monkeypatch.setattr(segmenters, "SEGMENTERS_DIR", tmp_path)
     save_segmenter(model, tmp_path / "unet.pt")
     own = UNet11(model.width)  # untrained: its map differs from the general network's
     save_segmenter(own, tmp_path / "tiles" / "unet.pt")
@@ -132,9 +135,9 @@ def test_a_classifier_is_not_loaded_as_a_segmenter(tiny_weights):
 
 
 def test_a_network_method_is_available_only_with_its_weights(tmp_path, monkeypatch):
-    from cracklib.settings import method_available
+    from cracklib.pipeline import method_available
 
-    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    monkeypatch.setattr(segmenters, "SEGMENTERS_DIR", tmp_path)
     assert method_available("lrp") and not method_available("unet")
     (tmp_path / "unet.pt").write_bytes(b"")
     assert method_available("unet")
@@ -169,7 +172,7 @@ def test_fine_tuning_starts_from_the_given_network_and_needs_its_width(trained, 
 def test_training_on_some_groups_reads_only_their_images(tmp_path):
     folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(64, 64))
     config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
-    card = segnet.fit_and_save([str(folder)], tmp_path / "unet.pt", config=config, crops_per_image=2,
+    card = train_unet_and_save([str(folder)], tmp_path / "unet.pt", config=config, crops_per_image=2,
                                groups=["crack"])
     counts = {split: len([s for s in read_dataset(folder, split=split) if s.group == "crack"])
               for split in ("train", "val")}
@@ -178,11 +181,11 @@ def test_training_on_some_groups_reads_only_their_images(tmp_path):
 
 
 def test_each_network_has_a_valid_own_mask_step():
-    from cracklib.postprocess import POSTPROCESSING
-    from cracklib.refine import REFINEMENTS
-    from cracklib.segnet import SEGMENTER_METHODS
-    from cracklib.settings import NETWORK_MASK_STEPS, default_mask
-    from cracklib.threshold import THRESHOLDS
+    from cracklib.mask import POSTPROCESSING
+    from cracklib.mask import REFINEMENTS
+    from cracklib.pipeline import SEGMENTER_METHODS
+    from cracklib.pipeline import NETWORK_MASK_STEPS, default_mask
+    from cracklib.mask import THRESHOLDS
 
     assert set(NETWORK_MASK_STEPS) == set(SEGMENTER_METHODS)
     for method in SEGMENTER_METHODS:
@@ -203,7 +206,7 @@ def test_all_eight_views_turn_and_flip_with_a_one_tile_photo(trained):
         # ...and their mean is the same map whichever way the photo lies
         again = predict_map(model, np.ascontiguousarray(turned), Normalization(), tile=64, views=8)
         np.testing.assert_allclose(back(again), averaged, atol=1e-5)
-    two = [values for values in segnet.view_maps(model, image, Normalization(), views=2, tile=64)]
+    two = [values for values in segmenters.view_maps(model, image, Normalization(), views=2, tile=64)]
     np.testing.assert_allclose(predict_map(model, image, Normalization(), tile=64, views=2), (two[0] + two[1]) / 2,
                                atol=1e-6)
     with pytest.raises(ValueError, match="views must be 1 to 8"):
@@ -217,7 +220,7 @@ def test_choose_views_writes_the_val_choice_into_the_card_and_the_pipeline_uses_
     from cracklib.cli import main
 
     folder, model, _ = trained
-    monkeypatch.setattr(segnet, "SEGMENTERS_DIR", tmp_path)
+    monkeypatch.setattr(segmenters, "SEGMENTERS_DIR", tmp_path)
     save_segmenter(model, tmp_path / "unet.pt")
     assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(folder),
                  "--split", "test"]) == 2

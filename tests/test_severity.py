@@ -4,8 +4,8 @@ from scipy import ndimage
 from skimage.measure import regionprops
 from skimage.morphology import isotropic_dilation
 
-from cracklib.severity import (WIDTH_METHODS, _grown, _orientation, _skeleton_ends, measure_severity,
-                               skeleton_length)
+from cracklib.measure import WIDTH_METHODS, measure_severity, skeleton_length
+from cracklib.measure.severity import _grown, _orientation, _skeleton_ends
 
 
 def test_straight_three_pixel_line_has_width_three_and_its_length():
@@ -144,8 +144,8 @@ def test_widths_come_from_the_core_where_a_crack_has_one():
 def test_cracks_measured_one_by_one_equal_the_whole_masks_skeleton_and_distances():
     # Each crack is measured on its own box; the reference takes the skeleton and
     # the distances of the whole mask (and of the whole core) and splits them by crack.
-    from cracklib.morphology import distance_to_background, skeletonize
-    from cracklib.severity import crack_labels
+    from cracklib.mask.morphology import distance_to_background, skeletonize
+    from cracklib.measure import crack_labels
 
     rng = np.random.default_rng(4)
     mask = np.zeros((300, 400), bool)

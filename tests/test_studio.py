@@ -8,9 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import studio
+from cracklib import studio
+from cracklib.errors import CrackInputError
+from cracklib.studio import background, uploads
+from cracklib.studio import cache as studio_cache
 from cracklib.pipeline import Explanation
-from cracklib.settings import ExplanationSettings
+from cracklib.pipeline import ExplanationSettings
 
 
 def _explained(side: int) -> studio.Explained:
@@ -24,11 +27,11 @@ def test_a_cached_view_counts_the_whole_buffer_it_keeps_alive():
     padded = np.zeros((16, 16), np.float32)  # a tiled map is cut from the padded blend: the view keeps it all
     image = np.zeros((10, 10, 3), np.uint8)
     explained = studio.Explained(image, image, Explanation(0.9, padded[:10, :10], (10, 10), ExplanationSettings()))
-    assert studio._nbytes(explained) == 16 * 16 * 4 + 10 * 10 * 3  # the picture is the image itself: once
+    assert studio_cache._nbytes(explained) == 16 * 16 * 4 + 10 * 10 * 3  # the picture is the image itself: once
 
 
 def test_explanation_cache_is_bounded_in_bytes_and_drops_the_least_recently_used():
-    one = studio._nbytes(_explained(10))
+    one = studio_cache._nbytes(_explained(10))
     assert one == 10 * 10 * (3 + 3 + 4)
     cache = studio.ExplanationCache(budget_bytes=int(2.5 * one))
     calls = []
@@ -59,7 +62,7 @@ def test_an_explanation_larger_than_the_budget_is_served_but_not_kept():
 
 
 def test_a_cut_is_cached_by_its_bytes_and_read_only():
-    from cracklib.threshold import Thresholded
+    from cracklib.mask import Thresholded
 
     cache = studio.ExplanationCache(budget_bytes=10_000)
     cut = cache.get("cut", lambda: Thresholded(np.zeros((20, 30), np.float32), np.zeros((20, 30), bool), 0.5))
@@ -70,7 +73,7 @@ def test_a_cut_is_cached_by_its_bytes_and_read_only():
 
 def test_a_measured_mask_counts_its_own_mask_only_and_is_read_only():
     from cracklib.pipeline import SegmentationResult
-    from cracklib.settings import MaskSettings
+    from cracklib.pipeline import MaskSettings
 
     explanation = _explained(20).explanation
     score = np.zeros((20, 30), np.float32)  # its cut's, counted with the cut
@@ -83,8 +86,8 @@ def test_a_measured_mask_counts_its_own_mask_only_and_is_read_only():
 
 
 def test_a_cut_and_a_measured_mask_are_kept_per_darkness_square():
-    from cracklib.refine import DarknessMap
-    from cracklib.settings import MaskSettings
+    from cracklib.mask import DarknessMap
+    from cracklib.pipeline import MaskSettings
 
     gray = np.full((60, 60), 180, np.uint8)
     gray[20:41, 5:55] = 60                         # a crack 21 px wide
@@ -115,7 +118,7 @@ def test_a_cut_and_a_measured_mask_are_kept_per_darkness_square():
 def test_background_work_waits_while_a_page_runs():
     ran = threading.Event()
     with studio.page_run():
-        studio.BACKGROUND.submit(studio._when_pages_idle, ran.set)
+        studio.BACKGROUND.submit(background._when_pages_idle, ran.set)
         assert not ran.wait(0.3)  # held: the page a user looks at comes first
     assert ran.wait(5)
 
@@ -123,11 +126,11 @@ def test_background_work_waits_while_a_page_runs():
 def test_a_later_prefetch_replaces_what_is_left_of_an_earlier_one(monkeypatch):
     from types import SimpleNamespace
 
-    from cracklib.settings import MaskSettings
-    from cracklib.threshold import THRESHOLDS
+    from cracklib.pipeline import MaskSettings
+    from cracklib.mask import THRESHOLDS
 
     done = []
-    monkeypatch.setattr(studio, "measured", lambda explained, settings: done.append((id(explained), settings.threshold))
+    monkeypatch.setattr(background, "measured", lambda explained, settings: done.append((id(explained), settings.threshold))
                         or SimpleNamespace(severity=None))
     demo, upload = _explained(10), _explained(12)
     assert demo.explanation.explained
@@ -170,10 +173,10 @@ def test_a_waiter_computes_the_entry_itself_when_the_thread_computing_it_fails()
     def broken():  # e.g. a page run stopped by a widget change
         started.set()
         release.wait(5)
-        raise studio.CrackInputError("stopped")
+        raise CrackInputError("stopped")
 
     errors, results = [], []
-    first = threading.Thread(target=lambda: errors.append(pytest.raises(studio.CrackInputError, cache.get, "a",
+    first = threading.Thread(target=lambda: errors.append(pytest.raises(CrackInputError, cache.get, "a",
                                                                         broken)))
     first.start()
     started.wait(5)
@@ -198,15 +201,15 @@ def _folder(parent, name, size, age_s, now):
 
 def test_sweep_removes_old_and_over_budget_uploads_but_never_the_one_in_use(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(studio, "UPLOAD_BUDGET_BYTES", 2500)
+    monkeypatch.setattr(uploads, "UPLOAD_BUDGET_BYTES", 2500)
     now = time.time()
-    stale = _folder(tmp_path, "cracklib_upload_stale", 10, studio.UPLOAD_TTL_S + 60, now)
+    stale = _folder(tmp_path, "cracklib_upload_stale", 10, uploads.UPLOAD_TTL_S + 60, now)
     recent = _folder(tmp_path, "cracklib_upload_recent", 1000, 60, now)
     older = _folder(tmp_path, "cracklib_upload_older", 1000, 120, now)
-    in_use = _folder(tmp_path, "cracklib_upload_in_use", 1000, 2 * studio.UPLOAD_TTL_S, now)
-    dead_staging = _folder(tmp_path, "cracklib_unpacking_dead", 10, studio.STAGING_TTL_S + 60, now)
+    in_use = _folder(tmp_path, "cracklib_upload_in_use", 1000, 2 * uploads.UPLOAD_TTL_S, now)
+    dead_staging = _folder(tmp_path, "cracklib_unpacking_dead", 10, uploads.STAGING_TTL_S + 60, now)
     live_staging = _folder(tmp_path, "cracklib_unpacking_live", 10, 5, now)
-    other = _folder(tmp_path, "someone_else", 10, 10 * studio.UPLOAD_TTL_S, now)
+    other = _folder(tmp_path, "someone_else", 10, 10 * uploads.UPLOAD_TTL_S, now)
     removed = studio.sweep_uploads(keep=in_use, now=now)
     # in_use (1000) + recent (1000) fit the 2500-byte budget; older would pass it.
     assert set(removed) == {stale, older, dead_staging}
@@ -220,7 +223,7 @@ def test_unpacking_a_zip_marks_it_used_and_sweeps_the_rest(tmp_path, monkeypatch
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     now = time.time()
-    stale = _folder(tmp_path, "cracklib_upload_stale", 10, studio.UPLOAD_TTL_S + 60, now)
+    stale = _folder(tmp_path, "cracklib_upload_stale", 10, uploads.UPLOAD_TTL_S + 60, now)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("data/images/a.png", b"not checked here")
@@ -243,7 +246,7 @@ def test_free_cyclic_garbage_frees_arrays_held_by_reference_cycles_before_and_af
 
     import numpy as np
 
-    import studio
+    from cracklib import studio
 
     class Holder:
         pass

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cracklib.imageio import read_image, read_mask
-from cracklib.synthetic import bundled_samples, crack_image, crack_mask, surface
+from cracklib.io import read_image, read_mask
+from cracklib.io import bundled_samples, crack_image, crack_mask, surface
 
 
 @pytest.mark.parametrize("kind", ["concrete", "brick"])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cracklib.threshold import THRESHOLDS, apply_threshold
+from cracklib.mask import THRESHOLDS, apply_threshold
 
 
 def _line_map(rng, noise=0.1):
@@ -64,7 +64,7 @@ def test_bad_input():
 
 
 def test_interpolated_posterior_decides_every_pixel_as_the_exact_one():
-    from cracklib.threshold import _posterior_per_pixel
+    from cracklib.mask.threshold import _posterior_per_pixel
 
     values = np.random.default_rng(0).normal(size=200_000)
 

@@ -13,10 +13,10 @@ from skimage.measure import label
 from skimage.morphology import dilation, disk
 from torch import nn
 
-from cracklib.metrics import confusion
-from cracklib.models import ModelCard, Normalization
+from cracklib.measure import confusion
+from cracklib.nets import ModelCard, Normalization
 from cracklib.pipeline import Classifier, PipelineConfig, explain, segment, segment_explanation
-from cracklib.threshold import apply_threshold
+from cracklib.mask import apply_threshold
 from cracklib.tiling import TileBlender, blend_window, bounding_box, pad_to_tile, tile_grid, tile_probability_map
 
 BACKGROUND, CRACK = 180, 20

@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from conftest import assert_resumes_to_the_straight_weights
-from cracklib.models import Normalization
-from cracklib.metrics import balanced_accuracy
-from cracklib.training import predict_probabilities
-from cracklib.training_data import examples_from_samples, synthetic_examples
-from cracklib.datasets import Sample
-from cracklib.imageio import write_png
+from cracklib.nets import Normalization
+from cracklib.measure import balanced_accuracy
+from cracklib.train import predict_probabilities
+from cracklib.train import examples_from_samples, synthetic_examples
+from cracklib.io import Sample
+from cracklib.io import write_png
 
 
 def test_tiny_classifier_learns_synthetic_cracks(tiny_classifier):
@@ -38,7 +38,8 @@ def test_patches_are_labelled_by_their_mask(tmp_path):
 
 
 def test_patch_windows_label_by_centre_and_keep_a_margin():
-    from cracklib.training_data import PatchSettings, _patch_windows
+    from cracklib.train import PatchSettings
+    from cracklib.train.examples import _patch_windows
 
     truth = np.zeros((64, 64), bool)
     truth[8:24, 16] = True  # a 16-px crack in the centre of the top-left 32-px patch
@@ -63,7 +64,7 @@ class _Brightness(torch.nn.Module):
 
 
 def test_hard_negatives_are_the_crack_free_patches_the_model_calls_cracked(tmp_path):
-    from cracklib.training_data import hard_negatives
+    from cracklib.train import hard_negatives
 
     image = np.full((64, 128, 3), 60, np.uint8)
     image[:, 96:] = 250           # a bright lane marking on the right, far from the crack
@@ -80,7 +81,7 @@ def test_hard_negatives_are_the_crack_free_patches_the_model_calls_cracked(tmp_p
 
 
 def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
-    from cracklib.training import TrainingConfig, train_classifier
+    from cracklib.train import TrainingConfig, train_classifier
 
     x, y = synthetic_examples(48, 32, seed=3)
     config = TrainingConfig(width=0.125, input_size=32, epochs=2, batch_size=16, seed=0)
@@ -107,7 +108,7 @@ def test_training_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
 def test_examples_are_decoded_once_and_read_back_from_the_cache(data_folder, tmp_path):
     import io
 
-    from cracklib.training_data import cached_examples
+    from cracklib.train.examples import cached_examples
 
     first_log, second_log = io.StringIO(), io.StringIO()
     first = cached_examples([str(data_folder)], 32, cache_dir=tmp_path, log=first_log)
@@ -119,7 +120,7 @@ def test_examples_are_decoded_once_and_read_back_from_the_cache(data_folder, tmp
 
 
 def test_oversample_repeats_only_the_named_source():
-    from cracklib.training_data import oversample
+    from cracklib.train import oversample
 
     x = np.arange(7)[:, None]
     y = np.array([1, 0, 1, 0, 0, 1, 1])
@@ -133,8 +134,8 @@ def test_oversample_repeats_only_the_named_source():
 
 
 def test_fine_tuning_starts_from_the_given_weights(tmp_path):
-    from cracklib.models import ModelCard, save_model
-    from cracklib.training import TrainingConfig, train_classifier
+    from cracklib.nets import ModelCard, save_model
+    from cracklib.train import TrainingConfig, train_classifier
 
     x, y = synthetic_examples(32, 32, seed=4)
     first, _ = train_classifier(x, y, x, y, config=TrainingConfig(width=0.125, input_size=32, epochs=1,
@@ -152,8 +153,8 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
 
 
 def test_a_larger_input_starts_as_the_old_model_pooled_to_its_grid():
-    from cracklib.models import ModelCard, build_model
-    from cracklib.training import resized_input
+    from cracklib.nets import ModelCard, build_model
+    from cracklib.train.classifier import resized_input
 
     torch.manual_seed(0)
     small = build_model("vgg11_128", width=0.125, input_size=64, batch_norm=False).eval()  # 2×2 pooled cells

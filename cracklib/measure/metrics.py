@@ -1,0 +1,165 @@
+"""Segmentation and localisation scores.
+
+Both papers report dataset-level scores: the confusion counts of all images are
+summed, then IoU, precision, recall and F1 are computed once
+(:class:`Confusion`). Per-image values come from the same class.
+
+Threshold-free scores judge the relevance map itself against a mask: relevance
+mass accuracy (Arras et al., 2022, "CLEVR-XAI"), the pointing game (Zhang et
+al., 2018) and the pixel ROC-AUC; precision-recall curves and average precision
+come from scikit-learn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+__all__ = ["SCORE_KEYS", "Confusion", "confusion", "pr_curve", "average_precision", "relevance_mass_accuracy",
+           "pointing_game", "pixel_roc_auc", "ScoreSampler", "balanced_accuracy"]
+
+
+#: The segmentation scores of one photo or data set, in the order tables show them.
+SCORE_KEYS = ("iou", "precision", "recall", "f1", "ap")
+
+
+def balanced_accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
+    """Mean of the true-positive and true-negative rates (NaN if a class is absent)."""
+    labels, predictions = np.asarray(labels).astype(bool), np.asarray(predictions).astype(bool)
+    if labels.all() or not labels.any():
+        return float("nan")
+    return float((predictions[labels].mean() + (~predictions[~labels]).mean()) / 2)
+
+
+@dataclass
+class Confusion:
+    """Pixel confusion counts; add them up over images for dataset-level scores."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def __add__(self, other: "Confusion") -> "Confusion":
+        return Confusion(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
+
+    @staticmethod
+    def _ratio(num: int, den: int) -> float:
+        # 0/0 happens for an empty prediction on an empty mask: count it as perfect.
+        return 1.0 if den == 0 else num / den
+
+    @property
+    def precision(self) -> float:
+        return self._ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float:
+        return self._ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def iou(self) -> float:
+        return self._ratio(self.tp, self.tp + self.fp + self.fn)
+
+    @property
+    def f1(self) -> float:
+        return self._ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    def scores(self) -> dict[str, float]:
+        return {"iou": self.iou, "precision": self.precision, "recall": self.recall, "f1": self.f1}
+
+
+def _check_pair(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    prediction, truth = np.asarray(prediction), np.asarray(truth, dtype=bool)
+    if prediction.shape != truth.shape:
+        raise ValueError(f"prediction {prediction.shape} and mask {truth.shape} differ in shape")
+    return prediction, truth
+
+
+def confusion(prediction: np.ndarray, truth: np.ndarray) -> Confusion:
+    """Confusion counts of a boolean prediction against a boolean mask."""
+    prediction, truth = _check_pair(prediction, truth)
+    prediction = prediction.astype(bool)
+    tp = int(np.count_nonzero(prediction & truth))
+    fp = int(np.count_nonzero(prediction & ~truth))
+    fn = int(np.count_nonzero(~prediction & truth))
+    return Confusion(tp, fp, fn, prediction.size - tp - fp - fn)
+
+
+class ScoreSampler:
+    """Collects (score, truth) pixels over many images for one PR curve.
+
+    All crack pixels are kept (they are rare) and at most ``background_per_image``
+    background pixels per image, with a weight that stands for the ones left out,
+    so a data set's curve fits in memory and is still unbiased.
+    """
+
+    def __init__(self, *, background_per_image: int = 20_000, seed: int = 0):
+        self.limit = background_per_image
+        self.rng = np.random.default_rng(seed)
+        self.scores, self.truths, self.weights = [], [], []
+
+    def add(self, score: np.ndarray, truth: np.ndarray) -> None:
+        score, truth = _check_pair(score, truth)
+        score, truth = score.ravel(), truth.ravel()
+        background = np.flatnonzero(~truth)
+        weight = 1.0
+        if background.size > self.limit:
+            weight = background.size / self.limit
+            background = self.rng.choice(background, self.limit, replace=False)
+        crack = np.flatnonzero(truth)
+        self.scores += [score[crack], score[background]]
+        self.truths += [np.ones(crack.size, bool), np.zeros(background.size, bool)]
+        self.weights += [np.ones(crack.size), np.full(background.size, weight)]
+
+    def arrays(self):
+        if not self.scores:
+            return np.zeros(0), np.zeros(0, bool), np.zeros(0)
+        return np.concatenate(self.scores), np.concatenate(self.truths), np.concatenate(self.weights)
+
+
+def pr_curve(score: np.ndarray | ScoreSampler, truth: np.ndarray | None = None):
+    """Precision-recall curve (scikit-learn). Returns precision, recall, thresholds."""
+    scores, truths, weights = _as_arrays(score, truth)
+    return precision_recall_curve(truths, scores, sample_weight=weights)
+
+
+def average_precision(score: np.ndarray | ScoreSampler, truth: np.ndarray | None = None) -> float:
+    """Average precision of a score map (or a sampler); NaN when there is no crack pixel."""
+    scores, truths, weights = _as_arrays(score, truth)
+    if not truths.any():
+        return float("nan")
+    return float(average_precision_score(truths, scores, sample_weight=weights))
+
+
+def _as_arrays(score, truth):
+    if isinstance(score, ScoreSampler):
+        return score.arrays()
+    score, truth = _check_pair(score, truth)
+    return score.ravel(), truth.ravel(), None
+
+
+def relevance_mass_accuracy(relevance: np.ndarray, truth: np.ndarray) -> float:
+    """Share of the positive relevance that falls inside the mask (NaN if none is positive)."""
+    relevance, truth = _check_pair(relevance, truth)
+    positive = np.clip(relevance, 0, None)
+    total = positive.sum()
+    return float(positive[truth].sum() / total) if total > 0 else float("nan")
+
+
+def pointing_game(relevance: np.ndarray, truth: np.ndarray, *, tolerance: int = 15) -> bool:
+    """Whether the most relevant pixel lies within ``tolerance`` px of the mask."""
+    relevance, truth = _check_pair(relevance, truth)
+    if not truth.any():
+        return False
+    near = ndimage.binary_dilation(truth, iterations=tolerance) if tolerance > 0 else truth
+    return bool(near.flat[int(np.argmax(relevance))])
+
+
+def pixel_roc_auc(relevance: np.ndarray, truth: np.ndarray) -> float:
+    """ROC-AUC of the relevance as a pixel classifier of the mask (NaN for a one-class mask)."""
+    relevance, truth = _check_pair(relevance, truth)
+    if truth.all() or not truth.any():
+        return float("nan")
+    return float(roc_auc_score(truth.ravel(), relevance.ravel()))

@@ -1,0 +1,171 @@
+"""studio.sidebar (split from None)."""
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from cracklib.explain.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
+from cracklib.explain.baselines import BASELINES
+from cracklib.explain.composites import RULE_SETS
+from cracklib.mask.postprocess import POSTPROCESSING
+from cracklib.mask.refine import DARKNESS_WIDTH, PER_PHOTO, REFINEMENTS
+from cracklib.mask.threshold import THRESHOLDS
+from cracklib.measure.severity import WIDTH_METHODS
+from cracklib.nets.models import ARCHITECTURES, WEIGHTS_DIR, card_path, read_card
+from cracklib.pipeline.classifier import DEFAULT_WEIGHTS
+from cracklib.pipeline.decision import PHOTO_DECISIONS
+from cracklib.pipeline.methods import default_mask, method_available
+from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, segmenter_path
+from cracklib.pipeline.settings import MODES, PipelineConfig
+from cracklib.studio.cache import classifier
+from cracklib.studio.widgets import EXPLANATION, MASK, _select
+
+#: Where the Train page writes models: one fresh folder per run under the temp folder.
+TRAINED_PREFIX = "cracklib_trained_"
+
+
+def remember_trained(path: str | Path) -> None:
+    """Offer a model trained on the Train page in every page's model list, also after a reload.
+
+    A reload starts a new session, so the model is also named in the page's
+    address (``?trained=FOLDER/NAME``, no server path), where a reload finds it.
+    """
+    path = Path(path)
+    st.session_state.setdefault("trained_weights", [])
+    if str(path) not in st.session_state["trained_weights"]:
+        st.session_state["trained_weights"].append(str(path))
+    tokens = st.query_params.get_all("trained")
+    token = f"{path.parent.name}/{path.stem}"
+    if token not in tokens:
+        st.query_params["trained"] = tokens + [token]
+
+
+def _trained_from_address() -> list[str]:
+    """The trained models named in the address that still exist; anything else in it is ignored."""
+    found = []
+    for token in st.query_params.get_all("trained"):
+        if re.fullmatch(rf"{TRAINED_PREFIX}[A-Za-z0-9_]+/[A-Za-z0-9_-]{{1,64}}", token):
+            path = Path(tempfile.gettempdir()) / f"{token}.pt"
+            if path.exists():
+                found.append(str(path))
+    return found
+
+
+def _is_classifier(path: Path) -> bool:
+    """Whether a shipped weights file is a classifier (``nn_explainer.pt`` is an explainer, not a model to pick)."""
+
+    try:
+        return json.loads(card_path(path).read_text()).get("arch") in ARCHITECTURES
+    except (OSError, ValueError):
+        return False
+
+
+def weights_options() -> dict[str, str]:
+    """Label → weights path: the shipped weights, then those trained in this session (or named in the address)."""
+    options = {path.stem: str(path) for path in sorted(WEIGHTS_DIR.glob("*.pt")) if _is_classifier(path)}
+    default = {DEFAULT_WEIGHTS.stem: options.pop(DEFAULT_WEIGHTS.stem, str(DEFAULT_WEIGHTS))}
+    paths = dict.fromkeys([*st.session_state.get("trained_weights", []), *_trained_from_address()])
+    trained = {f"{Path(path).stem} (trained here)": path for path in paths}
+    return {**default, **options, **trained}
+
+
+#: Below this validation balanced accuracy a model is flagged in the sidebar (0.5 is chance).
+UNRELIABLE_BALANCED_ACCURACY = 0.7
+
+
+def sidebar_config(*, method: bool = True, mask: bool = True,
+                   defaults: PipelineConfig = PipelineConfig()) -> tuple[str, PipelineConfig]:
+    """The weights and pipeline settings chosen in the sidebar, starting from ``defaults``.
+
+    ``method=False``: the page picks the methods; ``mask=False``: the page picks
+    thresholds and post-processings itself, so the sidebar does not offer them.
+    """
+    with st.sidebar:
+        st.header("Settings")
+        options = weights_options()
+        chosen = st.session_state.get("selected_weights")
+        labels = list(options)
+        default_label = next((label for label, path in options.items() if path == chosen), labels[0])
+        weights = options[_select("Model", labels, default_label, key="model")]
+        card = classifier(weights).card
+        if card.logit_offset:
+            st.caption(f"Its crack probabilities are calibrated on its validation split (crack logit − "
+                       f"{card.logit_offset:.2f}, `python -m cracklib calibrate`), so that 0.5 balances the classes.")
+        if card.whole_photo_model:
+            st.caption(f"Whether a photo is cracked is decided with a second model, trained on whole photos "
+                       f"(`{card.whole_photo_model}`): its probability of the resized photo stands in for this "
+                       "model's in the `tile_and_whole` decision. The tiles, the heatmap and the mask are this "
+                       "model's.")
+        kept = card.kept_epoch
+        if kept and kept.get("val_balanced_accuracy") is not None and \
+                kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
+            st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "
+                       "(0.5 is chance): its masks and counts are not to be trusted.")
+        choice, rules = EXPLANATION.method, EXPLANATION.rules
+        if method:
+            choice = _select("XAI method", [m for m in [*METHODS, *SEGMENTER_METHODS] if method_available(m)],
+                             EXPLANATION.method,
+                             help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
+                                  "trained on this product's explanation masks, from image labels only "
+                                  "(both cut at their own 0.5, the 'probability' threshold, and refined and "
+                                  "post-processed as chosen for each on the validation splits, unless other "
+                                  "settings are chosen); bcos: the shipped B-cos network classifies and explains "
+                                  "itself (its own dynamic linear map); "
+                                  "nn_explainer: a network trained to mask the classifier's evidence.")
+            own_network = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
+            if own_network is not None and own_network != segmenter_path(choice):
+                views = read_card(own_network).views
+                averaged = f"; it averages its map over {views} flips and turns of the photo" if views > 1 else ""
+                st.caption(f"This model brings its own {choice} network, chosen on its data set "
+                           f"(`{network_name(own_network)}`){averaged}.")
+            rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
+        baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
+                           disabled=method and choice not in BASELINE_METHODS,
+                           help="the reference image of IG, DeepLift and the SHAP methods")
+        own_step = default_mask(choice, defaults.mask)
+        threshold, post, refine = own_step.threshold, own_step.post, own_step.refine
+        darkness_width = own_step.darkness_width  # the pages without mask widgets take the defaults
+        if mask:
+            # A network's map defaults to its own mask step; switching between a network and an explanation
+            # resets these (a selectbox whose default changes is a new widget).
+            threshold = _select("Threshold", list(THRESHOLDS), own_step.threshold)
+            post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
+            refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
+                             help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
+            per_photo = st.checkbox(
+                "Size the darkness square per photo", own_step.darkness_width == PER_PHOTO, disabled=refine == "none",
+                help="the refinement keeps the pixels darker than the brightest surface within a square: sized on "
+                     "each photo's explanation band (15-45 px), or set by hand below")
+            side = st.slider(
+                "Widest crack (darkness square, px)", 5, 95,
+                DARKNESS_WIDTH if own_step.darkness_width == PER_PHOTO else own_step.darkness_width, 2,
+                disabled=refine == "none" or per_photo,
+                help="make it wider than the widest crack, or a wide, spalled crack loses its middle (a wider square "
+                     "lets more surface texture in; docs/darkness_width_val.md)")
+            darkness_width = PER_PHOTO if per_photo else side
+        gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
+                        help="fragments along one crack, interrupted by a faint stretch, count as one crack")
+        widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,
+                         help="; ".join(f"{name}: {text}" for name, text in WIDTH_METHODS.items()))
+        gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
+        scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
+        with st.expander("Whole photos"):
+            mode = _select("Mode", list(MODES), EXPLANATION.mode,
+                           help="tiled: native-resolution tiles, any photo size; "
+                                "resize: the whole photo to the model input")
+            decision = _select("Photo decision", list(PHOTO_DECISIONS), EXPLANATION.decision,
+                               format_func=lambda name: PHOTO_DECISIONS[name].label,
+                               help="tiled mode: how the tiles' crack probabilities make the photo's")
+            overlap = st.slider("Tile overlap", 0.0, 0.75, EXPLANATION.tile_overlap, 0.05)
+            tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, EXPLANATION.tile_scale, 0.25)
+            backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
+                              help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
+    return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
+                                      threshold=threshold, post=post, refine=refine, darkness_width=darkness_width,
+                                      crack_gap_px=gap, widths=widths,
+                                      gate=gate, mm_per_px=scale or None,
+                                      mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)

@@ -1,0 +1,62 @@
+"""Streamlit helpers shared by the pages: cached models and explanations, the sidebar, uploads, figures.
+
+Pages stay thin: they read widgets, call cracklib (through these helpers where a
+cache or a progress bar is involved), and draw. No numerics here either: the
+figures only draw arrays that cracklib computed.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import streamlit as st
+
+from cracklib.io.render import preview
+from cracklib.pipeline.settings import ExplanationSettings, MaskSettings
+
+EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
+
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
+
+
+#: Longest side of the pictures drawn in the browser (the numbers use full resolution).
+DISPLAY_SIDE = 1600
+
+
+@contextmanager
+def progress_bar(task: str, unit: str):
+    """A ``st.progress`` bar for ``progress(done, total)`` callbacks, removed when the work ends."""
+    bar = st.progress(0.0, text=f"{task}…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(1, total)), text=f"{task}: {unit} {done} of {total}")
+
+    try:
+        yield progress
+    finally:
+        bar.empty()
+
+
+def _select(label: str, options: list[str], default: str, **kwargs) -> str:
+    return st.selectbox(label, options, index=options.index(default) if default in options else 0, **kwargs)
+
+
+def selected_rows(key: str) -> list[int]:
+    """The rows selected in the dataframe widget ``key`` on the last run (before the widget is drawn again)."""
+    state = st.session_state.get(key)
+    return list(state["selection"]["rows"]) if state else []
+
+
+#: Where a page notes when things were drawn (``time.perf_counter``), for benchmarks/app_latency.py.
+PAGE_EVENTS = "page_events"
+
+
+def mark_page_event(event: str) -> None:
+    """Note the time of a page event ("mask drawn"), read by benchmarks/app_latency.py through AppTest."""
+    st.session_state.setdefault(PAGE_EVENTS, {})[event] = time.perf_counter()
+
+
+def show_image(image: np.ndarray, caption: str, container=st) -> None:
+    container.image(preview(image, DISPLAY_SIDE), caption=caption, width="stretch")
