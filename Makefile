@@ -5,7 +5,7 @@ PORT ?= 8501
 # torch's CUDA build takes about 5.5 GB in the venv; pip's wheel cache would take as much again.
 export PIP_NO_CACHE_DIR := 1
 
-.PHONY: install run test samples clean
+.PHONY: install run test lint docs samples clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,9 +22,18 @@ run: install
 test: install
 	$(PY) -m pytest
 
+# The layer contract (.importlinter): studio and CLI on top, then run/train, the pipeline, explain/measure,
+# nets/mask/io; inference never imports training.
+lint: install
+	$(VENV)/bin/lint-imports
+
+# The docs site (mkdocs.yml) into site/; CI builds it with --strict (a broken link or reference fails).
+docs: install
+	$(VENV)/bin/mkdocs build --strict
+
 # Regenerate the bundled synthetic samples (fixed seeds).
 samples: install
 	$(PY) -m cracklib.synthetic
 
 clean:
-	rm -rf $(VENV) .pytest_cache tests/artifacts
+	rm -rf $(VENV) .pytest_cache tests/artifacts site

@@ -8,35 +8,35 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+import torch
+
 from cracklib.errors import CrackInputError
-from cracklib.explain.attribution import LRP_BACKENDS, METHODS
-from cracklib.explain.baselines import BASELINES
-from cracklib.explain.composites import RULE_SETS
 from cracklib.io.datasets import read_dataset
 from cracklib.io.imageio import read_image, read_mask, write_png
 from cracklib.io.render import growth_overlay
-from cracklib.mask.postprocess import POSTPROCESSING
-from cracklib.mask.refine import PER_PHOTO, REFINEMENTS
-from cracklib.mask.threshold import THRESHOLDS
-from cracklib.measure.severity import WIDTH_METHODS
-from cracklib.nets.models import ARCHITECTURES, card_path, read_card
-from cracklib.nets.weights import load_segmenter
+from cracklib.mask.refine import PER_PHOTO
+from cracklib.nets.models import ARCHITECTURES
 from cracklib.pipeline.classifier import DEFAULT_WEIGHTS, load_classifier
 from cracklib.pipeline.decision import PHOTO_DECISIONS
 from cracklib.pipeline.mask_step import segment
-from cracklib.pipeline.methods import NETWORK_THRESHOLD, default_mask
-from cracklib.pipeline.segmenters import SEGMENTER_METHODS, score_views
+from cracklib.pipeline.methods import NETWORK_STEP_FIELDS, default_mask
+from cracklib.pipeline.options import OPTIONS, default_of
+from cracklib.pipeline.segmenters import SEGMENTER_METHODS
 from cracklib.pipeline.settings import MODES, ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.run.batch import run_campaign
-from cracklib.run.evaluation import calibrate_classifier, evaluate_samples, uncalibrated_decisions
+from cracklib.run.calibration import calibrate_weights, choose_views
+from cracklib.run.evaluation import evaluate_samples
 from cracklib.run.export import result_files
 from cracklib.run.growth import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
+from cracklib.train.classifier import train_and_save
 from cracklib.train.distill import distill_and_save
 from cracklib.train.examples import PatchSettings
 from cracklib.train.explainer import ExplainerConfig, fit_explainer_and_save
-from cracklib.train.classifier import train_and_save
+from cracklib.train.progress import progress_bar
 from cracklib.train.segmenter import SegmenterConfig, train_unet_and_save
 
 __all__ = ["main"]
@@ -70,8 +70,6 @@ def _segmenter_config(args) -> "SegmenterConfig":
     if args.crop % 16:
         raise CrackInputError(f"--crop {args.crop}: must be a multiple of 16")
     if args.device == "cuda":
-        import torch
-
         if not torch.cuda.is_available():
             raise CrackInputError("--device cuda: no CUDA GPU on this machine")
     return SegmenterConfig(width=args.width, crop=args.crop, epochs=args.epochs, batch_size=args.batch_size,
@@ -80,40 +78,31 @@ def _segmenter_config(args) -> "SegmenterConfig":
 
 def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False,
                       defaults: MaskSettings = MASK) -> None:
-    methods = list(METHODS) + list(SEGMENTER_METHODS) + (["none"] if allow_none else [])
-    parser.add_argument("--method", default=EXPLANATION.method, choices=methods, help="attribution method")
-    parser.add_argument("--rules", default=EXPLANATION.rules, choices=list(RULE_SETS), help="LRP rule set")
-    parser.add_argument("--lrp-backend", default=EXPLANATION.lrp_backend, choices=list(LRP_BACKENDS),
-                        help="fast: cracklib's LRP engine; zennit: the reference (same relevance, slower)")
-    parser.add_argument("--baseline", default=EXPLANATION.baseline, choices=list(BASELINES))
+    """The pipeline's options, from the one schema (:data:`cracklib.pipeline.options.OPTIONS`).
+
+    A segmentation network brings its own threshold, refinement and post-processing
+    (:func:`cracklib.pipeline.default_mask`): those three default to None here and are filled in by
+    :func:`_config` once the method is known.
+    """
     networks = " and ".join(SEGMENTER_METHODS)
-    parser.add_argument("--threshold", default=None, choices=list(THRESHOLDS),
-                        help=f"default {defaults.threshold}; {NETWORK_THRESHOLD} for {networks}")
+    for entry in OPTIONS:
+        default = default_of(entry.name)
+        kwargs = dict(dest=entry.name, help=entry.help)
+        if entry.choices is not None:
+            kwargs["choices"] = entry.choices() + (["none"] if entry.name == "method" and allow_none else [])
+        if entry.name == "darkness_width":
+            kwargs["type"] = _darkness_width
+        elif entry.number is not None:
+            kwargs["type"] = entry.number
+        if entry.name in NETWORK_STEP_FIELDS:
+            default = None
+            kwargs["help"] += f" (default {getattr(defaults, entry.name)}; {networks}: their own)"
+        elif entry.name == "mm_per_px":
+            default = None
+        elif default is not None:
+            kwargs["help"] += f" (default {default})"
+        parser.add_argument(entry.flag, default=default, **kwargs)
     parser.set_defaults(mask_defaults=defaults)
-    parser.add_argument("--post", default=None, choices=list(POSTPROCESSING),
-                        help=f"default {defaults.post}; {networks}: their own (cracklib.settings.NETWORK_MASK_STEPS)")
-    parser.add_argument("--post-scale", type=float, default=MASK.post_scale)
-    parser.add_argument("--refine", default=None, choices=list(REFINEMENTS),
-                        help=f"refine the mask on the photo: dark_core keeps its dark pixels and their half-dark edges, "
-                             f"otsu_core the dark ones only (default {defaults.refine}; {networks}: their own)")
-    parser.add_argument("--darkness-width", type=_darkness_width, default=MASK.darkness_width,
-                        help="side (px, odd) of the square the refinement's darkness is taken over: wider than the "
-                             f"widest crack, or a wide crack loses its middle; {PER_PHOTO}: sized on each photo's "
-                             f"explanation band (default {MASK.darkness_width})")
-    parser.add_argument("--gate", type=float, default=EXPLANATION.gate,
-                        help="explain only when the crack probability reaches this (0 = always)")
-    parser.add_argument("--scale", type=float, default=None, dest="mm_per_px", help="mm per pixel")
-    parser.add_argument("--crack-gap", type=int, default=MASK.crack_gap_px, dest="crack_gap_px",
-                        help="mask fragments closer than this (pixels) count as one crack")
-    parser.add_argument("--widths", default=MASK.widths, choices=list(WIDTH_METHODS),
-                        help="photo: crack widths on the mask's dark core on the photo; mask: on the mask itself")
-    parser.add_argument("--mode", default=EXPLANATION.mode, choices=list(MODES),
-                        help="tiled: native-resolution tiles (any photo size); resize: whole photo to the model input")
-    parser.add_argument("--decision", default=EXPLANATION.decision, choices=list(PHOTO_DECISIONS),
-                        help="tiled mode: how the tiles' probabilities make the photo's")
-    parser.add_argument("--tile-overlap", type=float, default=EXPLANATION.tile_overlap, help="fraction of a tile")
-    parser.add_argument("--tile-scale", type=float, default=EXPLANATION.tile_scale,
-                        help="resize factor before tiling (1 = native resolution)")
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="weights file (.pt with its .json card)")
 
 
@@ -130,19 +119,13 @@ def _darkness_width(text: str) -> int | str:
 def _config(args) -> PipelineConfig:
     method = args.method if args.method != "none" else EXPLANATION.method
     own = default_mask(method, args.mask_defaults)  # a segmentation network's own mask step, unless chosen
-    return PipelineConfig.of(method=method, rules=args.rules,
-                             lrp_backend=args.lrp_backend, baseline=args.baseline,
-                             threshold=args.threshold or own.threshold, post=args.post or own.post,
-                             post_scale=args.post_scale, refine=args.refine or own.refine,
-                             darkness_width=args.darkness_width, gate=args.gate,
-                             mm_per_px=args.mm_per_px, crack_gap_px=args.crack_gap_px, widths=args.widths,
-                             mode=args.mode, decision=args.decision, tile_overlap=args.tile_overlap,
-                             tile_scale=args.tile_scale)
+    chosen = {entry.name: getattr(args, entry.name) for entry in OPTIONS}
+    chosen.update(method=method, **{name: chosen[name] or getattr(own, name) for name in NETWORK_STEP_FIELDS})
+    return PipelineConfig.of(**chosen)
 
 
 def _progress(total: int, description: str):
-    from tqdm import tqdm
-    return tqdm(total=total, desc=description, file=sys.stderr, disable=None, leave=False)
+    return progress_bar(total, description, sys.stderr)
 
 
 def _advance(bar, done: int, total: int) -> None:
@@ -386,75 +369,18 @@ def _train_unet(args) -> int:
 
 
 def _choose_views(args) -> int:
-    from dataclasses import replace
-
-
-    if args.split == "test":
-        raise CrackInputError("choose views on the train or val split; the test split reports the result")
-    if not card_path(args.weights).exists():
-        raise CrackInputError(f"{args.weights}: no such weights file with its card")
-    card = read_card(args.weights)
     samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)]
-    candidates = [v for v in (1, 2, 4, 8) if v <= args.max_views]
-    bar = _progress(len(samples) * (len(candidates) if card.arch != "unet11" else 1), "choose-views")
-    if card.arch == "unet11":
-        owner, key, scores = args.weights, "f1", _segmenter_views(args, samples, candidates, bar)
-    else:
-        owner, key, scores = _classifier_views(args, samples, candidates, bar)
+    bar = _progress(len(samples), "choose-views")
+    fit = choose_views(args.weights, samples, split=args.split, max_views=args.max_views, write=not args.dry_run,
+                       provenance={"data": [str(folder) for folder in args.data], "groups": args.groups,
+                                   "split": args.split, "command": "python -m cracklib " + " ".join(args.argv)},
+                       progress=lambda done, total: _advance(bar, done, total))
     bar.close()
-    # The fewest views within 0.005 of the best score: more views cost a pass each for nothing measurable.
-    best = max(score[key] for score in scores.values())
-    views = min(v for v, score in scores.items() if score[key] >= best - 0.005)
-    fit = {"views": views, "chosen_on": key, "scores": {str(v): score for v, score in scores.items()},
-           "images": len(samples), "data": [str(folder) for folder in args.data], "groups": args.groups,
-           "split": args.split, "command": "python -m cracklib " + " ".join(args.argv)}
-    if not args.dry_run:
-        card = read_card(owner)
-        card_path(owner).write_text(replace(card, views=views, notes={**card.notes, "views": fit}).to_json())
-        fit["written_to"] = str(card_path(owner))
     print(json.dumps(fit))
     return 0
 
 
-def _segmenter_views(args, samples, candidates, bar) -> dict:
-    """F1 and IoU of a segmentation network's map at 0.5 with each number of views (the masked photos)."""
-
-    model, card = load_segmenter(args.weights, device="cpu")
-    masked = [sample for sample in samples if sample.mask is not None]
-    if not masked:
-        raise CrackInputError(f"no masked image in the {args.split} split of {', '.join(args.data)}")
-    return score_views(model, card, masked, candidates=candidates,
-                       progress=lambda done, total: _advance(bar, done, total))
-
-
-def _classifier_views(args, samples, candidates, bar) -> tuple[Path, str, dict]:
-    """The photo decision's AUC, and its balanced accuracy at the best logit offset, with each number of views
-    of the model that looks at the resized photo: the card's whole-photo model where it names one (the tiles
-    keep one view: on a large photo every view is one more pass over every tile), else the classifier."""
-    from dataclasses import replace
-
-    from sklearn.metrics import roc_auc_score
-
-
-    classifier = load_classifier(args.weights)
-    decider = classifier.whole_photo or classifier
-    scores = {}
-    for views in candidates:
-        looking = replace(decider, card=replace(decider.card, views=views))
-        trial = replace(classifier, whole_photo=looking) if classifier.whole_photo else looking
-        decisions = uncalibrated_decisions(trial, samples, progress=lambda done, total: bar.update())
-        if len(set(decisions.labels)) < 2:
-            raise CrackInputError(f"the {args.split} split needs photos of both labels")
-        offset, balanced = decisions.fit()
-        scores[views] = {"auc": float(roc_auc_score(decisions.labels, decisions.photo_probabilities(offset))),
-                         "balanced_accuracy": balanced, "logit_offset": offset}
-    return decider.path, "auc", scores
-
-
 def _distill(args) -> int:
-    import tempfile
-
-
     for folder in args.data:
         if not Path(folder).is_dir():
             raise CrackInputError(f"{folder}: no such data folder")
@@ -471,33 +397,19 @@ def _distill(args) -> int:
 
 
 def _calibrate(args) -> int:
-    from dataclasses import replace
-
-
-    if args.split == "test":
-        raise CrackInputError("calibrate on the train or val split; the test split reports the result")
-    classifier = load_classifier(args.weights)
     samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split)]
     bar = _progress(len(samples), "calibrate")
-    fit = calibrate_classifier(classifier, samples, replace(ExplanationSettings(), mode=args.mode,
-                                                            decision=args.decision),
-                               progress=lambda done, total: bar.update())
+    settings = replace(ExplanationSettings(), mode=args.mode, decision=args.decision)
+    fit = calibrate_weights(args.weights, samples, settings, split=args.split, write=not args.dry_run,
+                            provenance={"data": [str(folder) for folder in args.data], "split": args.split,
+                                        "command": "python -m cracklib " + " ".join(args.argv)},
+                            progress=lambda done, total: _advance(bar, done, total))
     bar.close()
-    fit.update({"data": [str(folder) for folder in args.data], "split": args.split,
-                "command": "python -m cracklib " + " ".join(args.argv)})
-    if not args.dry_run:
-        # With a whole-photo model deciding, the offset fitted is that model's (calibrate_classifier).
-        owner = classifier.whole_photo if fit["calibrated"] == "whole_photo_model" else classifier
-        card = replace(owner.card, logit_offset=fit["logit_offset"], notes={**owner.card.notes, "calibration": fit})
-        card_path(owner.path).write_text(card.to_json())
     print(json.dumps(fit))
     return 0
 
 
 def _train(args) -> int:
-    import torch
-
-
     if args.device == "cuda" and not torch.cuda.is_available():
         raise CrackInputError("--device cuda: no CUDA GPU on this machine")
     for weights in (args.hard_negatives, args.init):
@@ -522,7 +434,6 @@ def _train(args) -> int:
 
 
 def _train_explainer(args) -> int:
-
     for weights in (args.classifier, args.hard_negatives):
         if weights and not Path(weights).exists():
             raise CrackInputError(f"{weights}: no such weights file")

@@ -473,7 +473,7 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     import pytest
 
     from cracklib.io import read_image
-    from cracklib.pipeline import segment_explanation
+    from cracklib.pipeline import MaskSettings, segment_explanation
 
     if not NHA12D_LANES.exists():
         pytest.skip("needs ../shared/data/nha12d")
@@ -488,7 +488,7 @@ def test_segment_page_marks_no_lane_marking_on_a_real_pavement_photo(monkeypatch
     assert not at.exception and not at.error
     assert float(_metrics(at)["Crack probability"]) >= 0.5   # the photo holds a long crack
     config, explained = seen[-1]
-    mask = segment_explanation(explained.explanation, studio.MASK, photo=explained.image).mask  # what the page draws and measures
+    mask = segment_explanation(explained.explanation, MaskSettings(), photo=explained.image).mask  # what the page draws and measures
     paint = lane_markings(read_image(NHA12D_LANES))
     assert paint.sum() > 50_000                              # the photo's two markings were found
     assert mask.any()

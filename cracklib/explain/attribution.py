@@ -5,15 +5,15 @@ returns a relevance map per input at input resolution, channels summed:
 (N, H, W), positive where the evidence speaks for a crack.
 
 - ``lrp``: layer-wise relevance propagation with a named rule set
-  (:mod:`cracklib.composites`), by cracklib's fast engine (:mod:`cracklib.lrp`,
+  (:mod:`cracklib.explain.composites`), by cracklib's fast engine (:mod:`cracklib.explain.lrp`,
   the default) or by zennit (``lrp_backend="zennit"``, the reference);
 - ``integrated_gradients``, ``deeplift``, ``input_x_gradient``,
   ``gradient_shap``, ``deeplift_shap``: captum, with a baseline
-  (:mod:`cracklib.baselines`);
+  (:mod:`cracklib.explain.baselines`);
 - ``bcos``: a B-cos network's own dynamic linear map, W(x) ⊙ x
-  (:mod:`cracklib.bcos`; only for B-cos networks);
+  (:mod:`cracklib.nets.bcos`; only for B-cos networks);
 - ``nn_explainer``: the mask of an explainer network trained against the
-  classifier (:mod:`cracklib.explainer`, Stalder et al.);
+  classifier (:mod:`cracklib.train.explainer`, Stalder et al.);
 - ``grad_cam``, ``smoothgrad``, ``saliency``: cheap extras (captum).
 
 zennit's rules and captum's DeepLift modify the model through hooks while they
@@ -65,11 +65,11 @@ class AttributionSettings:
 
     normalization: Normalization = field(default_factory=Normalization)
     rules: str = "seibold"
-    #: "fast" (cracklib.lrp; zennit for models it does not support) or "zennit".
+    #: "fast" (cracklib.explain.lrp; zennit for models it does not support) or "zennit".
     lrp_backend: str = "fast"
     baseline: str = "zeros"
     damage_free: DamageFree | None = None
-    #: The explainer network of ``nn_explainer`` (cracklib.explainer), trained against the model explained.
+    #: The explainer network of ``nn_explainer`` (cracklib.train.explainer), trained against the model explained.
     explainer: nn.Module | None = None
     #: Integration steps of Integrated Gradients.
     steps: int = 32

@@ -6,7 +6,7 @@ reference (a crack-free image of the same kind of surface) lifted Integrated
 Gradients' F1 from 11.1 % to 18.9 % over the usual black image.
 
 Baselines are built in pixel space ([0, 1]) and normalised with the model's
-:class:`~cracklib.models.Normalization`. The damage-free ones come from
+:class:`~cracklib.nets.models.Normalization`. The damage-free ones come from
 crack-free training images and are stored beside the weights
 (``NAME.baselines.npz``: ``mean`` 3×S×S float16, ``sample`` K×3×S×S uint8).
 """

@@ -2,7 +2,7 @@
 
 A rule set says which LRP rule each layer gets. Layers are named as in the
 papers (``conv1_1`` … ``conv5_2``, ``fc1`` …; see
-:func:`cracklib.models.conv_layer_names`). Every rule set is registered in
+:func:`cracklib.nets.models.conv_layer_names`). Every rule set is registered in
 :data:`RULE_SETS` as a function ``(model, normalization) -> zennit Composite``.
 
 ``seibold``

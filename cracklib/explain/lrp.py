@@ -21,7 +21,7 @@ It gives zennit's relevance (tests/test_lrp.py: within 1e-4 of the maximum, for
 every rule set) without touching the model: no hooks, no modified parameters,
 so it needs no clean-up and threads can share a model.
 
-The rules (:class:`cracklib.composites.RuleSpec`) are the ones zennit 0.5.1
+The rules (:class:`cracklib.explain.composites.RuleSpec`) are the ones zennit 0.5.1
 implements: Bach et al. 2015 (ε, α-β, z⁺), Montavon et al. 2017 (z^B), Montavon
 et al. 2019 (γ), Lapuschkin et al. 2019 (flat); max-pooling passes relevance to
 the winner (its gradient), average pooling redistributes in proportion to the
@@ -267,7 +267,7 @@ def lrp_relevance(model: nn.Module, inputs: torch.Tensor, rule_set: str, normali
     model : torchvision VGG in eval mode (see :func:`supports`)
     inputs : Tensor (N, 3, H, W), normalised network inputs
     rule_set : str
-        A name from :data:`cracklib.composites.RULE_SETS`.
+        A name from :data:`cracklib.explain.composites.RULE_SETS`.
     normalization : Normalization
         Gives the z^B rule's bounds.
 

@@ -16,7 +16,7 @@ For a two-class crack classifier the losses are, per training image:
 
 ``fill`` is each image's mean colour: a crack removed from a patch of concrete
 leaves plain concrete, not black. The explainer is this project's small U-Net
-(:class:`cracklib.segnet.UNet11`); its sigmoid output is the relevance map of
+(:class:`cracklib.pipeline.segmenters.UNet11`); its sigmoid output is the relevance map of
 the method ``nn_explainer``, computed only on the tiles the classifier gates in.
 
 Written by hand: the authors' code is a research repository (and Forest et al.

@@ -306,7 +306,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
 
     The darkness is computed only on the blocks the mask touches
     (:class:`DarknessMap`), with the same values as on the whole photo.
-    Severity measures widths on this core (:func:`cracklib.severity.measure_severity`).
+    Severity measures widths on this core (:func:`cracklib.measure.severity.measure_severity`).
 
     Parameters
     ----------

@@ -49,7 +49,7 @@ class Thresholded:
     mask: np.ndarray
     #: The cut in units of ``score`` (0.5 for the posterior-based mixtures).
     threshold: float
-    #: Side of the darkness square the mask was refined with on the photo (:mod:`cracklib.refine`); None while
+    #: Side of the darkness square the mask was refined with on the photo (:mod:`cracklib.mask.refine`); None while
     #: it is the threshold's cut alone.
     darkness_width: int | None = None
 

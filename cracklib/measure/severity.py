@@ -37,7 +37,7 @@ GAP_PX = 20
 WIDTH_METHODS = {
     "photo": "2·d − 1 on the skeleton of the mask's dark core on the photo (its pixels darker than their "
              "surround, the photo's grey levels capped at its surface level, past Otsu's level, and the edges "
-             "joined to them past half that level; cracklib.refine), "
+             "joined to them past half that level; cracklib.mask.refine), "
              "d the distance to the core's edge; on the mask where a crack has no core",
     "mask": "2·d − 1 on the mask's skeleton, d the distance to the background",
 }
@@ -156,7 +156,7 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
     gap_px : int
         Fragments closer than this are one crack (:func:`crack_labels`).
     core : (H, W) bool, optional
-        The crack's own pixels inside the mask (:func:`cracklib.refine.dark_core`):
+        The crack's own pixels inside the mask (:func:`cracklib.mask.refine.dark_core`):
         widths are measured on its skeleton, crack by crack; a crack without
         core skeleton keeps the widths of its mask. Area, length and count are
         always the mask's.

@@ -114,8 +114,8 @@ class ModelCard:
     #: gate stay this model's. Tile models trained on native patches rank whole photos poorly.
     whole_photo_model: str = ""
     #: Test-time augmentation: the model looks at this many of the input's eight flips and quarter turns
-    #: (``cracklib.preprocess.VIEWS``) and its outputs are averaged (1 = the input as it is). A segmentation
-    #: network averages its probability map (``cracklib.segnet.predict_map``), a classifier its logits
+    #: (``cracklib.nets.preprocess.VIEWS``) and its outputs are averaged (1 = the input as it is). A segmentation
+    #: network averages its probability map (``cracklib.pipeline.predict_map``), a classifier its logits
     #: (``Classifier.probabilities``; explanations are of the input as it is). Each view is one more pass;
     #: ``python -m cracklib choose-views`` picks it on the val split.
     views: int = 1
@@ -149,7 +149,7 @@ def build_model(arch: str = "vgg11_128", *, width: float = 1.0, input_size: int 
     Parameters
     ----------
     arch : {'vgg11_128', 'vgg11_onefc', 'vgg11_bcos'}
-        ``vgg11_bcos`` is VGG-11's plan in B-cos layers (:mod:`cracklib.bcos`):
+        ``vgg11_bcos`` is VGG-11's plan in B-cos layers (:mod:`cracklib.nets.bcos`):
         no batch norm, no biases, no ReLU, inputs encoded as ``[x, 1 − x]``.
     width : float
         Multiplier on every conv layer's channels (1.0 = VGG-11).
@@ -159,7 +159,7 @@ def build_model(arch: str = "vgg11_128", *, width: float = 1.0, input_size: int 
     batch_norm : bool
         Add batch norm after each conv (for training; fold it away with
         :func:`fold_batch_norm` before explaining); for ``vgg11_bcos`` an
-        uncentred batch norm (:class:`cracklib.bcos.UncenteredBatchNorm`).
+        uncentred batch norm (:class:`cracklib.nets.bcos.UncenteredBatchNorm`).
     normalization : Normalization, optional
         The input normalisation (``vgg11_bcos`` undoes it to encode pixels).
     """

@@ -1,7 +1,7 @@
 """Segmentation networks: a small U-Net trained on pixel masks, or on explanation masks.
 
 Both papers compare their explanation masks with a supervised U-Net. The same
-network also serves self-training (:mod:`cracklib.distill`): trained on the
+network also serves self-training (:mod:`cracklib.train.distill`): trained on the
 masks the explanation pipeline draws from image labels alone, it learns what
 the explanations agree on and drops part of their noise (König et al. 2021 do
 this with CAM pseudo-labels).

@@ -1,32 +1,17 @@
-"""The pipeline: photo → crack probability → explanation → mask → severity.
+"""The classifier as the pipeline uses it: a loaded model with its card and references, and the crack
+probability of tiles and photos.
 
-One result object (:class:`SegmentationResult`) is shared by the app, the CLI
-and the tests. The work is split in two stages so a change of threshold or
-post-processing never recomputes the (expensive) explanation:
-
-1. :func:`explain` classifies the photo and, only where the crack probability
-   reaches the gate (Seibold et al. explain only images classified as
-   defective), computes the relevance map at the photo's resolution;
-2. :func:`segment_explanation` thresholds it, cleans the mask and measures it.
-
-:func:`segment` runs both. The settings are split the same way
-(:mod:`cracklib.settings`): :class:`ExplanationSettings` for stage 1,
-:class:`MaskSettings` for stage 2. Every caller (CLI, pages, evaluation,
-growth, compare) goes through these two functions, so what is shown is what
-was measured.
-
-Two ways to feed a photo to the classifier (``ExplanationSettings.mode``):
+:class:`Classifier` wraps a model (:func:`load_classifier`) with what scoring needs: a frozen scoring graph,
+an int8 screen for the tiles of large photos, the card's views and calibration. Two ways to feed a photo to
+it (``ExplanationSettings.mode``):
 
 ``tiled`` (default)
-    overlapping tiles at the model's input size, at the photo's native
-    resolution (or ``tile_scale`` times it): every tile is classified, only the
-    tiles that reach the gate are explained, and their maps are blended into one
-    full-resolution map (:mod:`cracklib.tiling`). The photo's crack probability
-    comes from its tiles' by the rule ``decision`` (:mod:`cracklib.decision`);
-    a photo below the gate is not explained at all. Cracks one pixel wide survive.
+    overlapping tiles at the model's input size, at the photo's native resolution (or ``tile_scale`` times
+    it): every tile is classified (:func:`classify_tiles`), and the photo's crack probability comes from its
+    tiles' by the rule ``decision`` (:mod:`cracklib.pipeline.decision`). Cracks one pixel wide survive.
 ``resize``
-    the whole photo resized to the model's input, as the whole-image training
-    examples were; cheap, and right for photos close to the input size.
+    the whole photo resized to the model's input, as the whole-image training examples were; cheap, and
+    right for photos close to the input size.
 """
 from __future__ import annotations
 
@@ -81,7 +66,7 @@ class Classifier:
 
     @cached_property
     def scoring_model(self) -> torch.nn.Module:
-        """What classifies tiles and photos: :func:`cracklib.models.scoring_graph` of the model (faster, no hooks).
+        """What classifies tiles and photos: :func:`cracklib.nets.models.scoring_graph` of the model (faster, no hooks).
 
         A frozen copy, made on first use: the model's weights must not change after it.
         """
@@ -89,7 +74,7 @@ class Classifier:
 
     @cached_property
     def screening_model(self) -> torch.nn.Module | None:
-        """An int8 copy that screens the tiles of large photos (:func:`cracklib.models.screening_graph`), or None.
+        """An int8 copy that screens the tiles of large photos (:func:`cracklib.nets.models.screening_graph`), or None.
 
         Its activation ranges come from the bundled photos' tiles, so it is the same on every machine.
         """
@@ -176,7 +161,7 @@ def _whole_probability(classifier: Classifier, image: np.ndarray) -> float:
 def whole_photo_probability(classifier: Classifier, image: np.ndarray) -> float | None:
     """The resized photo's crack probability that the photo decision takes: the card's whole-photo model's, if any.
 
-    None where the resized photo is not informative (:func:`cracklib.decision.whole_is_informative`, at
+    None where the resized photo is not informative (:func:`cracklib.pipeline.decision.whole_is_informative`, at
     the input size of the model that looks at it). Resize mode does not use it: there the probability
     is the explained model's own.
     """
@@ -216,9 +201,9 @@ def _tile_probabilities(classifier: Classifier, work: np.ndarray, grid: TileGrid
     """Crack probability of every tile, in batches; ``progress(done, 2·tiles)`` after each.
 
     A photo of ``settings.screen_from_tiles`` tiles or more, gated above
-    :data:`cracklib.decision.SCREENING_MARGIN`, is screened first by the int8
+    :data:`cracklib.pipeline.decision.SCREENING_MARGIN`, is screened first by the int8
     copy of the model; the float model then scores again the tiles that could
-    reach the gate or the photo decision (:func:`cracklib.decision.tiles_to_rescore`),
+    reach the gate or the photo decision (:func:`cracklib.pipeline.decision.tiles_to_rescore`),
     so the explained tiles and the photo's probability are the float model's. The
     other tiles keep their screened probability (they only colour the per-tile map).
     """

@@ -178,7 +178,7 @@ def fit_logit_offset(tile_probabilities: list[np.ndarray], whole_probabilities: 
 def tiles_to_rescore(screened: np.ndarray, *, gate: float, margin: float, decision: str) -> np.ndarray:
     """Indices of the tiles whose screened probability could hide one that the gate or the decision reads.
 
-    A screen (an int8 copy of the classifier, :func:`cracklib.models.screening_graph`)
+    A screen (an int8 copy of the classifier, :func:`cracklib.nets.models.screening_graph`)
     gives every tile a probability within ``margin`` of the float model's. Scoring
     again in float every tile returned here leaves the gated tiles and the photo's
     probability exactly as the float model alone gives them: a tile reaching the

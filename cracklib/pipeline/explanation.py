@@ -1,4 +1,9 @@
-"""pipeline.explain (split from pipeline)."""
+"""Stage 1: a photo's crack probability and, where the gate lets it through, its relevance map.
+
+:func:`explain` dispatches on the method: an explanation method explains the classifier (or the classifier
+the method brings: B-cos, NN-Explainer) on the gated tiles or the resized photo; a segmentation network
+(``unet``, ``distilled``) replaces classify + explain, its per-pixel crack probability being the map.
+"""
 from __future__ import annotations
 
 import time
@@ -98,7 +103,7 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
 
     The network runs on native-resolution tiles whatever ``mode`` says (it is
     fully convolutional); the classifier is not run, it only picks the network
-    (its own when it brings one, :func:`cracklib.segnet.segmenter_path`).
+    (its own when it brings one, :func:`cracklib.pipeline.segmenter_path`).
     """
     shape = tuple(image.shape[:2])
     path = segmenter_path(settings.method, classifier.path)

@@ -1,4 +1,10 @@
-"""pipeline.segment (split from pipeline)."""
+"""Stage 2, the one path from an explanation to the measured mask: threshold, refine on the photo,
+post-process, drop specks; and :func:`segment`, both stages on one photo.
+
+A mask costs milliseconds where an explanation costs seconds, so the studio cuts one explanation again and
+again as the user moves a slider. On a photo whose explained tiles cover well under all of it, every step
+runs on the explained window only: the same mask, a fraction of the time.
+"""
 from __future__ import annotations
 
 import time
@@ -29,7 +35,7 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
 
 def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
                     photo: np.ndarray | None = None, darkness: DarknessMap | None = None) -> Thresholded:
-    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.refine`).
+    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.mask.refine`).
 
     On a photo whose explained tiles cover well under all of it, both steps run
     on the explained window only (:func:`_explained_window`): the same cut, a
@@ -42,7 +48,7 @@ def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSetti
 
 def darkness_square(settings: MaskSettings, band: np.ndarray) -> int:
     """Side of the darkness square for a cut whose mask before refinement is ``band``: the settings' side, or
-    one sized on the band (``darkness_width="per_photo"``, :func:`cracklib.refine.band_darkness_width`)."""
+    one sized on the band (``darkness_width="per_photo"``, :func:`cracklib.mask.refine.band_darkness_width`)."""
     return band_darkness_width(band) if settings.darkness_width == PER_PHOTO else settings.darkness_width
 
 

@@ -1,4 +1,5 @@
-"""pipeline.methods (split from settings)."""
+"""The method catalogue: every explanation a user can pick, the weights a method brings with it, and the
+mask step each method's map gets by default (a segmentation network's own)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ from cracklib.nets.models import WEIGHTS_DIR
 from cracklib.pipeline.segmenters import SEGMENTER_METHODS, segmenter_path
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings
 
-__all__ = ["NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "MethodChoice", "method_choices", "method_weights",
+__all__ = ["NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS", "MethodChoice", "method_choices", "method_weights",
            "method_available", "default_mask"]
 
 
@@ -27,6 +28,8 @@ NETWORK_THRESHOLD = "probability"
 #: against 0.450 unrefined).
 NETWORK_MASK_STEPS = {"unet": {"threshold": NETWORK_THRESHOLD, "refine": "none", "post": "light"},
                       "distilled": {"threshold": NETWORK_THRESHOLD}}
+#: The mask settings a segmentation network may bring its own value of.
+NETWORK_STEP_FIELDS = ("threshold", "refine", "post")
 
 
 @dataclass(frozen=True)

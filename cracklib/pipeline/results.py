@@ -1,4 +1,6 @@
-"""pipeline.results (split from pipeline)."""
+"""What the two stages of the pipeline return: :class:`Explanation` (stage 1: probability, relevance map,
+tiles) and :class:`SegmentationResult` (stage 2: the score map, the mask and its severity), shared by the
+studio, the CLI and the tests."""
 from __future__ import annotations
 
 import time

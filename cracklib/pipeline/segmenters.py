@@ -1,4 +1,5 @@
-"""pipeline.segmenters (split from segnet)."""
+"""Segmentation networks at inference: which shipped network a method names, and its crack-probability map
+on a photo of any size (native-resolution tiles, optionally averaged over flips and turns)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +48,7 @@ def predict_map(model: UNet11, image: np.ndarray, normalization: Normalization, 
     """Crack probability per pixel of a photo of any size: overlapping tiles, blended with a Hann window.
 
     ``views`` > 1 segments the first ``views`` of the photo's flips and quarter
-    turns (``cracklib.preprocess.VIEWS``) and averages their probabilities, turned back
+    turns (``cracklib.nets.preprocess.VIEWS``) and averages their probabilities, turned back
     (test-time augmentation): the network's mistakes in one view are outvoted by
     the others. Each view costs one more pass. With all eight the map turns and
     flips with the photo exactly when the photo is one tile (a test checks it).
@@ -69,7 +70,7 @@ def view_maps(model: UNet11, image: np.ndarray, normalization: Normalization, *,
               tile: int = TILE, overlap: float = 0.25, batch_size: int = 8,
               progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
     """The probabilities of each of the first ``views`` of ``image``'s flips and turns
-    (:data:`cracklib.preprocess.VIEWS`), each turned back onto it."""
+    (:data:`cracklib.nets.preprocess.VIEWS`), each turned back onto it."""
     for index, (turns, mirrored) in enumerate(VIEWS[:views]):
         step = (lambda done, count, index=index: progress(index * count + done, views * count)) if progress else None
         yield _unview(_predict_view(model, _view(image, turns, mirrored), normalization, tile=tile, overlap=overlap,

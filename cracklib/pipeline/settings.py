@@ -38,14 +38,14 @@ class ExplanationSettings:
     # for montavon, the earlier default; photo decision tile_and_whole (docs/photo_decision_val.md).
     method: str = "lrp"
     rules: str = "epsilon_gamma_box"
-    #: Who computes LRP: "fast" (cracklib.lrp) or "zennit" (the reference); the same relevance.
+    #: Who computes LRP: "fast" (cracklib.explain.lrp) or "zennit" (the reference); the same relevance.
     lrp_backend: str = "fast"
     baseline: str = "damage_free_mean"
     #: Explain only when the crack probability reaches this (0 explains always).
     gate: float = DECISION_THRESHOLD
     #: "tiled" (native-resolution tiles, gated per tile) or "resize" (whole photo to the model input).
     mode: str = "tiled"
-    #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.decision.PHOTO_DECISIONS).
+    #: Tiled mode: how the tiles' probabilities make the photo's (a key of cracklib.pipeline.decision.PHOTO_DECISIONS).
     decision: str = "tile_and_whole"
     #: Overlap between neighbouring tiles, as a fraction of the tile side.
     tile_overlap: float = 0.25
@@ -86,14 +86,14 @@ class MaskSettings:
     min_crack_area: int = 10
     #: Scale of the photo for severity in mm; None reports pixels only.
     mm_per_px: float | None = None
-    #: How the mask is refined on the photo (a key of cracklib.refine.REFINEMENTS).
+    #: How the mask is refined on the photo (a key of cracklib.mask.refine.REFINEMENTS).
     refine: str = "otsu_core"
     #: Side (pixels, odd) of the square a pixel's darkness is taken over, for the refinement and the widths: wider
     #: than the widest crack, whose middle is dropped otherwise; or "per_photo" (the default), sized for each photo
-    #: on its explanation band, 15-45 px (cracklib.refine.band_darkness_width; chosen on the validation splits,
+    #: on its explanation band, 15-45 px (cracklib.mask.refine.band_darkness_width; chosen on the validation splits,
     #: docs/darkness_width_val.md, with magnetic tiles and growth's synthetic series as checks: README).
     darkness_width: int | str = PER_PHOTO
-    #: Mask fragments closer than this (pixels) count as one crack (cracklib.severity.crack_labels).
+    #: Mask fragments closer than this (pixels) count as one crack (cracklib.measure.severity.crack_labels).
     crack_gap_px: int = GAP_PX
     #: How crack widths are measured: on the mask's dark core on the photo, or on the mask (WIDTH_METHODS).
     widths: str = "photo"

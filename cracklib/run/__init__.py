@@ -2,6 +2,7 @@
 """
 from cracklib.run.batch import (ENGINES, campaign_inputs, settings_hash, PhotoWorker, CampaignSummary, run_campaign,
                                 campaign_table, TABLE_COLUMNS, RANKINGS, Campaign, read_campaign)
+from cracklib.run.calibration import calibrate_weights, choose_views, VIEW_CANDIDATES
 from cracklib.run.evaluation import (evaluate_samples, calibrate_classifier, uncalibrated_decisions,
                                      UncalibratedDecisions, evaluate_grid, score_result, compare_methods,
                                      compare_explanations, MethodRun, method_label, PRCurve, result_curve, grid_curves)
@@ -11,9 +12,10 @@ from cracklib.run.growth import (Alignment, align_series, GrowthFrame, GrowthRep
                                  GROWTH_CONFIG, SEVERITY_FIELDS, TEMPORAL_MODES)
 
 __all__ = ["ENGINES", "campaign_inputs", "settings_hash", "PhotoWorker", "CampaignSummary", "run_campaign",
-           "campaign_table", "TABLE_COLUMNS", "RANKINGS", "Campaign", "read_campaign", "evaluate_samples",
-           "calibrate_classifier", "uncalibrated_decisions", "UncalibratedDecisions", "evaluate_grid", "score_result",
-           "compare_methods", "compare_explanations", "MethodRun", "method_label", "PRCurve", "result_curve",
-           "grid_curves", "unique_names", "png_bytes", "result_row", "result_file_makers", "result_files", "table_csv",
-           "table_csv_bytes", "zip_of_made_files", "crack_rows", "Alignment", "align_series", "GrowthFrame",
-           "GrowthReport", "monitor_growth", "monotone_masks", "GROWTH_CONFIG", "SEVERITY_FIELDS", "TEMPORAL_MODES"]
+           "campaign_table", "TABLE_COLUMNS", "RANKINGS", "Campaign", "read_campaign", "calibrate_weights",
+           "choose_views", "VIEW_CANDIDATES", "evaluate_samples", "calibrate_classifier", "uncalibrated_decisions",
+           "UncalibratedDecisions", "evaluate_grid", "score_result", "compare_methods", "compare_explanations",
+           "MethodRun", "method_label", "PRCurve", "result_curve", "grid_curves", "unique_names", "png_bytes",
+           "result_row", "result_file_makers", "result_files", "table_csv", "table_csv_bytes", "zip_of_made_files",
+           "crack_rows", "Alignment", "align_series", "GrowthFrame", "GrowthReport", "monitor_growth",
+           "monotone_masks", "GROWTH_CONFIG", "SEVERITY_FIELDS", "TEMPORAL_MODES"]

@@ -1,4 +1,11 @@
-"""run.evaluation (split from evaluation)."""
+"""Evaluating the classifier and the segmentation on a data folder.
+
+Classifier scores are over the images with a label; segmentation scores over
+the images whose mask holds crack pixels (as Forest et al.), from the confusion
+counts summed over all of them (as both papers), plus average precision from the
+score maps. An image the classifier gates out gets an empty mask: a missed crack
+costs recall, as it would in the field.
+"""
 from __future__ import annotations
 
 import itertools
@@ -114,7 +121,7 @@ class UncalibratedDecisions:
                                           tile_offset=self.tile_offset)
 
     def fit(self, offsets: np.ndarray | None = None) -> tuple[float, float]:
-        """(offset, balanced accuracy) of :func:`cracklib.decision.fit_logit_offset` over ``offsets``."""
+        """(offset, balanced accuracy) of :func:`cracklib.pipeline.decision.fit_logit_offset` over ``offsets``."""
         options = {} if offsets is None else {"offsets": np.asarray(offsets)}
         return fit_logit_offset(self.tiles, self.wholes, self.labels, decision=self.decision,
                                 tile_offset=self.tile_offset, **options)
@@ -153,7 +160,7 @@ def uncalibrated_decisions(classifier: Classifier, samples: list[Sample],
 def calibrate_classifier(classifier: Classifier, samples: list[Sample],
                          settings: ExplanationSettings = ExplanationSettings(), *,
                          progress: Callable[[int, int], None] | None = None) -> dict:
-    """Fit the logit offset (:func:`cracklib.decision.fit_logit_offset`) of a classifier on labelled photos.
+    """Fit the logit offset (:func:`cracklib.pipeline.decision.fit_logit_offset`) of a classifier on labelled photos.
 
     The photos are classified as ``settings`` says (tiled by default, with its
     photo decision) with the probabilities as trained, whatever offset the card
@@ -315,7 +322,7 @@ def compare_explanations(explanations: list[Explanation], settings: MaskSettings
 
     A segmentation network's map is a probability, not a relevance: with
     ``networks_at_own_step`` it gets its own threshold, refinement and post-processing
-    (:func:`cracklib.settings.default_mask`), the explanations ``settings``.
+    (:func:`cracklib.pipeline.default_mask`), the explanations ``settings``.
     ``darkness`` is the photo's kept darkness map (:func:`cracklib.pipeline.segment_explanation`); by default
     one is made here and shared by the methods.
     """

@@ -1,4 +1,5 @@
-"""studio.background (split from None)."""
+"""Work the studio does in the background while the user looks: measuring the masks the page will show
+next, only while no page run is going on (one worker, never competing with a click)."""
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
-"""studio.cache (split from None)."""
+"""The studio's caches: models loaded once per server, explanations bounded in bytes and shared by the
+pages, cuts and measured masks, growth reports and the example campaign."""
 from __future__ import annotations
 
 import gc
@@ -243,7 +244,7 @@ class GrowthRun:
 @st.cache_data(show_spinner=False, max_entries=8)
 def growth_report(frames: tuple[tuple[str, bytes], ...], weights: str, config: PipelineConfig,
                   options: dict) -> GrowthRun:
-    """:func:`cracklib.growth.monitor_growth` on uploads, cached; unreadable frames are skipped and named."""
+    """:func:`cracklib.run.growth.monitor_growth` on uploads, cached; unreadable frames are skipped and named."""
     images, names, skipped = [], [], []
     for name, data in frames:
         try:

@@ -1,4 +1,5 @@
-"""studio.figures (split from None)."""
+"""Plotly figures of arrays cracklib computed: the heatmap over the photo, PR curves, tile probabilities.
+No numerics here."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ HEATMAP_SIDE = 800
 
 def heatmap_figure(picture: np.ndarray, relevance: np.ndarray | None, *, view: str = HEATMAP_VIEWS[0]) -> go.Figure:
     """The relevance (red for a crack, blue against), over the photo or alone, zoomable, with a colour bar
-    that saturates at the 99.5th percentile of |relevance| (cracklib.render.relevance_scale).
+    that saturates at the 99.5th percentile of |relevance| (cracklib.io.render.relevance_scale).
 
     ``picture`` is the photo at display size; it goes to the browser as a JPEG, not as numbers.
     """

@@ -1,4 +1,5 @@
-"""studio.sidebar (split from None)."""
+"""The sidebar: the model and the pipeline's settings, its widgets built from the option schema
+(:mod:`cracklib.pipeline.options`), and models trained in this session."""
 from __future__ import annotations
 
 import json
@@ -8,21 +9,17 @@ from pathlib import Path
 
 import streamlit as st
 
-from cracklib.explain.attribution import BASELINE_METHODS, LRP_BACKENDS, METHODS
-from cracklib.explain.baselines import BASELINES
-from cracklib.explain.composites import RULE_SETS
-from cracklib.mask.postprocess import POSTPROCESSING
-from cracklib.mask.refine import DARKNESS_WIDTH, PER_PHOTO, REFINEMENTS
-from cracklib.mask.threshold import THRESHOLDS
-from cracklib.measure.severity import WIDTH_METHODS
+from cracklib.explain.attribution import BASELINE_METHODS
+from cracklib.mask.refine import DARKNESS_WIDTH, PER_PHOTO
 from cracklib.nets.models import ARCHITECTURES, WEIGHTS_DIR, card_path, read_card
 from cracklib.pipeline.classifier import DEFAULT_WEIGHTS
 from cracklib.pipeline.decision import PHOTO_DECISIONS
 from cracklib.pipeline.methods import default_mask, method_available
+from cracklib.pipeline.options import default_of, option
 from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, segmenter_path
-from cracklib.pipeline.settings import MODES, PipelineConfig
+from cracklib.pipeline.settings import PipelineConfig
 from cracklib.studio.cache import classifier
-from cracklib.studio.widgets import EXPLANATION, MASK, _select
+from cracklib.studio.widgets import EXPLANATION, choice_box
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.
 TRAINED_PREFIX = "cracklib_trained_"
@@ -77,6 +74,21 @@ def weights_options() -> dict[str, str]:
 UNRELIABLE_BALANCED_ACCURACY = 0.7
 
 
+def _choose(name: str, options: list[str] | None = None, *, default=None, **kwargs) -> str:
+    """A select box for a choice of the option schema (its label, choices, help; the product's default)."""
+    entry = option(name)
+    return choice_box(entry.label, options or entry.choices(), default_of(name) if default is None else default,
+                   help=entry.help, **kwargs)
+
+
+def _slide(name: str, value=None, **kwargs):
+    """A slider for a number of the option schema (its label, bounds, help; the product's default)."""
+    entry = option(name)
+    low, high, step = (entry.number(bound) for bound in entry.bounds)
+    return st.slider(entry.label, low, high, default_of(name) if value is None else value, step, help=entry.help,
+                     **kwargs)
+
+
 def sidebar_config(*, method: bool = True, mask: bool = True,
                    defaults: PipelineConfig = PipelineConfig()) -> tuple[str, PipelineConfig]:
     """The weights and pipeline settings chosen in the sidebar, starting from ``defaults``.
@@ -90,7 +102,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         chosen = st.session_state.get("selected_weights")
         labels = list(options)
         default_label = next((label for label, path in options.items() if path == chosen), labels[0])
-        weights = options[_select("Model", labels, default_label, key="model")]
+        weights = options[choice_box("Model", labels, default_label, key="model")]
         card = classifier(weights).card
         if card.logit_offset:
             st.caption(f"Its crack probabilities are calibrated on its validation split (crack logit − "
@@ -107,63 +119,42 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                        "(0.5 is chance): its masks and counts are not to be trusted.")
         choice, rules = EXPLANATION.method, EXPLANATION.rules
         if method:
-            choice = _select("XAI method", [m for m in [*METHODS, *SEGMENTER_METHODS] if method_available(m)],
-                             EXPLANATION.method,
-                             help="unet: a U-Net trained on pixel masks (the reference); distilled: a U-Net "
-                                  "trained on this product's explanation masks, from image labels only "
-                                  "(both cut at their own 0.5, the 'probability' threshold, and refined and "
-                                  "post-processed as chosen for each on the validation splits, unless other "
-                                  "settings are chosen); bcos: the shipped B-cos network classifies and explains "
-                                  "itself (its own dynamic linear map); "
-                                  "nn_explainer: a network trained to mask the classifier's evidence.")
+            choice = _choose("method", [m for m in option("method").choices() if method_available(m)])
             own_network = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
             if own_network is not None and own_network != segmenter_path(choice):
                 views = read_card(own_network).views
                 averaged = f"; it averages its map over {views} flips and turns of the photo" if views > 1 else ""
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
                            f"(`{network_name(own_network)}`){averaged}.")
-            rules = _select("LRP rule set", list(RULE_SETS), EXPLANATION.rules, disabled=choice != "lrp")
-        baseline = _select("Baseline", list(BASELINES), EXPLANATION.baseline,
-                           disabled=method and choice not in BASELINE_METHODS,
-                           help="the reference image of IG, DeepLift and the SHAP methods")
+            rules = _choose("rules", disabled=choice != "lrp")
+        baseline = _choose("baseline", disabled=method and choice not in BASELINE_METHODS)
         own_step = default_mask(choice, defaults.mask)
         threshold, post, refine = own_step.threshold, own_step.post, own_step.refine
         darkness_width = own_step.darkness_width  # the pages without mask widgets take the defaults
         if mask:
             # A network's map defaults to its own mask step; switching between a network and an explanation
             # resets these (a selectbox whose default changes is a new widget).
-            threshold = _select("Threshold", list(THRESHOLDS), own_step.threshold)
-            post = _select("Post-processing", list(POSTPROCESSING), own_step.post)
-            refine = _select("Refine with the photo", list(REFINEMENTS), own_step.refine,
-                             help="; ".join(f"{name}: {text}" for name, text in REFINEMENTS.items()))
+            threshold = _choose("threshold", default=own_step.threshold)
+            post = _choose("post", default=own_step.post)
+            refine = _choose("refine", default=own_step.refine)
             per_photo = st.checkbox(
                 "Size the darkness square per photo", own_step.darkness_width == PER_PHOTO, disabled=refine == "none",
                 help="the refinement keeps the pixels darker than the brightest surface within a square: sized on "
                      "each photo's explanation band (15-45 px), or set by hand below")
-            side = st.slider(
-                "Widest crack (darkness square, px)", 5, 95,
-                DARKNESS_WIDTH if own_step.darkness_width == PER_PHOTO else own_step.darkness_width, 2,
-                disabled=refine == "none" or per_photo,
-                help="make it wider than the widest crack, or a wide, spalled crack loses its middle (a wider square "
-                     "lets more surface texture in; docs/darkness_width_val.md)")
+            side = _slide("darkness_width", DARKNESS_WIDTH if own_step.darkness_width == PER_PHOTO
+                          else own_step.darkness_width, disabled=refine == "none" or per_photo)
             darkness_width = PER_PHOTO if per_photo else side
-        gap = st.slider("Join crack fragments closer than (px)", 0, 40, MASK.crack_gap_px,
-                        help="fragments along one crack, interrupted by a faint stretch, count as one crack")
-        widths = _select("Crack widths read on", list(WIDTH_METHODS), MASK.widths,
-                         help="; ".join(f"{name}: {text}" for name, text in WIDTH_METHODS.items()))
-        gate = st.slider("Gate (explain from this crack probability)", 0.0, 1.0, EXPLANATION.gate, 0.05)
-        scale = st.number_input("Scale (mm per pixel, 0 = pixels only)", min_value=0.0, value=0.0, format="%.4f")
+        gap = _slide("crack_gap_px")
+        widths = _choose("widths")
+        gate = _slide("gate")
+        scale = st.number_input(option("mm_per_px").label, min_value=0.0, value=0.0, format="%.4f",
+                                help=option("mm_per_px").help)
         with st.expander("Whole photos"):
-            mode = _select("Mode", list(MODES), EXPLANATION.mode,
-                           help="tiled: native-resolution tiles, any photo size; "
-                                "resize: the whole photo to the model input")
-            decision = _select("Photo decision", list(PHOTO_DECISIONS), EXPLANATION.decision,
-                               format_func=lambda name: PHOTO_DECISIONS[name].label,
-                               help="tiled mode: how the tiles' crack probabilities make the photo's")
-            overlap = st.slider("Tile overlap", 0.0, 0.75, EXPLANATION.tile_overlap, 0.05)
-            tile_scale = st.slider("Tile scale (resize before tiling)", 0.25, 2.0, EXPLANATION.tile_scale, 0.25)
-            backend = _select("LRP backend", list(LRP_BACKENDS), EXPLANATION.lrp_backend,
-                              help="fast: cracklib's engine; zennit: the reference (same relevance, slower)")
+            mode = _choose("mode")
+            decision = _choose("decision", format_func=lambda name: PHOTO_DECISIONS[name].label)
+            overlap = _slide("tile_overlap")
+            tile_scale = _slide("tile_scale")
+            backend = _choose("lrp_backend")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
                                       threshold=threshold, post=post, refine=refine, darkness_width=darkness_width,
                                       crack_gap_px=gap, widths=widths,

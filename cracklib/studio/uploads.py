@@ -1,4 +1,5 @@
-"""studio.uploads (split from None)."""
+"""Uploads: masks and zipped data folders from the browser, folders on the server, and the temporary
+folders they are unpacked into (swept when old or over budget, never the one in use)."""
 from __future__ import annotations
 
 import hashlib

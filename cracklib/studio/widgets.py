@@ -1,9 +1,5 @@
-"""Streamlit helpers shared by the pages: cached models and explanations, the sidebar, uploads, figures.
-
-Pages stay thin: they read widgets, call cracklib (through these helpers where a
-cache or a progress bar is involved), and draw. No numerics here either: the
-figures only draw arrays that cracklib computed.
-"""
+"""Small widgets the pages share: a progress bar, pictures scaled for the browser, a select box that
+keeps its choice, table row selection, page events."""
 from __future__ import annotations
 
 import time
@@ -39,7 +35,7 @@ def progress_bar(task: str, unit: str):
         bar.empty()
 
 
-def _select(label: str, options: list[str], default: str, **kwargs) -> str:
+def choice_box(label: str, options: list[str], default: str, **kwargs) -> str:
     return st.selectbox(label, options, index=options.index(default) if default in options else 0, **kwargs)
 
 

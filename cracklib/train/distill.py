@@ -2,14 +2,14 @@
 
 The explanation pipeline draws a mask for every training photo that the
 classifier calls cracked; those masks, with a band of "don't know" around them,
-become the targets of a :class:`cracklib.segnet.UNet11`. Photos labelled
+become the targets of a :class:`cracklib.pipeline.segmenters.UNet11`. Photos labelled
 crack-free are all background. No pixel mask is read anywhere on this path:
 the data folders may hold none (a test deletes them and gets the same weights).
 Optionally, further rounds train again on the network's own confident
 predictions.
 
 A pseudo-mask has three values: 1 where the pipeline's mask is (confident
-crack), :data:`cracklib.segnet.IGNORE` in a band of ``band`` pixels around it
+crack), :data:`cracklib.train.IGNORE` in a band of ``band`` pixels around it
 and wherever the score reaches ``unsure`` times the threshold's cut outside
 the mask (refined away, or weak), and 0 elsewhere (confident background, which includes the tiles the
 classifier called crack-free).

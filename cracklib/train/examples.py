@@ -1,4 +1,4 @@
-"""Training examples from data folders (or synthetic images), and the ``train`` command.
+"""Training examples from data folders (or synthetic images).
 
 From a folder in the ``../shared/data`` layout, every labelled image gives one
 example (the whole image resized to the input size). Images with a pixel mask

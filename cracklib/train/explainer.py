@@ -1,4 +1,9 @@
-"""train.explainer (split from explainer)."""
+"""Training NN-Explainer: a U-Net that learns to mask a frozen classifier's evidence, from image labels.
+
+The losses (Stalder et al.'s NN-Explainer): the masked image must still be called cracked, its inverse
+crack-free, the mask small and smooth. Inference (:func:`cracklib.explain.nn_explainer.explainer_masks`) is
+in the explain layer; this is the training and the ``train-explainer`` command's whole run.
+"""
 from __future__ import annotations
 
 import time
@@ -173,7 +178,7 @@ def fit_explainer_and_save(classifier_path: str | Path, data: list[str], out: st
     """Train an explainer for a saved classifier on the image labels of ``data`` (train split; val for the scores).
 
     The examples are the classifier's own kind (whole images and native patches
-    at its input size, :func:`cracklib.training_data.cached_examples`); no pixel
+    at its input size, :func:`cracklib.train.examples.cached_examples`); no pixel
     mask is used as a target (masked images only give crack/crack-free patch labels).
     """
 

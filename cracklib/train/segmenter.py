@@ -1,4 +1,10 @@
-"""train.segmenter (split from segnet)."""
+"""Training the U-Net on targets: pixel masks (the supervised reference) or pseudo-masks (self-training).
+
+Targets are uint8 maps: 0 background, 1 crack, :data:`IGNORE` for pixels that count in no loss. The loss
+is binary cross-entropy + soft Dice over the pixels that count. Training runs on native-resolution crops
+(:func:`crops_from_masks`), with :func:`cracklib.train.loop.fit`; :func:`train_unet_and_save` is the
+``train-unet`` command's whole run.
+"""
 from __future__ import annotations
 
 import time
