@@ -33,7 +33,7 @@ docs: install
 
 # Regenerate the bundled synthetic samples (fixed seeds).
 samples: install
-	$(PY) -m cracklib.synthetic
+	$(PY) -m cracklib.io.synthetic
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts site

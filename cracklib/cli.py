@@ -33,11 +33,11 @@ from cracklib.run.evaluation import evaluate_samples
 from cracklib.run.export import result_files
 from cracklib.run.growth import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
 from cracklib.train.classifier import train_and_save
-from cracklib.train.distill import distill_and_save
+from cracklib.train.distill import ROUND_TEACHERS, distill_and_save
 from cracklib.train.examples import PatchSettings
 from cracklib.train.explainer import ExplainerConfig, fit_explainer_and_save
 from cracklib.train.progress import progress_bar
-from cracklib.train.segmenter import SegmenterConfig, train_unet_and_save
+from cracklib.train.segmenter import AUGMENTATIONS, SegmenterConfig, train_unet_and_save
 
 __all__ = ["main"]
 
@@ -61,6 +61,10 @@ def _segmenter_options(parser: argparse.ArgumentParser, *, out: str) -> None:
     parser.add_argument("--lr", type=float, default=defaults.learning_rate)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--augment", default=defaults.augment, choices=list(AUGMENTATIONS),
+                        help="mild: flips, turns, brightness, contrast; strong: zoom, gamma, blur, noise, JPEG too")
+    parser.add_argument("--max-images", type=int, default=None,
+                        help="at most this many cracked and this many crack-free images of each folder and split")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="fine-tune: start from this segmentation network (same --width)")
     parser.add_argument("--resume", action="store_true", help="continue from NAME.ckpt.pt (written every epoch)")
@@ -73,7 +77,8 @@ def _segmenter_config(args) -> "SegmenterConfig":
         if not torch.cuda.is_available():
             raise CrackInputError("--device cuda: no CUDA GPU on this machine")
     return SegmenterConfig(width=args.width, crop=args.crop, epochs=args.epochs, batch_size=args.batch_size,
-                           learning_rate=args.lr, seed=args.seed, device=args.device, init_from=args.init)
+                           learning_rate=args.lr, seed=args.seed, device=args.device, augment=args.augment,
+                           init_from=args.init)
 
 
 def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = False,
@@ -193,10 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--data", nargs="+", required=True, help="data folders (train and val splits; masks are not read)")
     ds.add_argument("--teacher", dest="weights", default=str(DEFAULT_WEIGHTS),
                     help="the classifier whose explanations are the targets (same as --weights)")
-    ds.add_argument("--rounds", type=int, default=1, help="further rounds train on the network's own predictions")
+    ds.add_argument("--rounds", type=int, default=1, help="further rounds train on a new teacher (--round-teacher)")
+    ds.add_argument("--round-teacher", default="student", choices=list(ROUND_TEACHERS),
+                    help="after the first round: student, the previous student's mask refined on the photo; "
+                         "agreement, where that mask and the explanations agree")
+    ds.add_argument("--teacher-for", nargs="*", default=[], metavar="FOLDER=WEIGHTS",
+                    help="a data folder explained by its own classifier "
+                         "(e.g. magnetic_tiles=weights/magnetic_tiles.pt)")
     ds.add_argument("--cache-dir", default=None,
                     help="where the pseudo-masks are kept as PNG (default: a folder in the temp folder)")
     _segmenter_options(ds, out=str(DEFAULT_WEIGHTS.parent / "segmenters" / "distilled.pt"))
+    ds.set_defaults(augment="strong", crops_per_image=4)  # self-training: a noised student (train/distill.py)
     _pipeline_options(ds)
 
     ex = commands.add_parser("train-explainer",
@@ -357,13 +369,13 @@ def _batch(args) -> int:
 
 
 def _train_unet(args) -> int:
-
     for folder in args.data:
         if not Path(folder).is_dir():
             raise CrackInputError(f"{folder}: no such data folder")
-    card = train_unet_and_save(args.data, args.out, config=_segmenter_config(args), crops_per_image=args.crops_per_image,
-                        notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
-                        groups=args.groups, log=sys.stderr)
+    card = train_unet_and_save(args.data, args.out, config=_segmenter_config(args),
+                               crops_per_image=args.crops_per_image, max_images=args.max_images,
+                               notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
+                               groups=args.groups, log=sys.stderr)
     print(card.to_json())
     return 0
 
@@ -386,10 +398,17 @@ def _distill(args) -> int:
             raise CrackInputError(f"{folder}: no such data folder")
     if args.rounds < 1:
         raise CrackInputError(f"--rounds {args.rounds}: at least 1")
+    teachers = {}
+    for item in args.teacher_for:
+        name, _, weights = item.partition("=")
+        if not name or not weights:
+            raise CrackInputError(f"--teacher-for {item}: expected FOLDER=WEIGHTS")
+        teachers[name] = load_classifier(weights)
     teacher = load_classifier(args.weights)
     cache = args.cache_dir or Path(tempfile.gettempdir()) / f"cracklib_pseudo_{teacher.card.sha256[:12]}"
     card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=_config(args),
-                            rounds=args.rounds, crops_per_image=args.crops_per_image, cache_dir=cache,
+                            rounds=args.rounds, round_teacher=args.round_teacher, teachers=teachers,
+                            crops_per_image=args.crops_per_image, max_images=args.max_images, cache_dir=cache,
                             notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
                             log=sys.stderr)
     print(card.to_json())

@@ -10,7 +10,7 @@ from cracklib.io import preview
 
 st.title("Campaign results")
 st.caption("The table of a campaign run with `python -m cracklib batch PHOTOS --out campaigns/NAME` "
-           "(README, *Inspection campaigns*): every photo's numbers, the worst first, with their masks.")
+           "(docs: *Campaigns*): every photo's numbers, the worst first, with their masks.")
 source = st.radio("Campaign", ["example (bundled samples)", "campaign on the server", "zip upload"],
                   horizontal=True)
 folder = None

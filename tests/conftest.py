@@ -1,4 +1,7 @@
-"""Shared fixtures: a tiny classifier trained on synthetic cracks, written like real weights."""
+"""Shared fixtures (a tiny classifier trained on synthetic cracks, written like real weights) and hooks.
+
+Plain helper functions the tests import are in ``helpers.py``.
+"""
 from __future__ import annotations
 
 import csv
@@ -7,17 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import bcos_network
 
-from cracklib.io import write_png
-from cracklib.io import crack_image
 from cracklib.explain import DamageFree, baselines_path
+from cracklib.io import crack_image, write_png
 from cracklib.nets import ModelCard, build_model, save_model
 from cracklib.pipeline import load_classifier
-from cracklib.train import TrainingConfig, train_classifier
-from cracklib.train import synthetic_examples
+from cracklib.train import TrainingConfig, synthetic_examples, train_classifier
 
-ROOT = Path(__file__).resolve().parent.parent
 torch.set_num_threads(2)
+
+#: The fast tier's limit per test: a fast test that hangs fails instead of stalling CI. It times the test
+#: function only: the shared fixtures (the tiny classifier trained once a session, above all) are set up in
+#: whichever test first asks for them, and on a busy machine that alone can take a minute.
+#: Slow tests keep pytest.ini's global ``timeout`` (fixtures included).
+FAST_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test without the ``slow`` marker (and without a ``timeout`` marker of its own) gets FAST_TIMEOUT_S."""
+    for item in items:
+        if item.get_closest_marker("slow") is None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(FAST_TIMEOUT_S, func_only=True))
 
 
 @pytest.fixture(scope="session")
@@ -51,24 +65,6 @@ def random_model():
     return model
 
 
-def bcos_network(seed: int = 0):
-    """A small B-cos VGG whose uncentred batch norms were fitted on one random batch, then folded: untrained,
-    but with activations of a sensible size (without the norms they vanish layer by layer)."""
-    from cracklib.nets import UncenteredBatchNorm, fold_uncentered_batch_norm
-
-    torch.manual_seed(seed)
-    model = build_model("vgg11_bcos", width=0.0625, input_size=64, batch_norm=True)
-    for module in model.modules():
-        if isinstance(module, UncenteredBatchNorm):
-            module.momentum = None  # a cumulative average: one batch sets the statistics
-    model.train()
-    model(torch.randn(8, 3, 64, 64))
-    for module in model.modules():
-        if isinstance(module, UncenteredBatchNorm):
-            module.weight.data.uniform_(0.5, 2.0)
-    return fold_uncentered_batch_norm(model.eval())
-
-
 @pytest.fixture
 def bcos_model():
     return bcos_network()
@@ -97,36 +93,3 @@ def data_folder(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     return tmp_path
-
-
-def with_whole_photo_model(tiny_weights: Path, folder: Path, **card_fields) -> Path:
-    """A copy of the tiny weights in ``folder`` whose card names a second copy as its whole-photo model
-    (``whole/model.pt``), with ``card_fields`` set on the first card; returns the first weights file."""
-    import json
-    import shutil
-
-    (folder / "whole").mkdir()
-    for suffix in (".pt", ".json"):
-        shutil.copy(tiny_weights.with_suffix(suffix), folder / f"model{suffix}")
-        shutil.copy(tiny_weights.with_suffix(suffix), folder / "whole" / f"model{suffix}")
-    card = json.loads((folder / "model.json").read_text())
-    (folder / "model.json").write_text(json.dumps({**card, **card_fields, "whole_photo_model": "whole/model.pt"}))
-    return folder / "model.pt"
-
-
-def assert_resumes_to_the_straight_weights(train, checkpoint: Path) -> torch.nn.Module:
-    """``train(**options)`` (two epochs) run straight, then stopped after its first epoch and resumed from
-    ``checkpoint``: the resumed run trains epochs 1 and 2 and ends at the straight run's weights.
-    Returns the straight run's model."""
-    straight, _ = train()
-
-    def stop_after_first(stats):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(checkpoint=checkpoint, progress=stop_after_first)
-    resumed, history = train(checkpoint=checkpoint, resume=True)
-    assert [h.epoch for h in history] == [1, 2]
-    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-6), name
-    return straight

@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from cracklib.io import extract_zip, zip_bytes
 from cracklib.errors import CrackInputError
+from cracklib.io import extract_zip, zip_bytes
 
 
 def _zip(entries, links=()):

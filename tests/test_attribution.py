@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.explain import METHODS, AttributionSettings, attribute
-from cracklib.explain import BASELINES, DamageFree, baseline_distribution, baseline_for
+from cracklib.explain import (
+    BASELINES,
+    METHODS,
+    AttributionSettings,
+    DamageFree,
+    attribute,
+    baseline_distribution,
+    baseline_for,
+)
 from cracklib.nets import Normalization
 
 
@@ -47,9 +54,17 @@ def test_baselines(rng, damage_free):
     assert torch.equal(baseline_for("zeros", x, norm), torch.zeros_like(x))
     blur = norm.denormalize(baseline_for("blur", x, norm))
     assert blur.std() < norm.denormalize(x).std()
-    mean = baseline_for("damage_free_mean", x, norm, damage_free)
+    # The damage-free references are stored at 32 px: halved to the input's 16 px, each pixel is the mean of
+    # a 2×2 block (bilinear at a factor of 2), the same reference for every input.
+    def halved(pixels):
+        return torch.from_numpy(pixels.reshape(*pixels.shape[:-2], 16, 2, 16, 2).mean(axis=(-3, -1)))
+
+    mean = norm.denormalize(baseline_for("damage_free_mean", x, norm, damage_free))
     assert mean.shape == x.shape
-    assert baseline_distribution("damage_free_sample", x, norm, damage_free).shape == (4, 3, 16, 16)
+    torch.testing.assert_close(mean, halved(damage_free.mean).expand_as(x), rtol=0, atol=1e-5)
+    sample = norm.denormalize(baseline_distribution("damage_free_sample", x, norm, damage_free))
+    torch.testing.assert_close(sample, halved(damage_free.sample), rtol=0, atol=1e-5)
+    assert sample.shape == (4, 3, 16, 16)
     with pytest.raises(ValueError, match="damage-free"):
         baseline_for("damage_free_mean", x, norm, None)
     assert set(BASELINES) >= {"zeros", "black", "blur", "damage_free_mean", "damage_free_sample"}

@@ -5,31 +5,47 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 import cracklib.run.batch
-from cracklib.run import campaign_inputs, run_campaign
 from cracklib.cli import main
 from cracklib.errors import CrackInputError
+from cracklib.io import bundled_samples, crack_image, write_png
 from cracklib.pipeline import PipelineConfig
-from cracklib.io import bundled_samples
+from cracklib.run import campaign_inputs, run_campaign
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG = PipelineConfig.of(gate=0.0, threshold="otsu")
+
+
+#: The fast tests' campaign: small synthetic photos (three cracked, one not), quick to segment.
+PHOTOS = 4
+
+
+def _campaign(folder, images):
+    """``images`` (file name → write it to a path) alternately in two sub-folders, and one corrupt file."""
+    for index, (name, write) in enumerate(images):
+        target = folder / ("day1" if index % 2 else "day2") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write(target)
+    (folder / "day1" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
 
 
 @pytest.fixture
 def campaign(tmp_path):
-    """The bundled photos in two sub-folders, and one corrupt file."""
-    folder = tmp_path / "photos"
-    for index, (image, _) in enumerate(bundled_samples()):
-        target = folder / ("day1" if index % 2 else "day2") / image.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(image, target)
-    (folder / "day1" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    return folder
+    """PHOTOS small synthetic photos in two sub-folders, and one corrupt file."""
+    photos = [crack_image((128, 160), crack=index != 2, rng=index)[0] for index in range(PHOTOS)]
+    return _campaign(tmp_path / "photos", [(f"wall_{index}.png", lambda path, photo=photo: write_png(path, photo))
+                                           for index, photo in enumerate(photos)])
+
+
+@pytest.fixture
+def bundled_campaign(tmp_path):
+    """The bundled photos (512×384: each takes a while) in two sub-folders, and one corrupt file."""
+    return _campaign(tmp_path / "photos", [(image.name, lambda path, image=image: shutil.copyfile(image, path))
+                                           for image, _ in bundled_samples()])
 
 
 def _rows(out):
@@ -40,7 +56,7 @@ def _rows(out):
 
 def test_inputs_from_a_folder_a_list_and_a_manifest(campaign, tmp_path):
     photos = campaign_inputs(campaign)
-    assert len(photos) == len(bundled_samples()) + 1 and photos == sorted(photos)
+    assert len(photos) == PHOTOS + 1 and photos == sorted(photos)
     listing = tmp_path / "list.txt"
     listing.write_text("# two photos\nphotos/day1/broken.jpg\n\n" + str(photos[0]) + "\n")
     assert campaign_inputs(listing) == [tmp_path / "photos/day1/broken.jpg", photos[0]]
@@ -50,7 +66,7 @@ def test_inputs_from_a_folder_a_list_and_a_manifest(campaign, tmp_path):
 
 def test_batch_writes_what_segment_writes_and_a_row_per_photo(campaign, tmp_path, tiny_weights):
     summary = run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
-    assert summary.photos == summary.done_now == len(bundled_samples()) + 1 and summary.errors == 1
+    assert summary.photos == summary.done_now == PHOTOS + 1 and summary.errors == 1
     rows = _rows(tmp_path / "out")
     broken = [row for row in rows if row["photo"].endswith("broken.jpg")]
     assert len(rows) == summary.photos and len(broken) == 1 and "broken.jpg" in broken[0]["error"]
@@ -58,7 +74,7 @@ def test_batch_writes_what_segment_writes_and_a_row_per_photo(campaign, tmp_path
     import pandas as pd
     assert len(pd.read_parquet(tmp_path / "out" / "results.parquet")) == len(rows)
     # Byte-identical to segment's files for the same photo and settings.
-    photo = campaign / "day1" / bundled_samples()[1][0].name
+    photo = campaign / "day1" / "wall_1.png"
     assert main(["segment", str(photo), "--out", str(tmp_path / "seg"), "--weights", str(tiny_weights),
                  "--gate", "0", "--threshold", "otsu"]) == 0
     batch_mask = tmp_path / "out" / "photos" / f"day1__{photo.stem}_mask.png"
@@ -79,8 +95,8 @@ def test_a_rerun_recomputes_nothing_finished_and_redoes_changed_settings(campaig
 
 
 @pytest.mark.slow  # a fresh python process (imports torch), killed midway
-def test_a_killed_run_resumes_and_loses_only_the_photos_in_flight(campaign, tmp_path, tiny_weights):
-    out = tmp_path / "out"
+def test_a_killed_run_resumes_and_loses_only_the_photos_in_flight(bundled_campaign, tmp_path, tiny_weights):
+    campaign, out = bundled_campaign, tmp_path / "out"
     command = [sys.executable, "-m", "cracklib", "batch", str(campaign), "--out", str(out), "--weights",
                str(tiny_weights), "--gate", "0", "--threshold", "otsu"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -117,7 +133,7 @@ def test_a_finished_campaign_reads_back_worst_first_with_its_files(campaign, tmp
 
     run_campaign(campaign, tmp_path / "out", CONFIG, weights=tiny_weights)
     read = read_campaign(tmp_path / "out")
-    assert len(read.rows) == len(bundled_samples()) + 1 and len(read.errors) == 1
+    assert len(read.rows) == PHOTOS + 1 and len(read.errors) == 1
     assert read.summary()["photos"] == len(read.rows) and read.summary()["errors"] == 1
     for column in RANKINGS.values():
         values = [row[column] or 0 for row in read.worst_first(column)]

@@ -2,12 +2,24 @@
 import numpy as np
 import pytest
 import torch
+from helpers import bcos_network
 
-from cracklib.explain import attribute
-from cracklib.nets import BcosConv2d, BcosLinear, InputEncoding, UncenteredBatchNorm, bcos_contributions, explanation_mode, fold_uncentered_batch_norm, is_bcos
 from cracklib.errors import CrackInputError
-from cracklib.nets import ModelCard, build_model, load_model, save_model
-from conftest import bcos_network
+from cracklib.explain import attribute
+from cracklib.nets import (
+    BcosConv2d,
+    BcosLinear,
+    InputEncoding,
+    ModelCard,
+    UncenteredBatchNorm,
+    bcos_contributions,
+    build_model,
+    explanation_mode,
+    fold_uncentered_batch_norm,
+    is_bcos,
+    load_model,
+    save_model,
+)
 
 
 def test_a_bcos_unit_is_its_linear_response_times_its_cosine():

@@ -157,7 +157,7 @@ def test_calibrate_writes_the_offset_into_the_card_and_refuses_the_test_split(da
 def test_calibrate_fits_the_whole_photo_models_offset_when_it_decides(data_folder, tiny_weights, tmp_path, capsys):
     import json
 
-    from conftest import with_whole_photo_model
+    from helpers import with_whole_photo_model
 
     with_whole_photo_model(tiny_weights, tmp_path, logit_offset=0.4)
     assert main(["calibrate", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder)]) == 0
@@ -172,7 +172,7 @@ def test_choose_views_of_a_classifier_rewrites_its_whole_photo_models_card(data_
                                                                            capsys):
     import json
 
-    from conftest import with_whole_photo_model
+    from helpers import with_whole_photo_model
 
     with_whole_photo_model(tiny_weights, tmp_path)
     options = ["choose-views", "--weights", str(tmp_path / "model.pt"), "--data", str(data_folder), "--max-views", "2"]

@@ -4,8 +4,7 @@ import torch
 from zennit.attribution import Gradient
 from zennit.composites import EpsilonGammaBox
 
-from cracklib.explain import AttributionSettings, attribute
-from cracklib.explain import RULE_SETS, named_rules_composite, rule_map
+from cracklib.explain import RULE_SETS, AttributionSettings, attribute, named_rules_composite, rule_map
 from cracklib.nets import Normalization, conv_layer_names
 
 

@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from cracklib.io import assign_splits, match_masks, read_dataset
 from cracklib.errors import CrackInputError
-from cracklib.io import write_png
+from cracklib.io import assign_splits, match_masks, read_dataset, write_png
 
 
 def test_crack_and_no_crack_folders_give_labels(tmp_path):
@@ -67,8 +66,8 @@ def test_manifest_label_and_encoding_errors_are_one_line(tmp_path):
 
 def test_a_manifest_path_with_a_null_byte_is_one_clear_error(tmp_path):
     """Found by the fuzz test: pathlib raises ValueError on such a name."""
-    from cracklib.io import read_dataset
     from cracklib.errors import CrackInputError
+    from cracklib.io import read_dataset
 
     (tmp_path / "manifest.csv").write_text("image,mask,label,split,group\n\"a\x00.png\",,1,test,x\nb.png,,0,test,x\n")
     skipped = []

@@ -1,9 +1,7 @@
 import numpy as np
 import pytest
 
-from cracklib.pipeline import PHOTO_DECISIONS, photo_probability
-from cracklib.pipeline import classify, explain
-from cracklib.pipeline import ExplanationSettings
+from cracklib.pipeline import PHOTO_DECISIONS, ExplanationSettings, classify, explain, photo_probability
 
 
 def test_one_confident_tile_calls_a_photo_cracked_only_under_max_tile():
@@ -80,8 +78,8 @@ def test_fit_logit_offset_finds_the_cut_that_separates_the_photos():
 def test_the_cards_logit_offset_recalibrates_every_probability(tiny_classifier):
     from dataclasses import replace
 
-    from cracklib.pipeline import shift_logits
     from cracklib.io import crack_image
+    from cracklib.pipeline import shift_logits
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
     shifted = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=1.5))
@@ -111,8 +109,8 @@ def test_fit_logit_offset_with_a_whole_photo_model_moves_only_the_whole_photo():
 def test_a_whole_photo_model_decides_the_photo_but_not_the_tiles(tiny_classifier):
     from dataclasses import replace
 
-    from cracklib.pipeline import classify_tiles, whole_photo_probability
     from cracklib.io import crack_image
+    from cracklib.pipeline import classify_tiles, whole_photo_probability
 
     image, _ = crack_image((160, 224), crack=True, rng=5)
     witness = replace(tiny_classifier, card=replace(tiny_classifier.card, logit_offset=50.0))  # calls it crack-free
@@ -130,7 +128,8 @@ def test_a_whole_photo_model_decides_the_photo_but_not_the_tiles(tiny_classifier
 
 
 def test_a_card_naming_a_whole_photo_model_loads_it(tiny_weights, tmp_path):
-    from conftest import with_whole_photo_model
+    from helpers import with_whole_photo_model
+
     from cracklib.pipeline import load_classifier
 
     loaded = load_classifier(with_whole_photo_model(tiny_weights, tmp_path))
@@ -141,9 +140,9 @@ def test_a_card_naming_a_whole_photo_model_loads_it(tiny_weights, tmp_path):
 def test_a_whole_photo_model_of_a_larger_input_looks_at_the_photo_at_its_own_size(tiny_classifier):
     from dataclasses import replace
 
-    from cracklib.pipeline import Classifier, classify_tiles, whole_photo_probability
     from cracklib.io import crack_image
-    from cracklib.train.classifier import resized_input
+    from cracklib.pipeline import Classifier, classify_tiles, whole_photo_probability
+    from cracklib.train import resized_input
 
     card = tiny_classifier.card
     large = resized_input(tiny_classifier.model, card, 2 * card.input_size).eval()  # as the 256-px model was made

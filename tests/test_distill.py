@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from cracklib.train import PseudoMaskSettings, distill_and_save, pseudo_mask
-from cracklib.nets.models import WEIGHTS_DIR
-from cracklib.pipeline import load_classifier
-from cracklib.train import IGNORE, SegmenterConfig
 from cracklib.io import write_synthetic_dataset
+from cracklib.train import IGNORE, PseudoMaskSettings, SegmenterConfig, distill_and_save, pseudo_mask
+
+#: A result's explanation whose every tile was explained (resize mode: no tile support).
+EXPLAINED_EVERYWHERE = SimpleNamespace(support=None)
 
 
 def test_pseudo_mask_is_crack_on_the_mask_unsure_around_it_and_background_elsewhere():
@@ -19,14 +19,15 @@ def test_pseudo_mask_is_crack_on_the_mask_unsure_around_it_and_background_elsewh
     score[4, 2:7] = 0.9           # the pipeline's mask
     score[0, 0] = 0.5             # unsure: at least half the weakest kept score, not kept
     score[8, 8] = 0.3             # background: below half of it
-    result = SimpleNamespace(mask=score >= 0.9, score=score, threshold=0.8)
+    result = SimpleNamespace(mask=score >= 0.9, score=score, threshold=0.8, explanation=EXPLAINED_EVERYWHERE)
     target = pseudo_mask(result, PseudoMaskSettings(band=1, unsure=0.5))
     assert (target[4, 2:7] == 1).all()
     # The one-pixel band (4-connected: the box's corners stay background).
     assert (target[3, 2:7] == IGNORE).all() and (target[5, 2:7] == IGNORE).all()
     assert target[4, 1] == IGNORE and target[4, 7] == IGNORE and target[3, 1] == 0
     assert target[0, 0] == IGNORE and target[8, 8] == 0 and target[1, 4] == 0
-    empty = pseudo_mask(SimpleNamespace(mask=np.zeros((3, 3), bool), score=np.zeros((3, 3)), threshold=0.5))
+    empty = pseudo_mask(SimpleNamespace(mask=np.zeros((3, 3), bool), score=np.zeros((3, 3)), threshold=0.5,
+                                             explanation=EXPLAINED_EVERYWHERE))
     assert not empty.any()
 
 
@@ -36,14 +37,14 @@ def test_a_closed_gap_in_the_mask_leaves_the_rest_of_the_photo_background():
     score[4, 1:4] = score[4, 5:8] = 0.9
     mask = score > 0.5
     mask[4, 4] = True             # the gap the closing filled
-    target = pseudo_mask(SimpleNamespace(mask=mask, score=score, threshold=0.5), PseudoMaskSettings(band=1))
+    target = pseudo_mask(SimpleNamespace(mask=mask, score=score, threshold=0.5, explanation=EXPLAINED_EVERYWHERE), PseudoMaskSettings(band=1))
     assert target[4, 4] == 1 and target[0, 0] == 0 and target[8, 8] == 0
 
 
-def test_distillation_reads_no_pixel_mask(tmp_path):
+def test_distillation_reads_no_pixel_mask(tmp_path, tiny_classifier):
     """Distilling on a folder whose masks are deleted gives the very same weights."""
     folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(96, 96))
-    teacher = load_classifier(WEIGHTS_DIR / "synthetic_demo.pt", device="cpu")
+    teacher = tiny_classifier  # the tiny model, not the shipped weights: the fast tier loads none of those
     config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
     log = io.StringIO()
     distill_and_save(teacher, [str(folder)], tmp_path / "with.pt", config=config, crops_per_image=2, log=log)

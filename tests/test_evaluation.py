@@ -1,9 +1,9 @@
 import pytest
 
-from cracklib.io import read_dataset
-from cracklib.run import evaluate_grid, evaluate_samples
 from cracklib.errors import CrackInputError
+from cracklib.io import read_dataset
 from cracklib.pipeline import ExplanationSettings, PipelineConfig
+from cracklib.run import evaluate_grid, evaluate_samples
 
 
 def test_grid_reuses_one_explanation_per_setting(data_folder, tiny_classifier):
@@ -13,8 +13,10 @@ def test_grid_reuses_one_explanation_per_setting(data_folder, tiny_classifier):
     rows = evaluate_grid(tiny_classifier, samples, settings, ["simple", "percentile"], ["none", "paper"])
     assert len(rows) == 2 * 2 * 2
     assert {r["n_images"] for r in rows} == {6}  # the crack images only
-    for row in rows:
-        assert 0 <= row["f1"] <= 1 and 0 <= row["iou"] <= row["f1"]
+    for row in rows:  # the scores of one pooled confusion: F1 the harmonic mean, IoU = F1 / (2 - F1)
+        precision, recall, f1 = row["precision"], row["recall"], row["f1"]
+        assert f1 == pytest.approx(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        assert row["iou"] == pytest.approx(f1 / (2 - f1))
     # the grid agrees with a single evaluate run of the same setting
     single = evaluate_samples(tiny_classifier, samples, PipelineConfig.of(method="lrp", rules="seibold", gate=0.0,
                                                                        threshold="percentile", post="none"))
@@ -28,9 +30,10 @@ def test_score_result_and_compare_methods(tiny_classifier, rng):
 
     import numpy as np
 
-    from cracklib.run import compare_methods, score_result
-    from cracklib.pipeline import method_choices
     from cracklib.io import crack_image
+    from cracklib.measure import confusion
+    from cracklib.pipeline import method_choices
+    from cracklib.run import compare_methods, score_result
 
     image, truth = crack_image((96, 96), rng=5)
     choices = {choice.label: choice for choice in method_choices()}
@@ -39,8 +42,10 @@ def test_score_result_and_compare_methods(tiny_classifier, rng):
     assert settings[0].rules == "forest" and settings[1].method == "saliency" and settings[1].gate == 0.0
     runs = compare_methods(tiny_classifier, image, settings, truth=truth)
     assert [run.label for run in runs] == ["lrp (forest)", "saliency"]
-    for run in runs:
-        assert run.seconds > 0 and 0 <= run.scores["f1"] <= 1
+    for run in runs:  # each run scored against the truth: the scores of its own mask's confusion
+        assert run.seconds > 0
+        assert {key: run.scores[key] for key in ("iou", "precision", "recall", "f1")} == \
+            confusion(run.result.mask, truth).scores()
         assert run.scores["curve_precision"].shape == run.scores["curve_recall"].shape
     perfect = score_result(replace(runs[0].result, mask=truth, score=truth.astype(float)), truth)
     assert perfect["iou"] == 1.0 and perfect["ap"] == 1.0

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from cracklib.train import ExplainerConfig, explainer_losses, total_variation, train_explainer
 from cracklib.explain import explainer_masks
 from cracklib.nets import Normalization
+from cracklib.train import ExplainerConfig, explainer_losses, total_variation, train_explainer
 
 
 class BrightSpotClassifier(nn.Module):

@@ -6,10 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from cracklib.run import png_bytes, result_files, result_row, table_csv
-from cracklib.io import read_image, read_mask
+from cracklib.io import mask_overlay, preview, read_image, read_mask
 from cracklib.pipeline import PipelineConfig, segment
-from cracklib.io import preview
+from cracklib.run import png_bytes, result_files, result_row, table_csv
 
 
 def test_result_files_and_row(tiny_classifier, rng):
@@ -18,7 +17,7 @@ def test_result_files_and_row(tiny_classifier, rng):
     files = result_files("wall.jpg", image, result, {"iou": 0.5, "curve_recall": np.zeros(3)})
     assert set(files) == {"wall_mask.png", "wall_heatmap.png", "wall_overlay.png", "wall.json", "wall_cracks.csv"}
     assert (read_mask(files["wall_mask.png"]) == result.mask).all()
-    assert read_image(files["wall_overlay.png"]).shape == image.shape
+    assert (read_image(files["wall_overlay.png"]) == mask_overlay(image, result.mask)).all()  # PNG: lossless
     summary = json.loads(files["wall.json"])
     assert summary["image"] == "wall.jpg" and summary["scores"] == {"iou": 0.5}
     assert len(summary["severity"]["cracks"]) == result.severity.n_cracks
@@ -29,8 +28,8 @@ def test_result_files_and_row(tiny_classifier, rng):
 
 
 def test_crack_rows_put_millimetres_first_when_there_is_a_scale():
-    from cracklib.run import crack_rows
     from cracklib.measure import measure_severity
+    from cracklib.run import crack_rows
 
     mask = np.zeros((20, 40), bool)
     mask[5:8, 2:30] = True

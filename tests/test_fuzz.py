@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from cracklib.io import extract_zip
-from cracklib.io import read_dataset
 from cracklib.errors import CrackInputError
-from cracklib.io import read_image, read_mask
+from cracklib.io import extract_zip, read_dataset, read_image, read_mask
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -2,25 +2,28 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from scipy.stats import spearmanr
 from skimage.transform import rotate
 
-from cracklib.run import align_series, monitor_growth, monotone_masks
 from cracklib.errors import CrackInputError
-from cracklib.io import write_png
+from cracklib.io import HARD_SERIES, crack_image, growth_series, write_png
 from cracklib.pipeline import PipelineConfig, load_classifier
-from cracklib.io import HARD_SERIES, crack_image, growth_series
-
-ROOT = Path(__file__).resolve().parent.parent
+from cracklib.run import align_series, monitor_growth, monotone_masks
 
 
 @pytest.fixture(scope="module")
 def series():
     return growth_series((256, 320), steps=5, rng=3, max_shift=12, exposure=0.1)
+
+
+@pytest.fixture(scope="module")
+def small_series():
+    """A smaller series for the tests that segment every frame (a quarter of the pixels to explain)."""
+    return growth_series((128, 160), steps=5, rng=3, max_shift=6, exposure=0.1)
 
 
 def test_synthetic_series_grows_and_knows_its_shifts(series):
@@ -74,8 +77,8 @@ def test_unaligned_frames_must_have_one_size(tiny_classifier):
                        align=False)
 
 
-def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, series):
-    report = monitor_growth(tiny_classifier, series.frames, PipelineConfig.of(gate=0.0, threshold="simple"),
+def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, small_series):
+    report = monitor_growth(tiny_classifier, small_series.frames, PipelineConfig.of(gate=0.0, threshold="simple"),
                             temporal="keep_previous")
     masks = [frame.result.mask for frame in report.frames]
     assert all((a & ~b).sum() == 0 for a, b in zip(masks, masks[1:]))
@@ -87,8 +90,8 @@ def test_keep_previous_makes_masks_monotone_and_steps_add_up(tiny_classifier, se
     assert not report.previous_mask(0).any() and (report.previous_mask(1) == masks[0]).all()  # nothing before 1
 
 
-def test_consistent_series_of_identical_frames_agrees_with_one_frame_alone(tiny_classifier, series):
-    frame = series.frames[2]
+def test_consistent_series_of_identical_frames_agrees_with_one_frame_alone(tiny_classifier, small_series):
+    frame = small_series.frames[2]
     config = PipelineConfig.of(gate=0.0, threshold="otsu", refine="none")
     report = monitor_growth(tiny_classifier, [frame, frame], config, temporal="consistent")
     single = monitor_growth(tiny_classifier, [frame, frame], config, temporal="independent")
@@ -110,9 +113,9 @@ def test_monotone_masks_follow_the_majority_of_each_pixel():
     assert all((a & ~b).sum() == 0 for a, b in zip(fitted, fitted[1:]))
 
 
-def test_a_frame_that_disagrees_with_its_neighbours_is_flagged(tiny_classifier, series):
+def test_a_frame_that_disagrees_with_its_neighbours_is_flagged(tiny_classifier, small_series):
     config = PipelineConfig.of(gate=0.0, threshold="otsu", refine="none")
-    frame = series.frames[4]
+    frame = small_series.frames[4]
     blank = np.full_like(frame, int(frame.mean()))  # a frame whose crack vanished (a washed-out photo)
     report = monitor_growth(tiny_classifier, [frame, frame, blank, frame, frame], config, align=False)
     flagged = [one.flagged for one in report.frames]
@@ -120,9 +123,9 @@ def test_a_frame_that_disagrees_with_its_neighbours_is_flagged(tiny_classifier, 
     assert report.to_dict()["frames"][2]["flagged"] is True
 
 
-def test_unknown_temporal_mode_is_refused(tiny_classifier, series):
+def test_unknown_temporal_mode_is_refused(tiny_classifier, small_series):
     with pytest.raises(ValueError, match="temporal"):
-        monitor_growth(tiny_classifier, series.frames[:2], temporal="sometimes")
+        monitor_growth(tiny_classifier, small_series.frames[:2], temporal="sometimes")
 
 
 def _area_figures(grown, report):

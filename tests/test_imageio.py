@@ -16,10 +16,18 @@ def _png(image: Image.Image, fmt="PNG") -> bytes:
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "I;16", "I", "F", "CMYK", "1"])
 def test_every_mode_becomes_rgb_uint8(mode):
-    source = Image.fromarray((np.arange(12 * 10).reshape(12, 10) * 2).astype(np.uint8)).convert(mode)
+    grey = (np.arange(12 * 10).reshape(12, 10) * 2).astype(np.uint8)  # 0 to 238
+    source = Image.fromarray(grey).convert(mode)
     fmt = "TIFF" if mode in ("F", "CMYK", "I") else "PNG"
     image = read_image(_png(source, fmt))
     assert image.shape == (12, 10, 3) and image.dtype == np.uint8
+    assert (image == image[..., :1]).all()  # a grey photo stays grey in every channel
+    if mode in ("I;16", "I", "F"):  # wider than 8 bits: the values used are stretched to 0-255
+        np.testing.assert_allclose(image[..., 0], grey * (255 / 238), atol=0.5)
+    elif mode == "1":  # dithered to black and white, its mean brightness kept
+        assert set(np.unique(image)) == {0, 255} and abs(image.mean() - grey.mean()) < 5
+    else:
+        np.testing.assert_array_equal(image[..., 0], grey)
 
 
 def test_sixteen_bit_uses_its_range():

@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from cracklib.measure import Confusion, ScoreSampler, average_precision, confusion, pixel_roc_auc, pointing_game, pr_curve, relevance_mass_accuracy
+from cracklib.measure import (
+    Confusion,
+    ScoreSampler,
+    average_precision,
+    confusion,
+    pixel_roc_auc,
+    pointing_game,
+    pr_curve,
+    relevance_mass_accuracy,
+)
 
 
 def test_confusion_and_scores_of_hand_built_masks():

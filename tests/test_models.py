@@ -1,10 +1,21 @@
+import hashlib
 import json
 
 import pytest
 import torch
+from helpers import ROOT
 
 from cracklib.errors import CrackInputError
-from cracklib.nets import ModelCard, Normalization, build_model, conv_layer_names, fold_batch_norm, load_model, save_model, scoring_graph
+from cracklib.nets import (
+    ModelCard,
+    Normalization,
+    build_model,
+    conv_layer_names,
+    fold_batch_norm,
+    load_model,
+    save_model,
+    scoring_graph,
+)
 from cracklib.nets.models import card_path
 
 
@@ -50,7 +61,7 @@ def test_zbox_bounds_from_normalization():
 def test_save_and_load_round_trip(tmp_path):
     model = build_model("vgg11_onefc", width=0.125, input_size=64).eval()
     card = save_model(model, tmp_path / "m.pt", ModelCard(arch="vgg11_onefc", width=0.125, input_size=64))
-    assert len(card.sha256) == 64
+    assert card.sha256 == hashlib.sha256((tmp_path / "m.pt").read_bytes()).hexdigest()  # the file written
     assert json.loads((tmp_path / "m.json").read_text())["arch"] == "vgg11_onefc"
     loaded, loaded_card = load_model(tmp_path / "m.pt", device="cpu")
     x = torch.randn(1, 3, 64, 64)
@@ -69,10 +80,7 @@ def test_bad_weights_are_user_errors(tmp_path):
 
 @pytest.mark.slow
 def test_every_shipped_weights_file_loads_and_matches_its_card():
-    import hashlib
-    from pathlib import Path
-
-    weights = sorted((Path(__file__).resolve().parent.parent / "weights").glob("*.pt"))
+    weights = sorted((ROOT / "weights").glob("*.pt"))
     assert {p.stem for p in weights} >= {"default", "synthetic_demo"}
     for path in weights:
         assert path.stat().st_size < 50 * 2 ** 20

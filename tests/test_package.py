@@ -4,8 +4,10 @@ import sys
 import zipfile
 
 import pytest
+from helpers import ROOT
 
-from conftest import ROOT
+#: The subpackages, each of which the wheel must hold.
+LAYERS = ("io", "nets", "explain", "mask", "measure", "pipeline", "train", "run", "studio")
 
 
 @pytest.mark.slow
@@ -14,7 +16,8 @@ def test_the_wheel_holds_the_package_samples_weights_and_the_command(tmp_path):
                     str(ROOT)], check=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("cracklib-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("cracklib/pipeline.py", "cracklib/settings.py", "cracklib/samples/concrete_crack_1.png",
+    for needed in ("cracklib/__init__.py", *(f"cracklib/{layer}/__init__.py" for layer in LAYERS),
+                   "cracklib/pipeline/settings.py", "cracklib/samples/concrete_crack_1.png",
                    "cracklib/weights/default.pt", "cracklib/weights/default.json",
                    "cracklib/weights/default.baselines.npz", "cracklib/weights/segmenters/unet.pt",
                    "cracklib/weights/segmenters/magnetic_tiles/unet.pt",

@@ -4,15 +4,22 @@ import numpy as np
 import pytest
 import torch
 
-from cracklib.io import read_image, read_mask
+from cracklib.io import bundled_samples, crack_image, read_image, read_mask
+from cracklib.mask import POSTPROCESSING, THRESHOLDS, drop_small_components, postprocess
 from cracklib.measure import confusion
 from cracklib.nets.models import WEIGHTS_DIR
-from cracklib.pipeline import Explanation, cut_explanation, explain, load_classifier, segment, segment_explanation
+from cracklib.pipeline import (
+    Explanation,
+    ExplanationSettings,
+    MaskSettings,
+    PipelineConfig,
+    cut_explanation,
+    explain,
+    load_classifier,
+    segment,
+    segment_explanation,
+)
 from cracklib.pipeline.mask_step import _cut_in_window, _explained_window
-from cracklib.mask import POSTPROCESSING, drop_small_components, postprocess
-from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig
-from cracklib.io import bundled_samples, crack_image
-from cracklib.mask import THRESHOLDS
 
 
 def test_gate_skips_the_explanation(tiny_classifier):
@@ -38,7 +45,7 @@ def test_result_summary_is_json_ready(tiny_classifier):
     import json
     image, _ = crack_image((80, 120), rng=3)
     summary = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0, mm_per_px=0.2)).summary()
-    json.dumps(summary)
+    assert json.loads(json.dumps(summary)) == summary  # plain JSON types only: it reads back as it was
     assert summary["height"] == 80 and summary["width"] == 120
     assert summary["severity"]["mm_per_px"] == 0.2
 
@@ -47,6 +54,7 @@ def test_result_summary_is_json_ready(tiny_classifier):
 def test_shipped_default_weights_match_their_card():
     """Integration: the default model (trained on the real data sets) loads and its sha256 matches."""
     import hashlib
+
     from cracklib.pipeline import DEFAULT_WEIGHTS
     classifier = load_classifier(device="cpu")
     assert classifier.card.sha256 == hashlib.sha256(DEFAULT_WEIGHTS.read_bytes()).hexdigest()
@@ -102,8 +110,8 @@ def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold(
     """Integration (issue 12): the mask a user downloads is the mask that was measured, to the pixel."""
     import json
 
-    from cracklib.run import result_files
     from cracklib.mask import THRESHOLDS
+    from cracklib.run import result_files
 
     classifier = load_classifier(device="cpu")
     checked = 0
@@ -123,8 +131,7 @@ def test_mask_png_and_reported_area_agree_on_every_bundled_sample_and_threshold(
 def test_evaluation_grid_pipeline_and_growth_give_the_same_mask(data_folder, tiny_classifier):
     """Issue 12: one path from explanation to mask, whoever calls it."""
     from cracklib.io import crack_pixels, read_dataset
-    from cracklib.run import evaluate_grid
-    from cracklib.run import monitor_growth
+    from cracklib.run import evaluate_grid, monitor_growth
 
     config = PipelineConfig.of(gate=0.0, threshold="simple", post="light", min_crack_area=30)
     samples = read_dataset(data_folder)
@@ -185,9 +192,13 @@ def test_excluded_pixels_are_never_crack_in_the_mask_or_its_severity(tiny_classi
         segment(tiny_classifier, image, config, exclude=np.zeros((10, 10), bool))
 
 
-@pytest.mark.parametrize("post", sorted(POSTPROCESSING))
-@pytest.mark.parametrize("refine", ["none", "dark_core", "otsu_core"])
-@pytest.mark.parametrize("darkness_width", [15, "per_photo"])
+#: The fast tier takes each post-processing, refinement and darkness square once; the slow tier every combination.
+_FAST_WINDOW_CASES = {(15, "none", "none"), (15, "dark_core", "light"), ("per_photo", "otsu_core", "paper")}
+
+
+@pytest.mark.parametrize("darkness_width, refine, post", [
+    pytest.param(width, refine, post, marks=() if (width, refine, post) in _FAST_WINDOW_CASES else pytest.mark.slow)
+    for width in (15, "per_photo") for refine in ("none", "dark_core", "otsu_core") for post in sorted(POSTPROCESSING)])
 def test_the_explained_window_gives_the_whole_photo_mask(post, refine, darkness_width):
     # Relevance only on a block of "explained tiles" well inside a larger photo,
     # and on one touching the photo's edge: stage 2 on the window must give the
@@ -203,7 +214,10 @@ def test_the_explained_window_gives_the_whole_photo_mask(post, refine, darkness_
     photo[:, 198:203] //= 3  # a dark crack for the refinement to find
     photo[200:, :150] = 255  # a bright area outside the window: the photo's surface level is not the window's
     explanation = Explanation(0.9, relevance, shape, ExplanationSettings(), support=support)
-    assert _explained_window(explanation, MaskSettings(post=post, darkness_width=darkness_width)) is not None
+    # The window holds every explained pixel and is well under the photo (else the whole photo is cut).
+    rows, cols = _explained_window(explanation, MaskSettings(post=post, darkness_width=darkness_width))
+    assert support[rows, cols].sum() == support.sum()
+    assert (rows.stop - rows.start) * (cols.stop - cols.start) <= 0.8 * support.size
     for threshold in THRESHOLDS:
         settings = MaskSettings(threshold=threshold, post=post, refine=refine, darkness_width=darkness_width)
         windowed = segment_explanation(explanation, settings, photo=photo)
@@ -238,8 +252,7 @@ def test_a_photo_past_the_gate_is_explained_from_its_highest_tile_at_least():
 
 
 def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classifier):
-    from cracklib.pipeline import SCREENING_MARGIN
-    from cracklib.pipeline import classify_tiles, score_tiles
+    from cracklib.pipeline import SCREENING_MARGIN, classify_tiles, score_tiles
 
     image, _ = crack_image((256, 320), crack=True, rng=3)
     screened, plain = ExplanationSettings(screen_from_tiles=0), ExplanationSettings(screen_from_tiles=None)
@@ -259,9 +272,7 @@ def test_the_int8_screen_explains_the_same_tiles_as_the_float_model(tiny_classif
 
 
 def test_a_classifier_with_eight_views_scores_a_turned_or_mirrored_input_alike(tiny_classifier):
-    from cracklib.nets import VIEWS, turned_batch
-
-    from cracklib.nets import to_input
+    from cracklib.nets import VIEWS, to_input, turned_batch
     from cracklib.train import synthetic_examples
 
     photos, _ = synthetic_examples(6, tiny_classifier.card.input_size, seed=4)

@@ -4,14 +4,31 @@ import pickle
 import numpy as np
 import pytest
 from scipy.ndimage import binary_dilation
-
-from cracklib.pipeline import Explanation, cut_explanation, explain, segment_explanation
 from skimage.filters import apply_hysteresis_threshold
 
-from cracklib.mask import refine
+from cracklib.mask import (
+    PER_PHOTO,
+    DarknessMap,
+    band_darkness_width,
+    dark_core,
+    darkness,
+    darkness_level,
+    hysteresis_threshold,
+    refine,
+    refine_mask,
+    refine_with_photo,
+    surface_level,
+)
 from cracklib.mask.morphology import distance_to_background, skeletonize
-from cracklib.mask import PER_PHOTO, DarknessMap, band_darkness_width, dark_core, darkness, darkness_level, hysteresis_threshold, refine_mask, refine_with_photo, surface_level
-from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.pipeline import (
+    Explanation,
+    ExplanationSettings,
+    MaskSettings,
+    PipelineConfig,
+    cut_explanation,
+    explain,
+    segment_explanation,
+)
 
 
 def _photo():
@@ -88,7 +105,11 @@ def test_refined_mask_keeps_the_line_inside_a_blob_around_it():
 def test_one_level_can_be_given_for_several_photos():
     dark = darkness(_photo(), width=7)
     blob = np.ones((40, 40), bool)
-    assert darkness_level(dark, blob) is not None
+    level = darkness_level(dark, blob)  # fitted on this photo, given back: the mask fitted by default
+    line = np.zeros((40, 40), bool)
+    line[19:21, 5:35] = True
+    assert 0 < level < 120 and (refine_mask(blob, dark, level=level) == refine_mask(blob, dark)).all()
+    assert (refine_mask(blob, dark, level=level) == line).all()
     assert not refine_mask(blob, dark, level=200).any() and refine_mask(blob, dark, level=-1).all()
     assert darkness_level(dark, np.zeros_like(blob)) is None  # nothing to fit on
     with pytest.raises(ValueError, match="differ"):

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from cracklib.io import read_image, read_mask
-from cracklib.io import bundled_samples, crack_image, crack_mask, surface
+from cracklib.io import bundled_samples, crack_image, crack_mask, read_image, read_mask, surface
 
 
 @pytest.mark.parametrize("kind", ["concrete", "brick"])
@@ -34,7 +33,9 @@ def test_unknown_texture():
 
 def test_bundled_samples_exist_with_matching_masks():
     pairs = bundled_samples()
-    assert len(pairs) >= 3
+    assert [image.name for image, _ in pairs] == ["brick_crack_1.png", "concrete_clean_1.png",
+                                                  "concrete_crack_1.png", "concrete_crack_2.png"]  # sorted
+    assert all(mask.name == image.stem + "_mask.png" and mask.exists() for image, mask in pairs)
     for image_path, mask_path in pairs:
         image = read_image(image_path)
         mask = read_mask(mask_path, shape=image.shape[:2])

@@ -3,14 +3,12 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from helpers import assert_resumes_to_the_straight_weights
 
-from conftest import assert_resumes_to_the_straight_weights
-from cracklib.nets import Normalization
+from cracklib.io import Sample, write_png
 from cracklib.measure import balanced_accuracy
-from cracklib.train import predict_probabilities
-from cracklib.train import examples_from_samples, synthetic_examples
-from cracklib.io import Sample
-from cracklib.io import write_png
+from cracklib.nets import Normalization
+from cracklib.train import examples_from_samples, predict_probabilities, synthetic_examples
 
 
 def test_tiny_classifier_learns_synthetic_cracks(tiny_classifier):
@@ -34,7 +32,9 @@ def test_patches_are_labelled_by_their_mask(tmp_path):
     assert x.shape[1:] == (32, 32, 3)
     assert y[0] == 1            # the whole image
     assert y[1:].sum() == 1     # one crack patch among the native-resolution patches
-    assert len(y) >= 3
+    # Patches start every 16 px: 3 × 5 windows. Besides the crack one, (0, 16) holds crack pixels near its
+    # border (ambiguous: left out); the 13 others keep 4 px away from the crack: crack-free patches.
+    assert len(y) == 1 + 1 + 13
 
 
 def test_patch_windows_label_by_centre_and_keep_a_margin():
@@ -154,7 +154,7 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
 
 def test_a_larger_input_starts_as_the_old_model_pooled_to_its_grid():
     from cracklib.nets import ModelCard, build_model
-    from cracklib.train.classifier import resized_input
+    from cracklib.train import resized_input
 
     torch.manual_seed(0)
     small = build_model("vgg11_128", width=0.125, input_size=64, batch_norm=False).eval()  # 2×2 pooled cells

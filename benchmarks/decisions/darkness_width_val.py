@@ -1,16 +1,19 @@
 """The darkness square's side (``MaskSettings.darkness_width``) on the validation splits (docs/darkness_width_val.md).
 
-    .venv/bin/python benchmarks/darkness_width_val.py [--data-root ../shared/data] [--split val]
-                                                      [--widths 15 21 31 45 per_photo] [--method lrp|distilled]
-    .venv/bin/python benchmarks/darkness_width_val.py --split test --out docs/darkness_width_test.md   # the report
-    .venv/bin/python benchmarks/darkness_width_val.py --method distilled --out docs/darkness_width_distilled_val.md
+    .venv/bin/python -m benchmarks.decisions.darkness_width_val [--data-root ../shared/data] [--split val]
+        [--widths 15 21 31 45 per_photo] [--method lrp|distilled] [--smoke]
+    .venv/bin/python -m benchmarks.decisions.darkness_width_val --split test --out docs/darkness_width_test.md
+    .venv/bin/python -m benchmarks.decisions.darkness_width_val --method distilled \
+        --out docs/darkness_width_distilled_val.md
+
+(the second is the test-split report.)
 
 The default pipeline refines its mask on the photo: it keeps the mask's pixels
 darker than the brightest surface within a square around them (a black
 top-hat, ``refine.darkness``). A crack wider than the square is not darker
 than its own middle, so its middle is dropped. Every masked validation photo
-(as ``benchmarks/refine_val.py``: region annotations left out) and magnetic
-tiles' crack and blowhole tiles (as ``benchmarks/segmenters_val.py``) is
+(as ``benchmarks/decisions/refine_val.py``: region annotations left out) and magnetic
+tiles' crack and blowhole tiles (as ``benchmarks/decisions/segmenters_val.py``) is
 explained once with the default model and settings (or segmented once by
 ``--method distilled``, magnetic tiles by the network its per-set classifier
 brings); the method's default mask step then runs with each square side
@@ -30,26 +33,24 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "docs" / "darkness_width_val.md"
-
+from benchmarks.common import (ROOT, add_data_root, add_smoke, crack_photo_sets, generated_by, network_chooser,
+                               region_annotated, relative, smoke_data, smoke_out, write_markdown)
 from cracklib.io import read_dataset, read_sample
 from cracklib.measure import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, explain, load_classifier, segment_explanation
 from cracklib.mask import PER_PHOTO
 from cracklib.pipeline import ExplanationSettings, MaskSettings, default_mask
 from cracklib.measure import measure_severity
-from refine_val import crack_photo_sets, region_annotated
-from segmenters import network_chooser
 
+DEFAULT_OUT = ROOT / "docs" / "darkness_width_val.md"
 #: The sides compared by default.
 WIDTHS = [15, 21, 31, 45, PER_PHOTO]
-#: Magnetic tiles' defect groups that count as cracks here (as benchmarks/segmenters.py).
+#: Magnetic tiles' defect groups that count as cracks here (as benchmarks/results/segmenters.py).
 TILE_GROUPS = ["crack", "blowhole"]
 
 
 def photo_sets(data_root: str, *, split: str, max_fraction: float):
-    """The five masked photo sets (:func:`refine_val.crack_photo_sets`), then magnetic tiles' masked crack and
+    """The five masked photo sets (:func:`benchmarks.common.crack_photo_sets`), then magnetic tiles' masked crack and
     blowhole tiles: (name, kept samples, how many were left out)."""
     yield from crack_photo_sets(data_root, split=split, max_fraction=max_fraction)
     folder = Path(data_root) / "magnetic_tiles"
@@ -59,9 +60,9 @@ def photo_sets(data_root: str, *, split: str, max_fraction: float):
         yield "magnetic_tiles", kept, len(samples) - len(kept)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    add_data_root(parser)
     parser.add_argument("--split", default="val")
     parser.add_argument("--widths", type=lambda text: text if text == PER_PHOTO else int(text), nargs="+",
                         default=WIDTHS)
@@ -69,7 +70,11 @@ def main() -> None:
                         help="the default explanation, or the distilled network at its own mask step")
     parser.add_argument("--max-crack-fraction", type=float, default=0.2)
     parser.add_argument("--out", default=str(DEFAULT_OUT))
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:  # one photo set and magnetic tiles, tiny and synthetic, three cracked photos each
+        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split, n=6)
+        args.out = smoke_out(args.out, True)
     classifier = load_classifier(DEFAULT_WEIGHTS)
     explanation_settings, mask = ExplanationSettings(method=args.method), default_mask(args.method)
     rows, counts, squares = {}, [], {}
@@ -100,14 +105,14 @@ def main() -> None:
     means = {width: float(np.mean([rows[name][width][0] for name in photo_names])) for width in args.widths}
     means_all = {width: float(np.mean([rows[name][width][0] for name in rows])) for width in args.widths}
     out = Path(args.out).resolve()
-    out_option = "" if out == DEFAULT_OUT else f" --out {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
+    out_option = "" if out == DEFAULT_OUT else f" --out {relative(out)}"
     method_option = ("" if args.method == "lrp" else f" --method {args.method}") + (
         "" if args.widths == WIDTHS else " --widths " + " ".join(map(str, args.widths)))
     what = (f"LRP {explanation_settings.rules}, tiled" if args.method == "lrp"
             else f"the {args.method} network, tiled; magnetic tiles with the network its per-set classifier brings")
     lines = ["# The darkness square's side", "",
-             f"Generated by `.venv/bin/python benchmarks/darkness_width_val.py --split {args.split}{method_option}"
-             f"{out_option}`; do not edit by hand. {args.split} splits, default model and its mask step ({what}; "
+             generated_by(__spec__.name, f" --split {args.split}{method_option}{out_option}", smoke=args.smoke)
+             + f" {args.split} splits, default model and its mask step ({what}; "
              f"threshold {mask.threshold}, refinement `{mask.refine}`, post-processing `{mask.post}`), only "
              "the side of the square that the refinement's darkness is taken over changes. Photos with crack pixels "
              f"(magnetic tiles: groups {' and '.join(TILE_GROUPS)}); photos whose truth covers more than "
@@ -133,7 +138,7 @@ def main() -> None:
         lines += ["", f"A report on the {args.split} splits; the square is chosen on val (docs/darkness_width_val.md). "
                       f"Shipped: {MaskSettings().darkness_width}."]
     print("\n".join(lines[-len(args.widths) - 3:]))
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    write_markdown(args.out, lines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Calibrates the photo-level decision of tiled mode on the validation splits.
 
-    .venv/bin/python benchmarks/photo_decision.py [--weights weights/default.pt] [--split val]
-        [--data-root ../shared/data] [--out docs/photo_decision.md]
+    .venv/bin/python -m benchmarks.decisions.photo_decision [--weights weights/default.pt] [--split val]
+        [--data-root ../shared/data] [--out docs/photo_decision_val.md] [--smoke]
 
 Every photo is classified once (every tile, and the whole photo resized); each
 rule of :data:`cracklib.pipeline.decision.PHOTO_DECISIONS` then makes the photo's
@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
+from benchmarks.common import add_data_root, add_smoke, command, smoke_data, smoke_out, write_markdown
 from cracklib.io import read_dataset
 from cracklib.pipeline import PHOTO_DECISIONS, photo_probability
 from cracklib.pipeline import classifier_scores
@@ -36,14 +35,18 @@ def _score(labels: list[int], probabilities: list[float]) -> tuple[float, str]:
     return (scores["tpr"], "tpr") if scores["tpr"] is not None else (scores["tnr"], "tnr")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    add_data_root(parser)
     parser.add_argument("--split", default="val")
     parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument("--out", default=None, help="markdown file for the table")
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:  # one set with both classes, one of cracked photos only, tiny and synthetic
+        args.data_root = smoke_data(["brick_walls", "deepcrack"], split=args.split, cracked_only=["deepcrack"])
+        args.out = smoke_out(args.out, True)
     classifier = load_classifier(args.weights, device="cpu")
     # Tiles only (max_tile needs no resized photo): the resized photo is classified once, below.
     config = ExplanationSettings(decision="max_tile")
@@ -74,7 +77,7 @@ def main() -> None:
     means = {d: float(np.mean(v)) for d, v in totals.items()}
     best = max(means, key=means.get)
     lines = [f"Photo-level decision, `{args.split}` split, weights `{Path(args.weights).name}`, gate 0.5 "
-             f"(`benchmarks/photo_decision.py --split {args.split}`). Balanced accuracy (bacc) on sets with both "
+             f"({command(__spec__.name, f' --split {args.split}', smoke=args.smoke)}). Balanced accuracy (bacc) on sets with both "
              "classes, true-positive rate (tpr) on sets of cracked photos only.", "",
              "| set | n | measure | " + " | ".join(f"tiled, {d}" for d in PHOTO_DECISIONS) + " | resize |",
              "|---|---|---|" + "---|" * (len(PHOTO_DECISIONS) + 1)]
@@ -86,7 +89,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        write_markdown(args.out, lines)
 
 
 if __name__ == "__main__":

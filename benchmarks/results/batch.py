@@ -1,6 +1,7 @@
 """Campaign throughput: photos per minute of ``cracklib batch`` for each engine, and peak memory per worker.
 
-    .venv/bin/python benchmarks/batch.py [--photos 40] [--data-root ../shared/data] [--out docs/batch.md]
+    .venv/bin/python -m benchmarks.results.batch [--photos 40] [--data-root ../shared/data] [--out docs/batch.md]
+        [--smoke]
 
 The same photos (the first ``--photos`` NHA12D photos of the manifest, 1920×1080,
 or synthetic photos of that size without the data) go through ``run_campaign``
@@ -11,6 +12,7 @@ cores. The rate is photos / wall time of the whole ``run_campaign`` call: for
 Ray that includes starting the actors and loading the model in each (Ray itself
 is started before the clock). Peak memory per worker is the largest ``VmHWM``
 (peak resident set, from ``/proc``) of the process that ran the photos.
+``--smoke``: two small synthetic photos, ``local`` and one Ray worker (when Ray is installed).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import (ROOT, add_data_root, add_smoke, generated_by, smoke_out, temporary_folder,
+                               write_markdown)
 
 #: name → (engine, workers, threads per worker; None = torch's default).
 VARIANTS = {
@@ -34,8 +37,9 @@ VARIANTS = {
 }
 
 
-def campaign_photos(data_root: Path, count: int, folder: Path) -> Path:
-    """A text file listing ``count`` photos: NHA12D ones when present, else synthetic 1920×1080 ones."""
+def campaign_photos(data_root: Path, count: int, folder: Path, shape: tuple[int, int] = (1080, 1920)) -> Path:
+    """A text file listing ``count`` photos: NHA12D ones when present, else synthetic ones of ``shape``
+    (1920×1080)."""
     from cracklib.io import read_dataset
 
     listing = folder / "photos.txt"
@@ -50,7 +54,7 @@ def campaign_photos(data_root: Path, count: int, folder: Path) -> Path:
         paths = []
         for i in range(count):
             path = folder / f"synthetic_{i:03d}.png"
-            Image.fromarray(crack_image((1080, 1920), crack=i % 2 == 0, rng=i)[0]).save(path)
+            Image.fromarray(crack_image(shape, crack=i % 2 == 0, rng=i)[0]).save(path)
             paths.append(path)
     listing.write_text("\n".join(str(Path(path).resolve()) for path in paths) + "\n")
     return listing
@@ -122,24 +126,40 @@ def worker(args) -> None:
                       "workers_seen": len(peaks)}))
 
 
+def _ray_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40)
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    add_data_root(parser)
+    parser.add_argument("--variants", nargs="+", default=None, choices=list(VARIANTS),
+                        help="default: all (--smoke: local and one Ray worker)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "batch.md"))
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--listing", help=argparse.SUPPRESS)
     parser.add_argument("--campaign-out", help=argparse.SUPPRESS)
+    add_smoke(parser)
     args = parser.parse_args(argv)
     if args.variant:
         return worker(args)
+    shape = (1080, 1920)
+    if args.variants is None:
+        args.variants = list(VARIANTS)
+        if args.smoke:
+            args.variants = ["local"] + (["ray, 1 worker × 1 thread"] if _ray_installed() else [])
+    if args.smoke:  # two small synthetic photos (never the data sets)
+        args.photos, args.data_root, shape = min(args.photos, 2), str(temporary_folder("benchmark_smoke_")), (160, 224)
+        args.out = smoke_out(args.out, True)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        listing = campaign_photos(Path(args.data_root), args.photos, Path(folder))
-        source = "NHA12D" if "synthetic" not in listing.read_text() else "synthetic 1920×1080"
+        listing = campaign_photos(Path(args.data_root), args.photos, Path(folder), shape)
+        source = "NHA12D" if "synthetic" not in listing.read_text() else f"synthetic {shape[1]}×{shape[0]}"
         for variant in args.variants:
-            command = [sys.executable, __file__, "--variant", variant, "--listing", str(listing),
+            command = [sys.executable, "-m", __spec__.name, "--variant", variant, "--listing", str(listing),
                        "--campaign-out", str(Path(folder) / f"out{len(rows)}")]
             done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             if done.returncode:
@@ -151,7 +171,7 @@ def main(argv=None) -> None:
     lines = [
         "# Campaign throughput (`cracklib batch`)",
         "",
-        f"Generated by `.venv/bin/python benchmarks/batch.py --photos {args.photos}`; do not edit by hand. "
+        generated_by(__spec__.name, f" --photos {args.photos}", smoke=args.smoke) + " "
         f"{rows[0]['photos']} {source} photos, default pipeline, {__import__('os').cpu_count()} CPU cores; "
         "each variant in its own process and output folder. Rates include starting the workers and loading "
         "the model (Ray itself is started before the clock).",
@@ -173,7 +193,7 @@ def main(argv=None) -> None:
                       f"{rate['ray, 1 worker × 1 thread'] / rate['local, 1 thread']:.2f}× the rate of "
                       "`--engine local` with one thread (Ray's own cost per photo).")
     lines += ["", *ratios, ""]
-    Path(args.out).write_text("\n".join(lines))
+    write_markdown(args.out, lines, final_newline=False)
     print("\n".join(lines))
 
 

@@ -1,6 +1,7 @@
 """Growth report: hard synthetic series with known areas, and the real metal-fatigue series (docs/growth.md).
 
-    .venv/bin/python benchmarks/growth_report.py [--weights weights/default.pt] [--data-root ../shared/data]
+    .venv/bin/python -m benchmarks.results.growth_report [--weights weights/default.pt] [--data-root ../shared/data]
+        [--smoke]
 
 The synthetic part needs nothing else: series from ``cracklib.io.synthetic.growth_series(**HARD_SERIES)``
 (exposure and shading drift, noise, blur, JPEG, shifts, turns, a branch that appears), whose true
@@ -17,11 +18,11 @@ import json
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 import numpy as np
 from scipy.stats import spearmanr
 
+from benchmarks.common import (ROOT, add_data_root, add_smoke, generated_by, relative, smoke_out, temporary_folder,
+                               write_markdown)
 from cracklib.run import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
 from cracklib.io import read_image
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
@@ -30,24 +31,26 @@ from cracklib.io import HARD_SERIES, growth_series
 
 #: Seeds of the hard synthetic series (six frames of 384×512 each).
 SEEDS = (3, 5, 7, 11)
+#: The frames' size.
+SHAPE = (384, 512)
 #: (temporal, refine) pairs compared on them; the first is growth's default.
 VARIANTS = (("consistent", "otsu_core"), ("consistent", "none"), ("independent", "otsu_core"),
             ("independent", "none"), ("keep_previous", "otsu_core"))
 
 
-def synthetic_section(classifier) -> tuple[list[str], dict]:
+def synthetic_section(classifier, *, seeds=SEEDS, shape=SHAPE, variants=VARIANTS) -> tuple[list[str], dict]:
     """Spearman and per-frame area errors on the hard series, for every variant."""
-    series = [growth_series((384, 512), steps=6, rng=seed, **HARD_SERIES) for seed in SEEDS]
+    series = [growth_series(shape, steps=6, rng=seed, **HARD_SERIES) for seed in seeds]
     lines = ["## Hard synthetic series (known areas)", "",
-             f"{len(SEEDS)} series (seeds {', '.join(map(str, SEEDS))}), six frames of 384×512 each, made by "
-             f"`growth_series((384, 512), steps=6, rng=SEED, **HARD_SERIES)` with `HARD_SERIES = {HARD_SERIES}`; "
+             f"{len(seeds)} series (seeds {', '.join(map(str, seeds))}), six frames of {shape[0]}×{shape[1]} each, "
+             f"made by `growth_series({shape}, steps=6, rng=SEED, **HARD_SERIES)` with `HARD_SERIES = {HARD_SERIES}`; "
              "aligned with the rotation search. Area error = |predicted − true| / true per frame.", "",
              "| frames | refine | Spearman (min over series) | median area error | worst error, frames 3-6 | "
              "worst error, frames 1-2 | frames flagged |", "|---|---|---|---|---|---|---|"]
     summary, default_rows = {}, []
-    for temporal, refine in VARIANTS:
+    for temporal, refine in variants:
         rhos, early, late, flagged = [], [], [], 0
-        for seed, grown in zip(SEEDS, series):
+        for seed, grown in zip(seeds, series):
             report = monitor_growth(classifier, grown.frames, GROWTH_CONFIG.replace(refine=refine),
                                     rotation=True, temporal=temporal)
             predicted = [frame.result.severity.area_px for frame in report.frames]
@@ -62,7 +65,7 @@ def synthetic_section(classifier) -> tuple[list[str], dict]:
                                            "worst_late": max(late), "worst_early": max(early)}
         default = " (default)" if (temporal, refine) == VARIANTS[0] else ""
         lines.append(f"| {temporal}{default} | {refine} | {min(rhos):.3f} | {np.median(early + late):.0%} | "
-                     f"{max(late):.0%} | {max(early):.0%} | {flagged} of {6 * len(SEEDS)} |")
+                     f"{max(late):.0%} | {max(early):.0%} | {flagged} of {6 * len(seeds)} |")
     lines += ["", "With the defaults, per series:", "", "| seed | true area px | predicted area px | area error |",
               "|---|---|---|---|"]
     for seed, truth, predicted, errors in default_rows:
@@ -82,12 +85,34 @@ def read_series(folder: Path) -> dict[str, list[Path]]:
     return {name: sorted(paths, key=lambda p: int(number.search(p.stem).group(1))) for name, paths in series.items()}
 
 
-def main() -> None:
+def smoke_series(folder: Path, *, shape=(128, 160), frames: int = 3) -> Path:
+    """A tiny frame series in the layout of ``metal_fatigue_growth`` (manifest group = series, frame number in
+    the name), for ``--smoke``."""
+    from cracklib.io import write_png
+
+    grown = growth_series(shape, steps=frames, rng=0, **HARD_SERIES)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rows = ["image,mask,label,split,group"]
+    for index, frame in enumerate(grown.frames, start=1):
+        write_png(folder / "images" / f"frame_{index:02d}.png", frame)
+        rows.append(f"images/frame_{index:02d}.png,,1,test,series_a")
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    add_data_root(parser)
     parser.add_argument("--out", default=str(ROOT / "docs" / "growth.md"))
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    synthetic = {"seeds": SEEDS, "shape": SHAPE, "variants": VARIANTS}
+    if args.smoke:  # one small synthetic series per part, the default and frames judged alone
+        args.out = smoke_out(args.out, True)
+        args.data_root = str(temporary_folder("benchmark_smoke_data_"))
+        smoke_series(Path(args.data_root) / "metal_fatigue_growth")
+        synthetic = {"seeds": SEEDS[:1], "shape": (128, 160), "variants": (VARIANTS[0], VARIANTS[2])}
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -95,16 +120,15 @@ def main() -> None:
     folder = Path(args.data_root) / "metal_fatigue_growth"
     out = Path(args.out)
     classifier = load_classifier(args.weights)
-    resolved = Path(args.weights).resolve()
-    shown = str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else args.weights
+    shown = relative(args.weights)
     config = GROWTH_CONFIG
-    synthetic_lines, synthetic_summary = synthetic_section(classifier)
+    synthetic_lines, synthetic_summary = synthetic_section(classifier, **synthetic)
     series = read_series(folder) if folder.is_dir() else {}
     figure, axes = plt.subplots(max(1, len(series)), 3, figsize=(15, 2.6 * max(1, len(series))),
                                 gridspec_kw={"width_ratios": [2, 2, 1.2]}, squeeze=False)
     lines = ["# Growth", "",
-             f"Generated by `.venv/bin/python benchmarks/growth_report.py --weights {shown}`; do not edit "
-             f"by hand. Growth's defaults: {config.explanation.method} {config.explanation.rules}, "
+             generated_by(__spec__.name, f" --weights {shown}", smoke=args.smoke) + " "
+             f"Growth's defaults: {config.explanation.method} {config.explanation.rules}, "
              f"{config.mask.threshold}, post {config.mask.post}, {config.explanation.mode}, masks refined on the "
              f"photo (`refine={config.mask.refine}`), frames aligned onto the first and made consistent "
              "(`--temporal consistent`: one explanation gate and one threshold for the series, masks that only "
@@ -148,7 +172,7 @@ def main() -> None:
     figure.tight_layout()
     if series:
         figure.savefig(out.parent / "growth_metal_fatigue.png", dpi=100)
-    out.write_text("\n".join(lines))
+    write_markdown(out, lines, final_newline=False)
     print(json.dumps(summary))
 
 

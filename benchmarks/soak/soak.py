@@ -1,6 +1,7 @@
 """Soak test of the studio: many large uploads in a row, memory and temp disk watched (no browser).
 
-    .venv/bin/python benchmarks/soak.py [--uploads 50] [--height 3000] [--width 4000] [--cache-mb 1024]
+    .venv/bin/python -m benchmarks.soak.soak [--uploads 50] [--height 3000] [--width 4000] [--cache-mb 1024]
+        [--smoke]
 
 Uploads ``--uploads`` different 12 MP photos (one synthetic crack photo with a
 different pixel each time, so every upload is a new explanation) on the Segment
@@ -9,7 +10,7 @@ post-processing between uploads, with the explanation cache limited to
 ``--cache-mb``. After each upload it reads this process's resident memory and
 the size of the cracklib files in the temp folder. Prints one JSON line: the
 resident memory after warm-up (the first ``--warm-up`` uploads), its spread,
-and the temp folder at start and end.
+and the temp folder at start and end. ``--smoke``: three 320×256 uploads, one of warm-up.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, add_smoke
 
 THRESHOLDS = ("gmm", "simple", "bmm", "percentile")
 POSTS = ("none", "light", "paper")
@@ -43,14 +44,17 @@ def temp_mb() -> float:
     return total / 2**20
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=50)
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--cache-mb", type=int, default=1024)
     parser.add_argument("--warm-up", type=int, default=10)
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.uploads, args.height, args.width, args.warm_up = 3, 256, 320, 1
     os.environ["CRACKLIB_CACHE_MB"] = str(args.cache_mb)  # read when the studio makes its cache
 
     from streamlit.testing.v1 import AppTest

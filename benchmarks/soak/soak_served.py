@@ -1,14 +1,16 @@
 """Soak test of the served studio: `streamlit run app.py` driven by a real browser, the server's memory watched.
 
-    .venv/bin/python benchmarks/soak_served.py [--uploads 12] [--height 3000] [--width 4000] [--cache-mb 1024]
+    .venv/bin/python -m benchmarks.soak.soak_served [--uploads 12] [--height 3000] [--width 4000]
+        [--cache-mb 1024] [--smoke]
 
-The AppTest soak (benchmarks/soak.py) runs the pages in its own process; this one
+The AppTest soak (benchmarks/soak/soak.py) runs the pages in its own process; this one
 measures what a deployment sees. It starts the server with the explanation cache
 limited to ``--cache-mb``, opens the Segment page in Debian's Chromium
 (Playwright), and for each of ``--uploads`` different 12 MP photos uploads it,
 then changes the threshold twice. After each photo it reads the server's
 resident memory (``VmRSS`` of the server process, from ``/proc``). Prints one
 JSON line per photo and a summary: memory after the warm-up, its spread.
+Needs ``/usr/bin/chromium`` (``.ci/run`` installs it). ``--smoke``: two 320×256 uploads, one of warm-up.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, add_smoke
+
 CHROMIUM = "/usr/bin/chromium"
 THRESHOLDS = ("simple", "bmm", "gmm", "otsu")
 
@@ -48,7 +51,7 @@ def choose(page, label: str, option: str) -> None:
     wait_for_run(page)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=12)
     parser.add_argument("--height", type=int, default=3000)
@@ -56,7 +59,10 @@ def main() -> None:
     parser.add_argument("--cache-mb", type=int, default=1024)
     parser.add_argument("--warm-up", type=int, default=4)
     parser.add_argument("--port", type=int, default=8599)
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.uploads, args.height, args.width, args.warm_up = 2, 256, 320, 1
 
     from playwright.sync_api import sync_playwright
 

@@ -1,6 +1,7 @@
 """Studio latency on a large photo, through streamlit.testing.v1.AppTest (no browser).
 
-    .venv/bin/python benchmarks/app_latency.py [--height 3000] [--width 4000] [--format png|jpeg] [--think-seconds 1]
+    .venv/bin/python -m benchmarks.speed.app_latency [--height 3000] [--width 4000] [--format png|jpeg]
+        [--think-seconds 1] [--smoke]
 
 Uploads a synthetic crack photo of the given size on the Segment page and times
 the first result (tiling, explanation, threshold, severity, page), then a
@@ -13,6 +14,7 @@ the severity metrics (crack count, length, widths; the page notes both moments,
 ``studio.mark_page_event``), and until the page run ends (the heatmap, the
 crack table and the downloads come last). The photo goes up as a PNG (decoding it alone takes about 0.9 s at
 12 MP) or, as cameras write them, as a JPEG (quality 90). Prints one JSON line.
+``--smoke``: a 320×256 photo, no pause between changes.
 """
 from __future__ import annotations
 
@@ -20,13 +22,10 @@ import argparse
 import io
 import json
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
 from PIL import Image
 from streamlit.testing.v1 import AppTest, local_script_runner
 
+from benchmarks.common import ROOT, add_smoke
 from cracklib.run import png_bytes
 from cracklib.io import crack_image
 
@@ -52,7 +51,7 @@ _wait_at_once = local_script_runner.require_widgets_deltas
 local_script_runner.require_widgets_deltas = _wait_gently
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--width", type=int, default=4000)
@@ -60,7 +59,10 @@ def main() -> None:
     parser.add_argument("--think-seconds", type=float, default=1.0,
                         help="pause before each change, as a user reading the page (the studio cuts the other "
                              "mixture threshold in the background meanwhile); 0 changes at once")
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.height, args.width, args.think_seconds = 256, 320, 0.0
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     if args.format == "png":
         data = png_bytes(image)

@@ -1,7 +1,7 @@
 """LRP cost: plain input gradient vs zennit vs cracklib's fast engine, side by side in one process.
 
-    .venv/bin/python benchmarks/lrp_speed.py [--weights weights/default.pt] [--repeats 5] [--threads 2]
-        [--full-width-repeats 3] [--skip-full-width]
+    .venv/bin/python -m benchmarks.speed.lrp_speed [--weights weights/default.pt] [--repeats 5] [--threads 2]
+        [--full-width-repeats 3] [--skip-full-width] [--smoke]
 
 Models: the shipped weights at their input size, and a full-width VGG11-128
 (untrained, same architecture as Seibold et al.'s VGG-A 128N) at 224 px. Batch 1
@@ -11,7 +11,8 @@ timed runs after one warm-up, methods interleaved so drifts hit all alike.
 Prints a table and, last, one JSON line: ``ours_over_gradient`` (the default
 rule set on the shipped model, the worse of batch 1 and 8), ``zennit_over_ours``
 (same cells, the smaller), ``max_rel_diff`` (over every cell), and the worst
-ratio over every rule set and model.
+ratio over every rule set and model. ``--smoke``: one repeat, batch 1 and 2, the default and montavon rules on
+the shipped model, the default on the full-width one at 64 px.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-
+from benchmarks.common import add_smoke
 from cracklib.explain import zennit_lrp
 from cracklib.explain import RULE_SETS
 from cracklib.explain import lrp_relevance
@@ -32,6 +33,8 @@ from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 from cracklib.pipeline import ExplanationSettings
 
 NORM = Normalization()
+#: Batch sizes timed (``--smoke``: 1 and 2).
+BATCHES = (1, 8)
 
 
 def gradient(model, x, rule_set):
@@ -65,30 +68,35 @@ def measure(model, size, batch, rule_set, repeats):
             "max_rel_diff": float((results["ours"] - reference).abs().max() / reference.abs().max())}
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--full-width-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-full-width", action="store_true")
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    batches, full_size = BATCHES, 224
+    default_rules = ExplanationSettings().rules
+    shipped_rules, full_rules = list(RULE_SETS), [default_rules, "epsilon_gamma_box"]
+    if args.smoke:
+        args.repeats, args.full_width_repeats, batches, full_size = 1, 1, (1, 2), 64
+        shipped_rules, full_rules = list(dict.fromkeys([default_rules, "montavon"])), [default_rules]
     torch.set_num_threads(args.threads)
     shipped = load_classifier(args.weights, device="cpu")
-    default_rules = ExplanationSettings().rules
     plans = [(f"{Path(args.weights).name} (w{shipped.card.width}, {shipped.card.input_size} px)", shipped.model,
-              shipped.card.input_size, list(RULE_SETS), args.repeats)]
+              shipped.card.input_size, shipped_rules, args.repeats)]
     if not args.skip_full_width:
         torch.manual_seed(0)
-        full = build_model("vgg11_128", width=1.0, input_size=224).eval()
-        plans.append(("VGG11-128 full width (224 px)", full, 224, [default_rules, "epsilon_gamma_box"],
-                      args.full_width_repeats))
+        full = build_model("vgg11_128", width=1.0, input_size=full_size).eval()
+        plans.append((f"VGG11-128 full width ({full_size} px)", full, full_size, full_rules, args.full_width_repeats))
     rows = []
     print(f"{'model':<34} {'rules':<21} {'batch':>5} {'grad ms':>8} {'zennit ms':>9} {'ours ms':>8} "
           f"{'ours/grad':>9} {'zennit/grad':>11} {'zennit/ours':>11} {'max rel diff':>12}", flush=True)
     for label, model, size, rule_sets, repeats in plans:
         for rule_set in rule_sets:
-            for batch in (1, 8):
+            for batch in batches:
                 row = {"model": label, "rules": rule_set, "batch": batch,
                        **measure(model, size, batch, rule_set, repeats)}
                 rows.append(row)

@@ -1,11 +1,11 @@
 """Where a threshold change and the first result go on a 12 MP photo, step by step, outside the app.
 
-    .venv/bin/python benchmarks/mask_step.py [--height 3000] [--width 4000] [--repeats 3]
+    .venv/bin/python -m benchmarks.speed.mask_step [--height 3000] [--width 4000] [--repeats 3] [--smoke]
 
-The same synthetic crack photo as ``benchmarks/app_latency.py``. Times, each the
+The same synthetic crack photo as ``benchmarks/speed/app_latency.py``. Times, each the
 median of ``--repeats`` runs, side by side in one process:
 
-- classifying every tile in float (the int8 screen off; ``benchmarks/int8_screening.py``
+- classifying every tile in float (the int8 screen off; ``benchmarks/speed/int8_screening.py``
   times it) at several batch sizes (``ExplanationSettings.batch_size``)
   with the scoring graph the pipeline uses (``cracklib.nets.models.scoring_graph``),
   and at the default batch size with the eager channels_last model it replaces;
@@ -25,7 +25,7 @@ median of ``--repeats`` runs, side by side in one process:
 - the mixtures' 5×5 mean filter of the relevance: ``morphology.box_mean``
   against scipy's ``uniform_filter``.
 
-Prints a table and, last, one JSON line.
+Prints a table and, last, one JSON line. ``--smoke``: a 320×256 photo, one repeat, batch 16.
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from skimage.filters import apply_hysteresis_threshold
 from scipy import ndimage
 from skimage.morphology import closing as skimage_closing, disk, remove_small_objects, skeletonize
 
+from benchmarks.common import add_smoke
 from cracklib.mask import morphology
 from cracklib.pipeline import classify_tiles, cut_explanation, explain, load_classifier, segment_explanation
 from cracklib.mask import drop_small_components
@@ -58,16 +59,19 @@ def _median_seconds(run, repeats: int) -> float:
     return round(statistics.median(times), 3)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--height", type=int, default=3000)
     parser.add_argument("--width", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.height, args.width, args.repeats, args.batch_sizes = 256, 320, 1, [16]
     image, _ = crack_image((args.height, args.width), rng=1, max_width=3)
     classifier = load_classifier()
-    # Float scoring only: the int8 screen of large photos is timed by benchmarks/int8_screening.py.
+    # Float scoring only: the int8 screen of large photos is timed by benchmarks/speed/int8_screening.py.
     settings = ExplanationSettings(screen_from_tiles=None)
     times: dict[str, float] = {}
     for batch_size in args.batch_sizes:

@@ -1,13 +1,14 @@
 """Tiled explanation of a 24 MP photo: seconds per megapixel and peak memory, gated vs every tile,
 against the segmentation networks (``unet``, ``distilled``: one forward per tile, no classifier).
 
-    .venv/bin/python benchmarks/tiling.py [--weights weights/default.pt] [--data-root ../shared/data]
-        [--method lrp] [--rules montavon]
+    .venv/bin/python -m benchmarks.speed.tiling [--weights weights/default.pt] [--data-root ../shared/data]
+        [--method lrp] [--rules montavon] [--smoke]
 
 The photo is assembled from 4×3 real NHA12D pavement photos (1920×1080 each,
 5760×4320 = 24.9 MP) when ``../shared/data/nha12d`` is there, else from synthetic
 crack images of the same size. Each variant runs in its own process so its peak
 resident memory (``ru_maxrss``) is its own. Prints a table and, last, one JSON line.
+``--smoke``: a 2×1 photo of small synthetic images (never the data sets).
 """
 from __future__ import annotations
 
@@ -19,19 +20,25 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, add_data_root, add_smoke
 
 #: name → (method or None for ``--method``, gate).
 VARIANTS = {"gated": (None, 0.5), "every tile": (None, 0.0), "unet": ("unet", 0.0), "distilled": ("distilled", 0.0)}
 
 
-def assemble_photo(data_root: Path, *, rows: int = 3, cols: int = 4):
-    """A 24.9 MP uint8 photo: NHA12D photos side by side (or synthetic ones without the data)."""
+def assemble_photo(data_root: Path, *, rows: int = 3, cols: int = 4, smoke: bool = False):
+    """A 24.9 MP uint8 photo: NHA12D photos side by side (or synthetic ones without the data); with ``smoke``,
+    two small synthetic images side by side."""
     import numpy as np
 
     from cracklib.io import read_image
     from cracklib.io import crack_image
 
+    if smoke:
+        rows, cols = 1, 2
+        tiles = [crack_image((192, 256), crack=i % 3 == 0, rng=i)[0] for i in range(rows * cols)]
+        source = f"{rows * cols} synthetic 256x192 images"
+        return np.concatenate(tiles, axis=1), source
     paths = sorted((data_root / "nha12d" / "images").glob("*.jpg"))[: rows * cols]
     if len(paths) == rows * cols:
         tiles, source = [read_image(path) for path in paths], f"{rows * cols} NHA12D photos"
@@ -49,7 +56,7 @@ def worker(args) -> None:
     from cracklib.pipeline import PipelineConfig, load_classifier, segment
 
     torch.set_num_threads(args.threads)
-    photo, source = assemble_photo(Path(args.data_root))
+    photo, source = assemble_photo(Path(args.data_root), smoke=args.smoke)
     classifier = load_classifier(args.weights)
     method, gate = VARIANTS[args.variant]
     network = method is not None
@@ -69,17 +76,18 @@ def worker(args) -> None:
                       "timings_s": {k: round(v, 2) for k, v in result.timings.items()}}))
 
 
-def main() -> None:
+def main(argv=None) -> None:
     from cracklib.pipeline import DEFAULT_WEIGHTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=str(DEFAULT_WEIGHTS))
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"))
+    add_data_root(parser)
     parser.add_argument("--method", default="lrp")
     parser.add_argument("--rules", default="montavon")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--variant", default=None, help=argparse.SUPPRESS)  # worker only
-    args = parser.parse_args()
+    add_smoke(parser)
+    args = parser.parse_args(argv)
     if args.variant is not None:
         return worker(args)
     from cracklib.pipeline import method_available
@@ -88,10 +96,10 @@ def main() -> None:
     for name, (method, _) in VARIANTS.items():
         if method is not None and not method_available(method):
             continue
-        command = [sys.executable, __file__, "--weights", args.weights, "--data-root", args.data_root,
+        command = [sys.executable, "-m", __spec__.name, "--weights", args.weights, "--data-root", args.data_root,
                    "--method", args.method, "--rules", args.rules, "--threads", str(args.threads),
-                   "--variant", name]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+                   "--variant", name] + (["--smoke"] if args.smoke else [])
+        output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
         results[name] = json.loads(output.strip().splitlines()[-1])
     first = next(iter(results.values()))
     print(f"{first['source']}: {first['megapixels']} MP, {first['tiles']} tiles of "

@@ -26,7 +26,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 
 
 #: The studio's first picture: a real road photo and its crack mask (CrackSC, Sun et al., MIT licence;
-#: image 136 of its train split, attributed in the README). Default pipeline F1 on it: 0.545.
+#: image 136 of its train split, attributed in the README).
 DEMO_SAMPLE = (Path(__file__).resolve().parents[1] / "samples" / "real" / "cracksc_136.jpg",
                Path(__file__).resolve().parents[1] / "samples" / "real" / "cracksc_136_mask.png")
 

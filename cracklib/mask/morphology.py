@@ -3,7 +3,7 @@
 scikit-image and scipy define what the mask step does (their footprints, their
 border rules); OpenCV computes the same pixels several times faster, which is
 what a threshold change in the studio waits for on a 12 MP photo
-(``benchmarks/mask_step.py`` times both side by side). Each function says which
+(``benchmarks/speed/mask_step.py`` times both side by side). Each function says which
 scikit-image or scipy call it equals, and ``tests/test_morphology.py`` checks
 it on random masks.
 
@@ -94,7 +94,7 @@ def box_mean(image: np.ndarray, size: int) -> np.ndarray:
     """``scipy.ndimage.uniform_filter(image, size)`` of a 2-D map in float64 (reflected border).
 
     The mixture thresholds smooth the relevance with it; on a 12 MP map OpenCV's
-    box filter takes 0.04 s against scipy's 0.21 s (``benchmarks/mask_step.py``).
+    box filter takes 0.04 s against scipy's 0.21 s (``benchmarks/speed/mask_step.py``).
     """
     return cv2.blur(np.ascontiguousarray(image, dtype=np.float64), (size, size), borderType=cv2.BORDER_REFLECT)
 
@@ -129,7 +129,7 @@ def skeletonize(mask: np.ndarray) -> np.ndarray:
     neighbours are all set is never removed), and removes, as scikit-image
     does, all the pixels the table marks at once. On a 12 MP photo's crack mask
     (its bounding box) that takes 0.023 s against 0.105 s
-    (``benchmarks/mask_step.py``); in ad-hoc timings, a solid 1000×1000 square
+    (``benchmarks/speed/mask_step.py``); in ad-hoc timings, a solid 1000×1000 square
     took 0.4 s against 9 s, and forty 15-px bands across a 12 MP image (1 MP of
     mask) 0.66 s against 0.45 s, the one case seen where it is slower.
 

@@ -17,7 +17,7 @@ and ``dark_core``, that core plus the half-dark edge pixels joined to it. The
 Otsu core alone trades recall for precision, but the paper's post-processing
 closes it again along the crack: together they are the product's default, the
 best mean F1 on the masked validation sets (0.576 against 0.515 unrefined, 0.562
-for the dark core; docs/refine_val.md, ``benchmarks/refine_val.py``). The square
+for the dark core; docs/refine_val.md, ``benchmarks/decisions/refine_val.py``). The square
 the darkness is taken over must be wider than the crack: by default it is sized
 for each photo on its explanation band (:func:`band_darkness_width`).
 
@@ -68,10 +68,10 @@ PER_PHOTO_WIDTHS = (DARKNESS_WIDTH, 45)
 
 
 #: The surface is at most as bright as this percentile of the photo's grey levels (:func:`surface_level`);
-#: 100 leaves the grey levels as they are. Chosen on the validation splits (``benchmarks/surface_val.py``,
+#: 100 leaves the grey levels as they are. Chosen on the validation splits (``benchmarks/decisions/surface_val.py``,
 #: docs/surface_val.md): capped at 85, the default pipeline's F1 rose on all five masked photo sets (mean
 #: 0.559 → 0.566 with the 15-px square of the time; 0.571 → 0.576 with the square sized per photo). 80 gave
-#: 0.567, but with it the worst of frames 3-6 of growth's synthetic series (``benchmarks/growth_report.py``,
+#: 0.567, but with it the worst of frames 3-6 of growth's synthetic series (``benchmarks/results/growth_report.py``,
 #: docs/growth.md) erred by 20 % against 15 % uncapped; 85 keeps 15 %.
 #: Lower caps helped CrackForest a little more and cost NHA12D.
 SURFACE_PERCENTILE = 85.0
@@ -221,9 +221,9 @@ def band_darkness_width(band: np.ndarray, *, percentile: float = 90.0, factor: f
     percentile, × 1.5, 15-45 px) raised the default pipeline's mean F1 over five
     masked photo sets from 0.566 (a fixed 15 px) to 0.576, DeepCrack's wide,
     spalled cracks from 0.666 to 0.711, with no set worse
-    (docs/darkness_width_val.md, ``benchmarks/darkness_width_val.py``); a fixed
+    (docs/darkness_width_val.md, ``benchmarks/decisions/darkness_width_val.py``); a fixed
     45-px square reached the same mean but cost NHA12D and growth's synthetic
-    series (README, "The darkness square").
+    series (docs/decisions/0005-darkness-square-per-photo.md).
 
     Parameters
     ----------
@@ -243,7 +243,7 @@ def band_darkness_width(band: np.ndarray, *, percentile: float = 90.0, factor: f
         return widths[0]
     # Fragment by fragment, each on its own box: a fragment's skeleton and distances never read another's pixels,
     # so the half-widths are those of the whole band (to float32 rounding), at half the time on a 12 MP photo
-    # whose fragments span it (benchmarks/mask_step.py): the transforms skip the empty space between them.
+    # whose fragments span it (benchmarks/speed/mask_step.py): the transforms skip the empty space between them.
     count, labels, boxes, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(band[box], dtype=np.uint8),
                                                                connectivity=8)
     half_widths = []
@@ -302,7 +302,7 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     (validation splits: median bias −0.98 px on CrackForest, −1.38 px on
     DeepCrack); with the edges at half the level the mean-width error fell on
     four of five validation sets (docs/width_core_val.md,
-    ``benchmarks/width_core_val.py``).
+    ``benchmarks/decisions/width_core_val.py``).
 
     The darkness is computed only on the blocks the mask touches
     (:class:`DarknessMap`), with the same values as on the whole photo.

@@ -232,7 +232,7 @@ def _cracks(rows: np.ndarray, cols: np.ndarray, crack_of_pixel: np.ndarray, in_c
     neighbourhoods) and a pixel of another crack is never nearer than the
     background between them (a test compares both). A crack mask on a large
     photo covers a few per cent of its bounding box: on the 12 MP photo of
-    ``benchmarks/app_latency.py``, the cracks' boxes hold 30 times fewer pixels.
+    ``benchmarks/speed/app_latency.py``, the cracks' boxes hold 30 times fewer pixels.
     """
     found, all_widths = [], []
     order = np.argsort(crack_of_pixel, kind="stable")  # each crack's pixels stay in row-major order

@@ -285,7 +285,7 @@ def scoring_graph(model: nn.Module, input_size: int) -> nn.Module:
     ``torch.jit.optimize_for_inference`` keeps the conv stack in MKL-DNN's
     blocked layout with prepacked weights, which scores a 128-px tile of the
     default model about 1.4× faster on these CPUs than the eager channels_last
-    model, with logits equal to about 1e-6 (``benchmarks/mask_step.py`` times
+    model, with logits equal to about 1e-6 (``benchmarks/speed/mask_step.py`` times
     both; a test checks the probabilities). PyTorch deprecates it in favour of
     ``torch.compile``, which gained nothing here. Explanations keep the eager
     model, whose layers they hook. Off the CPU, or where tracing fails, this is
@@ -315,7 +315,7 @@ def screening_graph(model: nn.Module, calibration: torch.Tensor) -> nn.Module | 
     crack probabilities differ from the float model's by up to about 0.2, so it
     only screens: :func:`cracklib.pipeline.classify_tiles` scores again in float
     every tile that could reach the gate or the photo decision
-    (``benchmarks/int8_screening.py`` measures the differences on real tiles).
+    (``benchmarks/speed/int8_screening.py`` measures the differences on real tiles).
     Off the CPU, or where quantisation fails, None.
     """
     import copy

@@ -19,7 +19,7 @@ from cracklib.pipeline.decision import (DECISION_THRESHOLD, MAX_WHOLE_DOWNSCALE,
                                         photo_probability, whole_is_informative, shift_logits,
                                         offset_photo_probabilities, fit_logit_offset, SCREENING_MARGIN,
                                         tiles_to_rescore, classifier_scores)
-from cracklib.pipeline.explanation import explain
+from cracklib.pipeline.explanation import explain, explain_with_network
 from cracklib.pipeline.mask_step import threshold_explanation, cut_explanation, segment_explanation, segment
 from cracklib.pipeline.methods import (NETWORK_THRESHOLD, NETWORK_MASK_STEPS, NETWORK_STEP_FIELDS, MethodChoice,
                                        method_choices, method_weights, method_available, default_mask)
@@ -33,8 +33,9 @@ __all__ = ["DEFAULT_WEIGHTS", "Classifier", "load_classifier", "classify", "clas
            "whole_photo_probability", "gated_tiles", "DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision",
            "PHOTO_DECISIONS", "photo_probability", "whole_is_informative", "shift_logits",
            "offset_photo_probabilities", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore",
-           "classifier_scores", "explain", "threshold_explanation", "cut_explanation", "segment_explanation",
-           "segment", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS", "MethodChoice",
-           "method_choices", "method_weights", "method_available", "default_mask", "Option", "OPTIONS", "option",
-           "default_of", "Explanation", "SegmentationResult", "SEGMENTER_METHODS", "segmenter_path", "network_name",
-           "predict_map", "view_maps", "score_views", "MODES", "ExplanationSettings", "MaskSettings", "PipelineConfig"]
+           "classifier_scores", "explain", "explain_with_network", "threshold_explanation", "cut_explanation",
+           "segment_explanation", "segment", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS",
+           "MethodChoice", "method_choices", "method_weights", "method_available", "default_mask", "Option", "OPTIONS",
+           "option", "default_of", "Explanation", "SegmentationResult", "SEGMENTER_METHODS", "segmenter_path",
+           "network_name", "predict_map", "view_maps", "score_views", "MODES", "ExplanationSettings", "MaskSettings",
+           "PipelineConfig"]

@@ -4,7 +4,7 @@ A photo cut into tiles gets one crack probability per tile. Taking the highest
 (``max_tile``) lets one confident tile call a whole photo cracked: on brick
 walls that cost 0.14 balanced accuracy against the resized photo. The rules
 here are the alternatives; which one is the default was chosen on the
-validation splits (``benchmarks/photo_decision.py``, ``docs/results.md``).
+validation splits (``benchmarks/decisions/photo_decision.py``, ``docs/results.md``).
 
 Every rule maps the tile probabilities (and, where it needs it, the
 probability of the whole photo resized to the model input) to one number in
@@ -40,7 +40,7 @@ DECISION_THRESHOLD = 0.5
 
 #: How far an int8 screen's crack probability may be from the float model's (:func:`tiles_to_rescore`): the
 #: largest difference measured, on real val tiles and the 12 MP synthetic photo, was 0.23
-#: (benchmarks/int8_screening.py, docs/int8_screening.md).
+#: (benchmarks/speed/int8_screening.py, docs/int8_screening.md).
 SCREENING_MARGIN = 0.35
 
 

@@ -33,7 +33,7 @@ from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, predic
 from cracklib.pipeline.settings import ExplanationSettings
 from cracklib.tiling import TileBlender
 
-__all__ = ["explain"]
+__all__ = ["explain", "explain_with_network"]
 
 
 def _settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:
@@ -83,8 +83,8 @@ def _classifier_for(method: str, classifier: Classifier) -> Classifier:
 def _method_file(method: str) -> Path:
     path = method_weights(method)
     if not path.exists():
-        raise CrackInputError(f"the method {method} needs {path.name}, which is not shipped here (README: "
-                              f"'The learned explainers' says how to train it)")
+        raise CrackInputError(f"the method {method} needs {path.name}, which is not shipped here (the docs' "
+                              f"'Learned explainers' page says how to train it)")
     return path
 
 
@@ -92,23 +92,28 @@ def _method_file(method: str) -> Path:
 def _shipped_classifier(path: str) -> Classifier:
     """A classifier that a method brings, loaded once."""
     if not Path(path).exists():
-        raise CrackInputError(f"{Path(path).name} is not shipped here (README: 'The learned explainers')")
+        raise CrackInputError(f"{Path(path).name} is not shipped here (the docs' 'Learned explainers' page)")
     return load_classifier(path)
 
 
 def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings,
                           progress) -> Explanation:
-    """A segmentation network (``unet``, ``distilled``) instead of classify + explain: its crack probability
-    per pixel is the map, its highest value the photo's probability (gated like any other).
+    """A segmentation network (``unet``, ``distilled``) instead of classify + explain: the classifier is not
+    run, it only picks the network (its own when it brings one, :func:`cracklib.pipeline.segmenter_path`)."""
+    return explain_with_network(segmenter_path(settings.method, classifier.path), image, settings, progress=progress)
 
-    The network runs on native-resolution tiles whatever ``mode`` says (it is
-    fully convolutional); the classifier is not run, it only picks the network
-    (its own when it brings one, :func:`cracklib.pipeline.segmenter_path`).
+
+def explain_with_network(path: str | Path, image: np.ndarray, settings: ExplanationSettings = ExplanationSettings(),
+                         *, progress=None) -> Explanation:
+    """The segmentation network ``path``'s crack probability per pixel as the map, its highest value the
+    photo's probability (gated like any other).
+
+    The network runs on native-resolution tiles whatever ``mode`` says (it is fully convolutional), averaged
+    over the flips and turns its card names (``views``). Self-training reads a student this way before it is
+    shipped under a method's name.
     """
     shape = tuple(image.shape[:2])
-    path = segmenter_path(settings.method, classifier.path)
     model, card = load_segmenter(path)
-    network = network_name(path)
     start = time.perf_counter()
     with model_lock(model):
         probability_map = predict_map(model, image, card.normalization, overlap=settings.tile_overlap,
@@ -116,7 +121,8 @@ def _segment_with_network(classifier: Classifier, image: np.ndarray, settings: E
     timings = {"attribute": time.perf_counter() - start}
     probability = float(probability_map.max())
     relevance = probability_map if probability >= settings.gate else None
-    return Explanation(probability, relevance, shape, settings, timings, network=network, network_views=card.views)
+    return Explanation(probability, relevance, shape, settings, timings, network=network_name(path),
+                       network_views=card.views)
 
 
 def _explain_resized(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, *,

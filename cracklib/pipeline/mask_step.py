@@ -35,7 +35,8 @@ def threshold_explanation(explanation: Explanation, threshold: str) -> Threshold
 
 def cut_explanation(explanation: Explanation, settings: MaskSettings = MaskSettings(), *,
                     photo: np.ndarray | None = None, darkness: DarknessMap | None = None) -> Thresholded:
-    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says (:mod:`cracklib.mask.refine`).
+    """Threshold the relevance, then refine the cut on the photo as ``settings.refine`` says
+    (:mod:`cracklib.mask.refine`).
 
     On a photo whose explained tiles cover well under all of it, both steps run
     on the explained window only (:func:`_explained_window`): the same cut, a

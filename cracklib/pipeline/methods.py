@@ -11,8 +11,8 @@ from cracklib.nets.models import WEIGHTS_DIR
 from cracklib.pipeline.segmenters import SEGMENTER_METHODS, segmenter_path
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings
 
-__all__ = ["NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS", "MethodChoice", "method_choices", "method_weights",
-           "method_available", "default_mask"]
+__all__ = ["NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS", "MethodChoice", "method_choices",
+           "method_weights", "method_available", "default_mask"]
 
 
 #: A segmentation network's map is a crack probability, not a relevance, so it is cut at its own 0.5 unless a
@@ -22,7 +22,7 @@ NETWORK_THRESHOLD = "probability"
 
 #: Each segmentation network's own mask step, where it differs from the explanations' (:class:`MaskSettings`),
 #: chosen on the validation splits by mean F1 over the six masked sets (docs/segmenters_val.md,
-#: benchmarks/segmenters_val.py). The supervised U-Net's map is sharp already: kept unrefined, with the light
+#: benchmarks/decisions/segmenters_val.py). The supervised U-Net's map is sharp already: kept unrefined, with the light
 #: post-processing (0.562 against 0.522 with the explanations' Otsu core and paper post-processing). The
 #: distilled U-Net learned from refined explanation masks and keeps their refinement and post-processing (0.492
 #: against 0.450 unrefined).

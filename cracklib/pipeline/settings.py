@@ -75,8 +75,8 @@ class MaskSettings:
     """Everything between a relevance map and the measured mask."""
 
     # Threshold: see ExplanationSettings. Refinement and post-processing: chosen on the same validation splits,
-    # every photo with crack pixels (docs/refine_val.md, benchmarks/refine_val.py): gmm, refined to the Otsu core,
-    # then the paper's closing / area opening / closing, mean F1 0.576 against 0.515 unrefined without
+    # every photo with crack pixels (docs/refine_val.md, benchmarks/decisions/refine_val.py): gmm, refined to the
+    # Otsu core, then the paper's closing / area opening / closing, mean F1 0.576 against 0.515 unrefined without
     # post-processing (the earlier default) and 0.562 for the best dark_core setting.
     threshold: str = "gmm"
     post: str = "paper"
@@ -91,7 +91,7 @@ class MaskSettings:
     #: Side (pixels, odd) of the square a pixel's darkness is taken over, for the refinement and the widths: wider
     #: than the widest crack, whose middle is dropped otherwise; or "per_photo" (the default), sized for each photo
     #: on its explanation band, 15-45 px (cracklib.mask.refine.band_darkness_width; chosen on the validation splits,
-    #: docs/darkness_width_val.md, with magnetic tiles and growth's synthetic series as checks: README).
+    #: docs/darkness_width_val.md, with magnetic tiles and growth's synthetic series as checks: docs/decisions/0005).
     darkness_width: int | str = PER_PHOTO
     #: Mask fragments closer than this (pixels) count as one crack (cracklib.measure.severity.crack_labels).
     crack_gap_px: int = GAP_PX

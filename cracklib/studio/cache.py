@@ -219,7 +219,7 @@ def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarra
     (a crack selected in the table) or a threshold measured in the background (:func:`prefetch_measured`) only
     draws.
 
-    Post-processing and severity take about 0.2 s on a 12 MP photo (``benchmarks/mask_step.py``).
+    Post-processing and severity take about 0.2 s on a 12 MP photo (``benchmarks/speed/mask_step.py``).
     """
     def compute() -> SegmentationResult:
         return segment_explanation(explained.explanation, settings, photo=explained.image, exclude=exclude,

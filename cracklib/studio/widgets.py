@@ -45,12 +45,12 @@ def selected_rows(key: str) -> list[int]:
     return list(state["selection"]["rows"]) if state else []
 
 
-#: Where a page notes when things were drawn (``time.perf_counter``), for benchmarks/app_latency.py.
+#: Where a page notes when things were drawn (``time.perf_counter``), for benchmarks/speed/app_latency.py.
 PAGE_EVENTS = "page_events"
 
 
 def mark_page_event(event: str) -> None:
-    """Note the time of a page event ("mask drawn"), read by benchmarks/app_latency.py through AppTest."""
+    """Note the time of a page event ("mask drawn"), read by benchmarks/speed/app_latency.py through AppTest."""
     st.session_state.setdefault(PAGE_EVENTS, {})[event] = time.perf_counter()
 
 

@@ -1,48 +1,61 @@
 """Self-training a segmentation network on explanation masks, from image labels alone.
 
 The explanation pipeline draws a mask for every training photo that the
-classifier calls cracked; those masks, with a band of "don't know" around them,
-become the targets of a :class:`cracklib.pipeline.segmenters.UNet11`. Photos labelled
-crack-free are all background. No pixel mask is read anywhere on this path:
+classifier calls cracked; those masks become the targets of a
+:class:`cracklib.nets.UNet11`. No pixel mask is read anywhere on this path:
 the data folders may hold none (a test deletes them and gets the same weights).
-Optionally, further rounds train again on the network's own confident
-predictions.
 
-A pseudo-mask has three values: 1 where the pipeline's mask is (confident
-crack), :data:`cracklib.train.IGNORE` in a band of ``band`` pixels around it
-and wherever the score reaches ``unsure`` times the threshold's cut outside
-the mask (refined away, or weak), and 0 elsewhere (confident background, which includes the tiles the
-classifier called crack-free).
+A pseudo-mask (:func:`pseudo_mask`) has three values, so the student learns only
+what the teacher is sure of:
+
+- 1 (crack): the pixels the teacher marks and the refinement keeps;
+- :data:`cracklib.train.IGNORE` (in no loss): a band of ``band`` pixels around
+  the mask, the pixels whose score reaches ``unsure`` times the threshold's cut
+  without passing it (refined away, or weak), and, on a photo with a mask, the
+  tiles the classifier left unexplained (a crack there may have been missed);
+- 0 (background): everything else, and every pixel of a photo labelled crack-free.
+
+Further rounds (:func:`distill_and_save` with ``rounds``) train again on a new
+teacher: the previous student's mask, refined on the photo by the pipeline's
+mask step (``student``), or where that mask and the explanation teacher agree
+(``agreement``).
 
 References
 ----------
 König, J. et al., "Weakly-supervised surface crack segmentation by generating
 pseudo-labels using localization with a classifier and thresholding", IEEE
 T-ITS 23(12), 2022.
+Xie, Q. et al., "Self-training with Noisy Student improves ImageNet
+classification", CVPR 2020 (rounds, a noised student, strong augmentation).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import shutil
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from cracklib.io.datasets import Sample
 from cracklib.io.imageio import write_png
-from cracklib.nets.models import Normalization
-from cracklib.nets.unet import UNet11
-from cracklib.nets.weights import load_segmenter
+from cracklib.nets.models import card_path
 from cracklib.pipeline.classifier import Classifier
-from cracklib.pipeline.mask_step import segment
+from cracklib.pipeline.explanation import explain_with_network
+from cracklib.pipeline.mask_step import segment, segment_explanation
+from cracklib.pipeline.methods import default_mask
 from cracklib.pipeline.results import SegmentationResult
-from cracklib.pipeline.segmenters import predict_map
-from cracklib.pipeline.settings import PipelineConfig
+from cracklib.pipeline.settings import ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.train.segmenter import IGNORE, SegmenterConfig, train_unet_and_save
 
-__all__ = ["PseudoMaskSettings", "pseudo_mask", "explanation_targets", "network_targets", "distill_and_save"]
+__all__ = ["PseudoMaskSettings", "pseudo_mask", "explanation_targets", "student_targets", "agreement",
+           "ROUND_TEACHERS", "distill_and_save"]
+
+#: A function (sample, photo) -> its target (uint8: 0, 1 or IGNORE), or None for no target.
+Targets = Callable[[Sample, np.ndarray], "np.ndarray | None"]
 
 
 #: How pseudo-masks are stored as PNG (0 background, 255 crack, 128 unsure): viewable, and read back exactly.
@@ -55,9 +68,8 @@ class PseudoMaskSettings:
     band: int = 4
     #: Pixels whose score reaches this fraction of the cut (without passing it) are unsure too.
     unsure: float = 0.5
-    #: A network's own prediction: crack from this probability, background below ``background``.
-    crack: float = 0.5
-    background: float = 0.2
+    #: On a photo with a mask, the tiles the classifier left unexplained are unsure (not background).
+    ignore_unexplained: bool = True
 
 
 def pseudo_mask(result: SegmentationResult, settings: PseudoMaskSettings = PseudoMaskSettings()) -> np.ndarray:
@@ -75,11 +87,12 @@ def pseudo_mask(result: SegmentationResult, settings: PseudoMaskSettings = Pseud
     """
     mask = result.mask
     target = np.zeros(mask.shape, np.uint8)
+    unsure = np.zeros(mask.shape, bool) if result.threshold is None else \
+        result.score >= settings.unsure * result.threshold
     if mask.any():
-        unsure = ndimage.binary_dilation(mask, iterations=settings.band)
-        unsure |= result.score >= settings.unsure * result.threshold
-    else:
-        unsure = np.zeros(mask.shape, bool)
+        unsure |= ndimage.binary_dilation(mask, iterations=settings.band)
+        if settings.ignore_unexplained and result.explanation.support is not None:
+            unsure |= ~result.explanation.support
     target[unsure] = IGNORE
     target[mask] = 1
     return target
@@ -93,8 +106,6 @@ def _cached(cache_dir: Path | None, sample: Sample, make: Callable[[], np.ndarra
     """``make()``, stored as a PNG in ``cache_dir`` (a resumed run reads it back); None is not stored."""
     path = _cache_file(cache_dir, sample) if cache_dir else None
     if path is not None and path.exists():
-        from PIL import Image
-
         stored = np.asarray(Image.open(path).convert("L"))
         return np.select([stored == 255, stored == 128], [1, IGNORE], 0).astype(np.uint8)
     target = make()
@@ -133,45 +144,103 @@ def explanation_targets(classifier: Classifier, config: PipelineConfig = Pipelin
     return target
 
 
-def network_targets(model: UNet11, normalization: Normalization = Normalization(), *,
-                    settings: PseudoMaskSettings = PseudoMaskSettings()):
-    """Targets from a trained network's own confident predictions (a further self-training round)."""
+def student_targets(student: str | Path, mask: MaskSettings = default_mask("distilled"), *,
+                    settings: PseudoMaskSettings = PseudoMaskSettings()) -> Targets:
+    """Targets from a trained student: its mask, refined on the photo by the pipeline's mask step ``mask``
+    (the distilled network's own by default), as a pseudo-mask (:func:`pseudo_mask`)."""
 
-    def target(sample: Sample, image: np.ndarray) -> np.ndarray:
+    def target(sample: Sample, image: np.ndarray) -> np.ndarray | None:
         if sample.label == 0:
             return np.zeros(image.shape[:2], np.uint8)
-        probability = predict_map(model, image, normalization)
-        out = np.full(image.shape[:2], IGNORE, np.uint8)
-        out[probability >= settings.crack] = 1
-        out[probability < settings.background] = 0
+        explanation = explain_with_network(student, image, ExplanationSettings(gate=0.0))
+        return pseudo_mask(segment_explanation(explanation, mask, photo=image), settings)
+
+    return target
+
+
+def agreement(first: Targets, second: Targets) -> Targets:
+    """Crack where both teachers say crack, background where both say background, unsure elsewhere; one
+    teacher's target alone where the other gives none."""
+
+    def target(sample: Sample, image: np.ndarray) -> np.ndarray | None:
+        a, b = first(sample, image), second(sample, image)
+        if a is None or b is None:
+            return a if b is None else b
+        out = np.full(a.shape, IGNORE, np.uint8)
+        out[(a == 1) & (b == 1)] = 1
+        out[(a == 0) & (b == 0)] = 0
         return out
 
     return target
 
 
+#: How a round after the first makes its targets (:func:`distill_and_save`).
+ROUND_TEACHERS = ("student", "agreement")
+
+
 def distill_and_save(teacher: Classifier, data: list[str], out: str | Path, *,
-                     config: SegmenterConfig = SegmenterConfig(), pipeline: PipelineConfig = PipelineConfig(),
-                     settings: PseudoMaskSettings = PseudoMaskSettings(), rounds: int = 1, crops_per_image: int = 6,
-                     cache_dir: str | Path | None = None, notes: dict | None = None, resume: bool = False, log=None):
+                     config: SegmenterConfig = SegmenterConfig(augment="strong"),
+                     pipeline: PipelineConfig = PipelineConfig(), settings: PseudoMaskSettings = PseudoMaskSettings(),
+                     rounds: int = 1, round_teacher: str = "student", teachers: dict[str, Classifier] | None = None,
+                     crops_per_image: int = 4, max_images: int | None = None, cache_dir: str | Path | None = None,
+                     notes: dict | None = None, resume: bool = False, log=None):
     """Pseudo-masks from ``teacher``'s explanations, a U-Net trained on them, optionally more rounds; saved.
 
-    Returns the model card of the last round.
-    """
+    Parameters
+    ----------
+    teacher : Classifier
+        Whose explanations are the first round's targets.
+    data : list of data folders
+        Their train splits train, their val splits pick the kept epoch; only image labels are read.
+    out : path of the weights file (each round overwrites it; the card says which round it is)
+    config, crops_per_image, max_images
+        As :func:`cracklib.train.train_unet_and_save`.
+    pipeline : PipelineConfig
+        The explanation pipeline that draws the first round's masks.
+    rounds : int
+    round_teacher : one of :data:`ROUND_TEACHERS`
+        The targets of rounds after the first.
+    teachers : dict, optional
+        Data folder name → a classifier that explains that folder instead of ``teacher`` (a per-set model).
+    cache_dir : path, optional
+        The first round's pseudo-masks are kept there as PNG (a resumed run reads them back).
 
+    Returns
+    -------
+    ModelCard
+        The model card of the last round.
+    """
+    if round_teacher not in ROUND_TEACHERS:
+        raise ValueError(f"unknown round teacher {round_teacher!r}; choose from {', '.join(ROUND_TEACHERS)}")
+    teachers = teachers or {}
     notes = {**(notes or {}), "teacher": str(teacher.path), "teacher_sha256": teacher.card.sha256,
-             "pipeline": pipeline.to_dict(), "pseudo_masks": settings.__dict__, "rounds": rounds}
-    targets = explanation_targets(teacher, pipeline, settings=settings, cache_dir=cache_dir)
-    card = None
+             "teachers": {name: str(own.path) for name, own in teachers.items()}, "pipeline": pipeline.to_dict(),
+             "pseudo_masks": asdict(settings), "rounds": rounds, "round_teacher": round_teacher}
+    explained = {name: explanation_targets(own, pipeline, settings=settings,
+                                           cache_dir=Path(cache_dir) / name if cache_dir else None)
+                 for name, own in teachers.items()}
+    default = explanation_targets(teacher, pipeline, settings=settings, cache_dir=cache_dir)
+
+    def first_round(sample: Sample, image: np.ndarray) -> np.ndarray | None:
+        folder = next((name for name in explained if name in sample.image.parts), None)
+        return (explained[folder] if folder else default)(sample, image)
+
+    targets, card = first_round, None
     for round_number in range(1, rounds + 1):
         if log:
             print(f"round {round_number} of {rounds}", file=log, flush=True)
+        made_by = ("explanation pseudo-masks" if round_number == 1 else "the previous round's refined mask"
+                   + (" where the explanations agree" if round_teacher == "agreement" else ""))
         card = train_unet_and_save(data, out, config=config, crops_per_image=crops_per_image, targets=targets,
-                            pixel_labels="none: image labels and the classifier's explanations "
-                                         f"(round {round_number}: "
-                                         + ("explanation pseudo-masks)" if round_number == 1
-                                            else "the previous round's confident predictions)"),
-                            notes={**notes, "round": round_number}, resume=resume, log=log)
+                                   max_images=max_images,
+                                   pixel_labels="none: image labels and the classifier's explanations "
+                                                f"(round {round_number}: {made_by})",
+                                   notes={**notes, "round": round_number}, resume=resume, log=log)
         if round_number < rounds:
-            model, _ = load_segmenter(out, device="cpu")
-            targets = network_targets(model, card.normalization, settings=settings)
+            student = Path(out).with_name(f"{Path(out).stem}.round{round_number}.pt")
+            for source in (Path(out), card_path(out)):  # the next round reads this student, not the file it writes
+                shutil.copyfile(source, student if source.suffix == ".pt" else card_path(student))
+            targets = student_targets(student, settings=settings)
+            if round_teacher == "agreement":
+                targets = agreement(targets, first_round)
     return card

@@ -40,7 +40,8 @@ from cracklib.pipeline.decision import DECISION_THRESHOLD
 from cracklib.tiling import pad_to_tile, tile_grid
 from cracklib.train.progress import progress_bar
 
-__all__ = ["PatchSettings", "examples_from_samples", "hard_negatives", "oversample", "predict_probabilities", "synthetic_examples"]
+__all__ = ["PatchSettings", "examples_from_samples", "hard_negatives", "oversample", "predict_probabilities",
+           "synthetic_examples"]
 
 
 @dataclass(frozen=True)

@@ -173,8 +173,8 @@ def save_explainer(explainer: UNet11, path: str | Path, *, classifier_card: Mode
 
 def fit_explainer_and_save(classifier_path: str | Path, data: list[str], out: str | Path, *,
                            config: ExplainerConfig = ExplainerConfig(), max_patches: int = 12,
-                           hard_negatives_from: str | None = None, cache_dir: str | Path | None = None, resume: bool = False, command: str | None = None,
-                           log=None) -> ModelCard:
+                           hard_negatives_from: str | None = None, cache_dir: str | Path | None = None,
+                           resume: bool = False, command: str | None = None, log=None) -> ModelCard:
     """Train an explainer for a saved classifier on the image labels of ``data`` (train split; val for the scores).
 
     The examples are the classifier's own kind (whole images and native patches

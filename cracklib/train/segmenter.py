@@ -24,14 +24,16 @@ from cracklib.nets.unet import UNet11
 from cracklib.nets.weights import load_segmenter
 from cracklib.pipeline.segmenters import TILE
 from cracklib.tiling import pad_to_tile
-from cracklib.train.augment import flip_and_turn, jitter_brightness
+from cracklib.train.augment import flip_and_turn, jitter_brightness, photometric, rescale
 from cracklib.train.loop import LoopConfig, Objective, checkpoint_path, fit
 from cracklib.train.progress import progress_bar
 
-__all__ = ["IGNORE", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter", "save_segmenter", "train_unet_and_save",
-           "segmentation_loss"]
+__all__ = ["AUGMENTATIONS", "IGNORE", "SegmenterConfig", "SegmenterStats", "crops_from_masks", "train_segmenter",
+           "save_segmenter", "train_unet_and_save", "segmentation_loss"]
 
 
+#: How training crops are augmented (:class:`SegmenterConfig` ``augment``).
+AUGMENTATIONS = ("mild", "strong")
 #: Target value of pixels that count in no loss (the unsure band of a pseudo-mask).
 IGNORE = 255
 
@@ -63,9 +65,16 @@ class SegmenterConfig(LoopConfig):
     epochs: int = 15
     batch_size: int = 16
     jitter: float = 0.1
+    #: "mild": flips, turns, brightness and contrast; "strong": zoom, gamma, blur, noise and JPEG as well
+    #: (:mod:`cracklib.train.augment`; self-training).
+    augment: str = "mild"
     #: Fine-tune: start from this segmentation network's weights (same width) instead of random ones, e.g. the
     #: network trained on all the masked sets, specialised on one of them.
     init_from: str | None = None
+
+    def __post_init__(self):
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {self.augment!r}; choose from {', '.join(AUGMENTATIONS)}")
 
 
 @dataclass
@@ -202,7 +211,12 @@ def train_segmenter(crops: np.ndarray, targets: np.ndarray, val_crops: np.ndarra
     def batch_loss(model, index, generator):
         index = np.sort(index)
         pixels, target = flip_and_turn(generator, to_pixels(crops[index]), torch.from_numpy(targets[index]))
-        pixels = jitter_brightness(pixels, generator, config.jitter)
+        if config.augment == "strong":
+            if torch.rand(1, generator=generator) < 0.5:
+                pixels, target = rescale(generator, pixels, target)
+            pixels = photometric(pixels, generator, jitter=config.jitter)
+        else:
+            pixels = jitter_brightness(pixels, generator, config.jitter)
         pixels = normalization.normalize(pixels.to(device)).contiguous(memory_format=torch.channels_last)
         return segmentation_loss(model(pixels), target.to(device)), {}
 
@@ -227,17 +241,27 @@ def save_segmenter(model: UNet11, path: str | Path, *, normalization: Normalizat
     return save_model(model, path, card)
 
 
+def _subset(samples: list[Sample], limit: int | None, seed: int) -> list[Sample]:
+    """At most ``limit`` of ``samples``, a fixed random subset in their order (all of them without a limit)."""
+    if limit is None or len(samples) <= limit:
+        return samples
+    keep = np.sort(np.random.default_rng(seed).permutation(len(samples))[:limit])
+    return [samples[i] for i in keep]
+
+
 def train_unet_and_save(data: list[str], out: str | Path, *, config: SegmenterConfig = SegmenterConfig(),
                  crops_per_image: int = 6, targets: Callable[[Sample, np.ndarray], np.ndarray | None] | None = None,
                  pixel_labels: str = "pixel masks", notes: dict | None = None, resume: bool = False,
-                 groups: list[str] | None = None, log=None) -> ModelCard:
+                 groups: list[str] | None = None, max_images: int | None = None, log=None) -> ModelCard:
     """Train a segmenter on the train splits of ``data`` (validated on their val splits) and save it.
 
     ``targets`` makes each image's target (default: its pixel mask, see
     :func:`crops_from_masks`); crack-free images give a third as many crops as
     the others, all background. ``pixel_labels`` says in the card what the
     targets were made from. ``groups`` keeps only the images of these manifest
-    groups (e.g. magnetic tiles' ``crack``, ``blowhole`` and ``free``).
+    groups (e.g. magnetic tiles' ``crack``, ``blowhole`` and ``free``). ``max_images`` keeps at most that
+    many cracked and that many crack-free images of each folder and split (a fixed random subset: a folder of
+    thousands of small patches would otherwise outweigh the photo sets).
     """
     start = time.perf_counter()
     splits, sources = {}, {}
@@ -246,8 +270,8 @@ def train_unet_and_save(data: list[str], out: str | Path, *, config: SegmenterCo
         for folder in data:
             samples = read_dataset(folder, split=split, groups=groups)
             bar = progress_bar(len(samples), f"{Path(folder).name}/{split} crops", log)
-            cracked = [s for s in samples if s.label != 0]
-            clean = [s for s in samples if s.label == 0]
+            cracked = _subset([s for s in samples if s.label != 0], max_images, config.seed)
+            clean = _subset([s for s in samples if s.label == 0], max_images, config.seed)
             for group, per_image in ((cracked, crops_per_image), (clean, max(1, crops_per_image // 3))):
                 x, y = crops_from_masks(group, crop=config.crop, per_image=per_image, seed=config.seed,
                                         targets=targets, progress=lambda done, total: bar.update(1))
@@ -266,6 +290,7 @@ def train_unet_and_save(data: list[str], out: str | Path, *, config: SegmenterCo
                                      resume=resume, log=log)
     card = save_segmenter(model, out, training_data={"sources": sources, "pixel_labels": pixel_labels,
                                                      "crop": config.crop, "crops_per_image": crops_per_image,
+                                                     **({"max_images": max_images} if max_images else {}),
                                                      **({"groups": list(groups)} if groups else {})},
                           notes={**(notes or {}), "config": asdict(config),
                                  "history": [h.to_dict() for h in history],
