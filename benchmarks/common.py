@@ -2,17 +2,18 @@
 
 No script imports another script: what two of them need lives here.
 
-- Paths and arguments: :data:`ROOT`, :data:`DATA_ROOT`, :func:`add_data_root`, :func:`add_smoke`.
+- Paths and arguments: :data:`ROOT`, :data:`DATA_ROOT`, :func:`relative`, :func:`add_data_root`,
+  :func:`add_smoke`.
 - Generated docs: :func:`command` (the command line a doc names), :func:`generated_by` (its first
   sentence), :func:`write_markdown`.
 - Data sets: :data:`PHOTO_SETS` with :func:`region_annotated` and :func:`crack_photo_sets` (the
   masked photo sets, region annotations left out); :data:`SEGMENTER_SETS`, :data:`PER_SET_WEIGHTS`
   and :func:`network_chooser` (which classifier brings a set's segmentation networks).
-- Model cost: :data:`CANDIDATES`, :func:`measure`, :func:`seconds_per_megapixel` (what a wider or
-  larger classifier costs; ``benchmarks/speed/model_cost.py`` prints them, ``benchmarks/results/results.py``
-  reports them).
+- Model cost: :data:`CANDIDATES` (:data:`SMOKE_CANDIDATES`), :func:`measure`, :func:`seconds_per_megapixel`
+  (what a wider or larger classifier costs; ``benchmarks/speed/model_cost.py`` prints them,
+  ``benchmarks/results/results.py`` reports them).
 - Smoke runs (``--smoke``): :func:`smoke_data` (a tiny synthetic data root in the ``../shared/data``
-  layout), :func:`smoke_out` (keeps a smoke run's output out of ``docs/``).
+  layout), :func:`smoke_out` (keeps a smoke run's output out of ``docs/``), :func:`temporary_folder`.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def add_smoke(parser) -> None:
 
 def command(module: str, options: str = "", *, smoke: bool = False) -> str:
     """The command that regenerates a doc, in backticks: ``module`` is the script's ``__spec__.name``
-    (``benchmarks/results/segmenters.py``), ``options`` its arguments with a leading space."""
+    (``benchmarks.results.segmenters``), ``options`` its arguments with a leading space."""
     return f"`{PYTHON} -m {module}{options}{' --smoke' if smoke else ''}`"
 
 
@@ -190,16 +191,17 @@ def temporary_folder(prefix: str) -> Path:
 SMOKE_GROUPS = {"magnetic_tiles": (("crack", "blowhole"), "free")}
 
 
-def smoke_data(sets, *, split: str, n: int = 4, shape: tuple[int, int] = (128, 128), cracked_only=()) -> Path:
-    """A tiny data root in the ``../shared/data`` layout: for each name in ``sets``, ``n`` synthetic photos of
-    ``shape`` with exact masks (every other one crack-free; groups ``crack`` and ``clean``, or as in
-    :data:`SMOKE_GROUPS`), all in ``split``; the sets named in ``cracked_only`` keep their cracked photos only
-    (as DeepCrack's). Removed when the process ends."""
+def smoke_data(sets, *, split: str, n: int | dict = 4, shape: tuple[int, int] = (128, 128), cracked_only=()) -> Path:
+    """A tiny data root in the ``../shared/data`` layout: for each name in ``sets``, ``n`` (or ``n[name]``)
+    synthetic photos of ``shape`` with exact masks (every other one crack-free; groups ``crack`` and ``clean``, or
+    as in :data:`SMOKE_GROUPS`), all in ``split``; the sets named in ``cracked_only`` keep their cracked photos
+    only (as DeepCrack's). Removed when the process ends."""
     from cracklib.io import write_synthetic_dataset
 
     root = temporary_folder("benchmark_smoke_data_")
     for seed, name in enumerate(sets):
-        folder = write_synthetic_dataset(root / name, n=n, shape=shape, seed=seed, val_fraction=0.0)
+        count = n[name] if isinstance(n, dict) else n
+        folder = write_synthetic_dataset(root / name, n=count, shape=shape, seed=seed, val_fraction=0.0)
         manifest = folder / "manifest.csv"
         with open(manifest, newline="") as handle:
             rows = list(csv.DictReader(handle))

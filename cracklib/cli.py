@@ -381,9 +381,9 @@ def _train_unet(args) -> int:
 
 
 def _choose_views(args) -> int:
-    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split, groups=args.groups)]
-    bar = _progress(len(samples), "choose-views")
-    fit = choose_views(args.weights, samples, split=args.split, max_views=args.max_views, write=not args.dry_run,
+    bar = _progress(0, "choose-views")
+    fit = choose_views(args.weights, args.data, split=args.split, groups=args.groups, max_views=args.max_views,
+                       write=not args.dry_run,
                        provenance={"data": [str(folder) for folder in args.data], "groups": args.groups,
                                    "split": args.split, "command": "python -m cracklib " + " ".join(args.argv)},
                        progress=lambda done, total: _advance(bar, done, total))
@@ -416,10 +416,9 @@ def _distill(args) -> int:
 
 
 def _calibrate(args) -> int:
-    samples = [sample for folder in args.data for sample in read_dataset(folder, split=args.split)]
-    bar = _progress(len(samples), "calibrate")
+    bar = _progress(0, "calibrate")
     settings = replace(ExplanationSettings(), mode=args.mode, decision=args.decision)
-    fit = calibrate_weights(args.weights, samples, settings, split=args.split, write=not args.dry_run,
+    fit = calibrate_weights(args.weights, args.data, settings, split=args.split, write=not args.dry_run,
                             provenance={"data": [str(folder) for folder in args.data], "split": args.split,
                                         "command": "python -m cracklib " + " ".join(args.argv)},
                             progress=lambda done, total: _advance(bar, done, total))

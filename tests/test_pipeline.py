@@ -45,9 +45,9 @@ def test_result_summary_is_json_ready(tiny_classifier):
     import json
     image, _ = crack_image((80, 120), rng=3)
     summary = segment(tiny_classifier, image, PipelineConfig.of(gate=0.0, mm_per_px=0.2)).summary()
-    assert json.loads(json.dumps(summary)) == summary  # plain JSON types only: it reads back as it was
-    assert summary["height"] == 80 and summary["width"] == 120
-    assert summary["severity"]["mm_per_px"] == 0.2
+    written = json.loads(json.dumps(summary, allow_nan=False))  # strict JSON (no NaN): the values read back
+    assert written["height"] == 80 and written["width"] == 120
+    assert written["severity"]["mm_per_px"] == 0.2 and written["severity"]["area_px"] == summary["severity"]["area_px"]
 
 
 @pytest.mark.slow

@@ -68,7 +68,7 @@ def test_crops_come_from_masks_and_skip_unusable_images(tmp_path):
 
 @pytest.fixture(scope="module")
 def synthetic_folder(tmp_path_factory):
-    """24 synthetic photos of 128 px with their masks, in train, val and test splits."""
+    """24 synthetic photos of 128 px with their masks, in a train and a val split (no test split)."""
     return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic"), n=24, shape=(128, 128))
 
 
@@ -239,7 +239,8 @@ def test_all_eight_views_turn_and_flip_with_a_one_tile_photo(unet):
 
 
 def test_choose_views_writes_the_val_choice_into_the_card_and_the_pipeline_uses_it(unet, tmp_path, monkeypatch,
-                                                                                   tiny_classifier, capsys):
+                                                                                   tiny_classifier, capsys,
+                                                                                   data_folder):
     import json
 
     from cracklib.cli import main
@@ -247,7 +248,8 @@ def test_choose_views_writes_the_val_choice_into_the_card_and_the_pipeline_uses_
     folder, model, _ = unet
     monkeypatch.setattr(segmenters, "SEGMENTERS_DIR", tmp_path)
     save_segmenter(model, tmp_path / "unet.pt")
-    assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(folder),
+    # A folder with a test split (the synthetic one has none): the views are never chosen on it.
+    assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(data_folder),
                  "--split", "test"]) == 2
     assert "test split reports the result" in capsys.readouterr().err
     assert main(["choose-views", "--weights", str(tmp_path / "unet.pt"), "--data", str(folder),

@@ -72,8 +72,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     add_smoke(parser)
     args = parser.parse_args(argv)
-    if args.smoke:  # one photo set and magnetic tiles, tiny and synthetic, three cracked photos each
-        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split, n=6)
+    if args.smoke:  # one photo set and magnetic tiles, tiny and synthetic, two cracked photos each
+        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split)
         args.out = smoke_out(args.out, True)
     classifier = load_classifier(DEFAULT_WEIGHTS)
     explanation_settings, mask = ExplanationSettings(method=args.method), default_mask(args.method)

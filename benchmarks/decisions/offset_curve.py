@@ -29,7 +29,7 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # a tiny synthetic magnetic-tiles folder (the card's whole-photo model is the shipped one)
-        args.data = str(smoke_data(["magnetic_tiles"], split=args.split, n=6) / "magnetic_tiles")
+        args.data = str(smoke_data(["magnetic_tiles"], split=args.split, n=4) / "magnetic_tiles")
     classifier = load_classifier(args.weights)
     if classifier.whole_photo is None:
         parser.error(f"{args.weights} names no whole-photo model")

@@ -76,8 +76,9 @@ def main(argv=None) -> None:
         print(json.dumps(row), flush=True)
     means = {d: float(np.mean(v)) for d, v in totals.items()}
     best = max(means, key=means.get)
+    made_by = command(__spec__.name, f" --split {args.split}", smoke=args.smoke)
     lines = [f"Photo-level decision, `{args.split}` split, weights `{Path(args.weights).name}`, gate 0.5 "
-             f"({command(__spec__.name, f' --split {args.split}', smoke=args.smoke)}). Balanced accuracy (bacc) on sets with both "
+             f"({made_by}). Balanced accuracy (bacc) on sets with both "
              "classes, true-positive rate (tpr) on sets of cracked photos only.", "",
              "| set | n | measure | " + " | ".join(f"tiled, {d}" for d in PHOTO_DECISIONS) + " | resize |",
              "|---|---|---|" + "---|" * (len(PHOTO_DECISIONS) + 1)]

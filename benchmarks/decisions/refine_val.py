@@ -41,7 +41,8 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # two tiny synthetic photo sets
-        args.data_root, args.out = smoke_data(["crackforest", "cracksc"], split=args.split), smoke_out(args.out, True)
+        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
+        args.out = smoke_out(args.out, True)
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
     combos = [(t, r, p) for t in THRESHOLDS for r in REFINEMENTS for p in POSTS]
     header = ["# Refining the mask on the photo", "",

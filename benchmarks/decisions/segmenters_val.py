@@ -42,7 +42,8 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # magnetic tiles (its per-set networks) and one photo set, tiny and synthetic
-        args.data_root, args.out = smoke_data(["magnetic_tiles", "crackforest"], split="val"), smoke_out(args.out, True)
+        args.data_root = smoke_data(["magnetic_tiles", "crackforest"], split="val", n=3)
+        args.out = smoke_out(args.out, True)
     classifier = load_classifier(DEFAULT_WEIGHTS)
     settings = [ExplanationSettings(method=method) for method in SEGMENTER_METHODS]
     combos = [(m, t, r, p) for m in SEGMENTER_METHODS for t in THRESHOLDS for r in REFINEMENTS for p in POSTPROCESSING]

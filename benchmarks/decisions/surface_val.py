@@ -38,7 +38,8 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # two tiny synthetic photo sets
-        args.data_root, args.out = smoke_data(["crackforest", "cracksc"], split=args.split), smoke_out(args.out, True)
+        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
+        args.out = smoke_out(args.out, True)
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
     f1, counts = {}, []
     for name, kept, left_out in crack_photo_sets(args.data_root, split=args.split,

@@ -56,7 +56,7 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # one photo set and magnetic tiles, tiny and synthetic
-        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split)
+        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split, n=2)
         args.out = smoke_out(args.out, True)
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
     size = classifier.card.input_size
@@ -92,7 +92,8 @@ def main(argv=None) -> None:
              f"more than {args.max_crack_fraction:.0%} of the photo are left out. F1 of the summed confusion, AP in "
              "brackets. Magnetic tiles: balanced accuracy (TPR / TNR) of the per-set model "
              f"`{TILES_WEIGHTS.name}` on every {args.split} photo, tiled (scored at 0.5, so not per gate). "
-             "Tiles: on the 12 MP photo of `benchmarks/speed/app_latency.py`.", "", "Photos: " + ", ".join(counts) + ".", "",
+             "Tiles: on the 12 MP photo of `benchmarks/speed/app_latency.py`.", "",
+             "Photos: " + ", ".join(counts) + ".", "",
              "| setting | tiles on 12 MP | " + " | ".join(scores) + " | mean F1 | magnetic tiles |",
              "|---|---|" + "---|" * (len(scores) + 2)]
     for index, (kind, value, settings) in enumerate(variants):

@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # two shipped models as candidates (so the logit mean runs), a tiny synthetic folder
-        args.data = str(smoke_data(["magnetic_tiles"], split=args.split, n=6) / "magnetic_tiles")
+        args.data = str(smoke_data(["magnetic_tiles"], split=args.split, n=4) / "magnetic_tiles")
         args.candidates = args.candidates or [str(ROOT / "weights" / "whole_photo" / "magnetic_tiles.pt"),
                                               str(ROOT / "weights" / "magnetic_tiles.pt")]
     if not args.candidates:

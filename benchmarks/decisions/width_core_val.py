@@ -39,7 +39,8 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # two tiny synthetic photo sets
-        args.data_root, args.out = smoke_data(["crackforest", "cracksc"], split=args.split), smoke_out(args.out, True)
+        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
+        args.out = smoke_out(args.out, True)
     # The mask the edge level was chosen on: thresholded relevance, unrefined and not post-processed (the
     # default then; the default mask now is closed after its refinement, and its widths are read the same way).
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig.of(refine="none", post="none")

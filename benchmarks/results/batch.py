@@ -152,7 +152,8 @@ def main(argv=None) -> None:
         if args.smoke:
             args.variants = ["local"] + (["ray, 1 worker × 1 thread"] if _ray_installed() else [])
     if args.smoke:  # two small synthetic photos (never the data sets)
-        args.photos, args.data_root, shape = min(args.photos, 2), str(temporary_folder("benchmark_smoke_")), (160, 224)
+        args.photos, shape = min(args.photos, 2), (160, 224)
+        args.data_root = str(temporary_folder("benchmark_smoke_data_"))  # no NHA12D there: synthetic photos
         args.out = smoke_out(args.out, True)
     rows = []
     with tempfile.TemporaryDirectory() as folder:

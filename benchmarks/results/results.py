@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.results.results [--weights weights/default.pt] [--data-root ../shared/data]
         [--split test] [--out docs/results.md] [--sections ...] [--smoke]
 
-Needs ``../shared/data`` (``--smoke``: tiny synthetic sets, every section). Every number in docs/results.md comes from this script;
-``python -m cracklib evaluate`` with the same settings reproduces any single row.
+Needs ``../shared/data`` (``--smoke``: tiny synthetic sets, every section). Every number in docs/results.md
+comes from this script; ``python -m cracklib evaluate`` with the same settings reproduces any single row.
 """
 from __future__ import annotations
 
@@ -168,7 +168,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     candidates = CANDIDATES
     if args.smoke:  # tiny synthetic sets for every section, small model-cost candidates
-        args.data_root = smoke_data(["magnetic_tiles", "brick_walls", "crackforest"], split=args.split)
+        args.data_root = smoke_data(["magnetic_tiles", "brick_walls", "crackforest"], split=args.split,
+                                    n={"magnetic_tiles": 3, "brick_walls": 2, "crackforest": 2})
         args.out, candidates = smoke_out(args.out, True), SMOKE_CANDIDATES
     root, out = Path(args.data_root), Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     if args.smoke:  # magnetic tiles (its per-set networks) and one photo set, tiny and synthetic
-        args.data_root = smoke_data(["magnetic_tiles", "crackforest"], split=args.split)
+        args.data_root = smoke_data(["magnetic_tiles", "crackforest"], split=args.split, n=3)
         args.out = smoke_out(args.out, True)
     classifier = load_classifier(DEFAULT_WEIGHTS)
     choosers = {name: network_chooser(name, classifier) for name, _ in SETS}  # each set's networks, loaded once

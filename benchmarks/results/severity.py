@@ -92,8 +92,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "severity.md"))
     add_smoke(parser)
     args = parser.parse_args(argv)
-    if args.smoke:  # one tiny synthetic photo set, four cracked photos
-        args.data_root, args.out = smoke_data(["crackforest"], split=args.split, n=8), smoke_out(args.out, True)
+    if args.smoke:  # one tiny synthetic photo set, three cracked photos
+        args.data_root, args.out = smoke_data(["crackforest"], split=args.split, n=6), smoke_out(args.out, True)
     classifier = load_classifier(DEFAULT_WEIGHTS)
     pipelines = {label: config for label, config in PIPELINES.items()
                  if method_available(config.explanation.method)}

@@ -94,8 +94,8 @@ def main(argv=None) -> None:
     add_smoke(parser)
     args = parser.parse_args(argv)
     shape = (3000, 4000)
-    if args.smoke:  # a small photo, one repeat, a tiny synthetic photo set and magnetic tiles
-        args.data_root = smoke_data(["crackforest", "magnetic_tiles"], split=args.split)
+    if args.smoke:  # a small photo, one repeat, a tiny synthetic photo set (the default model's screen only)
+        args.data_root = smoke_data(["crackforest"], split=args.split, n=2)
         args.out, args.repeats, shape = smoke_out(args.out, True), 1, (256, 320)
     made_by = command(__spec__.name, f" --split {args.split} --max-photos {args.max_photos} --repeats {args.repeats}",
                       smoke=args.smoke)

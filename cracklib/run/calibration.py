@@ -21,7 +21,7 @@ from typing import Callable
 from sklearn.metrics import roc_auc_score
 
 from cracklib.errors import CrackInputError
-from cracklib.io.datasets import Sample
+from cracklib.io.datasets import Sample, read_dataset
 from cracklib.nets.models import card_path, read_card
 from cracklib.nets.weights import load_segmenter
 from cracklib.pipeline.classifier import load_classifier
@@ -39,20 +39,22 @@ VIEWS_TOLERANCE = 0.005
 Progress = Callable[[int, int], None] | None
 
 
-def _check_split(split: str, what: str) -> None:
+def _samples(data: list[str | Path], split: str, groups: list[str] | None, what: str) -> list[Sample]:
     if split == "test":
         raise CrackInputError(f"{what} on the train or val split; the test split reports the result")
+    return [sample for folder in data for sample in read_dataset(folder, split=split, groups=groups)]
 
 
-def calibrate_weights(weights: str | Path, samples: list[Sample], settings: ExplanationSettings, *, split: str,
+def calibrate_weights(weights: str | Path, data: list[str | Path], settings: ExplanationSettings, *, split: str,
                       provenance: dict | None = None, write: bool = True, progress: Progress = None) -> dict:
-    """Fit the photo decision's logit offset on ``samples`` and write it into the deciding model's card.
+    """Fit the photo decision's logit offset on the ``split`` of the data folders ``data`` and write it into the
+    deciding model's card.
 
     With a whole-photo model deciding, the offset is that model's (:func:`calibrate_classifier`).
     Returns the fit (JSON-ready), followed by ``provenance`` (the data, the split, the command), as the card
     records it.
     """
-    _check_split(split, "calibrate")
+    samples = _samples(data, split, None, "calibrate")
     classifier = load_classifier(weights)
     fit = {**calibrate_classifier(classifier, samples, settings, progress=progress), **(provenance or {})}
     if write:
@@ -62,12 +64,13 @@ def calibrate_weights(weights: str | Path, samples: list[Sample], settings: Expl
     return fit
 
 
-def choose_views(weights: str | Path, samples: list[Sample], *, split: str, max_views: int = 8,
-                 provenance: dict | None = None, write: bool = True, progress: Progress = None) -> dict:
-    """Score each number of views on ``samples``, keep the fewest within :data:`VIEWS_TOLERANCE` of the best,
-    and write it into the card of the network it is for. Returns the fit (JSON-ready), followed by
-    ``provenance``, as the card records it."""
-    _check_split(split, "choose views")
+def choose_views(weights: str | Path, data: list[str | Path], *, split: str, groups: list[str] | None = None,
+                 max_views: int = 8, provenance: dict | None = None, write: bool = True,
+                 progress: Progress = None) -> dict:
+    """Score each number of views on the ``split`` of the data folders ``data`` (only ``groups``, if given),
+    keep the fewest within :data:`VIEWS_TOLERANCE` of the best, and write it into the card of the network it is
+    for. Returns the fit (JSON-ready), followed by ``provenance``, as the card records it."""
+    samples = _samples(data, split, groups, "choose views")
     if not card_path(weights).exists():
         raise CrackInputError(f"{weights}: no such weights file with its card")
     candidates = [v for v in VIEW_CANDIDATES if v <= max_views]
