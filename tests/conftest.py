@@ -11,7 +11,6 @@ import os
 # cores: the fast tier took ten minutes instead of under one. An explicit setting is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from helpers import bcos_network
 
 from cracklib.explain import DamageFree, baselines_path
-from cracklib.io import crack_image, write_png
+from cracklib.io import crack_image, write_manifest, write_png
 from cracklib.nets import ModelCard, build_model, save_model
 from cracklib.pipeline import load_classifier
 from cracklib.train import TrainingConfig, synthetic_examples, train_classifier
@@ -94,8 +93,5 @@ def data_folder(tmp_path):
         write_png(tmp_path / "masks" / f"{i}.png", mask)
         rows.append({"image": f"images/{i}.png", "mask": f"masks/{i}.png", "label": int(crack),
                      "split": "test" if i % 2 == 0 else "val", "group": "crack" if crack else "free"})
-    with open(tmp_path / "manifest.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(tmp_path, rows)
     return tmp_path

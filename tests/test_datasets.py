@@ -76,3 +76,15 @@ def test_a_manifest_path_with_a_null_byte_is_one_clear_error(tmp_path):
     import pytest
     with pytest.raises(CrackInputError, match="not a valid file name"):
         read_dataset(tmp_path)
+
+
+def test_a_written_manifest_reads_back_the_same_samples(tmp_path):
+    from cracklib.io import write_manifest
+
+    rows = [{"image": "images/a.png", "mask": "masks/a.png", "label": 1, "split": "train", "group": "crack"},
+            {"image": "images/b.png", "label": 0, "split": "val"}]  # no mask, no group: empty cells
+    write_manifest(tmp_path, rows)
+    samples = read_dataset(tmp_path)
+    assert [(s.image, s.mask, s.label, s.split, s.group) for s in samples] == [
+        (tmp_path / "images/a.png", tmp_path / "masks/a.png", 1, "train", "crack"),
+        (tmp_path / "images/b.png", None, 0, "val", None)]

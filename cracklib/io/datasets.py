@@ -18,7 +18,7 @@ import numpy as np
 from cracklib.errors import CrackInputError
 from cracklib.io.imageio import read_image, read_mask
 
-__all__ = ["DEMO_SAMPLE", "Sample", "read_dataset", "read_sample", "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS",
+__all__ = ["MANIFEST_COLUMNS", "write_manifest", "DEMO_SAMPLE", "Sample", "read_dataset", "read_sample", "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS",
            "assign_splits", "match_masks"]
 
 
@@ -64,6 +64,21 @@ def _sample_from_row(folder: Path, row: dict) -> Sample:
         raise CrackInputError(f"label {label!r} is not 0, 1 or empty")
     return Sample(image=_inside(folder, image, "image"), mask=_inside(folder, mask, "mask") if mask else None,
                   label=int(label) if label else None, split=row.get("split") or None, group=row.get("group") or None)
+
+
+#: The columns of a data folder's ``manifest.csv``, in order.
+MANIFEST_COLUMNS = ("image", "mask", "label", "split", "group")
+
+
+def write_manifest(folder: str | Path, rows: list[dict]) -> Path:
+    """Write ``folder/manifest.csv`` from rows of :data:`MANIFEST_COLUMNS` (paths relative to ``folder``; a
+    missing key is an empty cell). Returns the file."""
+    path = Path(folder) / "manifest.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        writer.writerows({column: row.get(column, "") for column in MANIFEST_COLUMNS} for row in rows)
+    return path
 
 
 def _from_manifest(folder: Path, skipped: list[str] | None) -> list[Sample]:

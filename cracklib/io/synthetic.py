@@ -8,12 +8,14 @@ real data in ``../shared/data``.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from cracklib.io.datasets import write_manifest
 from cracklib.io.imageio import write_png
 
 __all__ = ["TEXTURES", "surface", "crack_mask", "crack_image", "GrowthSeries", "HARD_SERIES", "growth_series",
@@ -288,9 +290,6 @@ def bundled_samples() -> list[tuple[Path, Path]]:
 
 def write_sample_dataset(folder: Path) -> Path:
     """The bundled samples as a data folder in the ``../shared/data`` layout (split ``test``)."""
-    import csv
-    import shutil
-
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "masks").mkdir(exist_ok=True)
@@ -301,10 +300,7 @@ def write_sample_dataset(folder: Path) -> Path:
         label = int("clean" not in image.stem)
         rows.append({"image": f"images/{image.name}", "mask": f"masks/{image.name}", "label": label,
                      "split": "test", "group": "crack" if label else "clean"})
-    with open(folder / "manifest.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(folder, rows)
     return folder
 
 
@@ -315,9 +311,6 @@ def write_synthetic_dataset(folder: Path, *, n: int = 24, shape: tuple[int, int]
     Every other photo is crack-free (its mask empty); the last ``val_fraction``
     are split ``val``, the rest ``train``. For tests and demos of training.
     """
-    import csv
-
-
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "masks").mkdir(exist_ok=True)
@@ -332,10 +325,7 @@ def write_synthetic_dataset(folder: Path, *, n: int = 24, shape: tuple[int, int]
         rows.append({"image": f"images/{name}", "mask": f"masks/{name}", "label": int(cracked),
                      "split": "val" if index >= n * (1 - val_fraction) else "train",
                      "group": "crack" if cracked else "clean"})
-    with open(folder / "manifest.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(folder, rows)
     return folder
 
 
