@@ -196,24 +196,20 @@ def smoke_data(sets, *, split: str, n: int | dict = 4, shape: tuple[int, int] = 
     synthetic photos of ``shape`` with exact masks (every other one crack-free; groups ``crack`` and ``clean``, or
     as in :data:`SMOKE_GROUPS`), all in ``split``; the sets named in ``cracked_only`` keep their cracked photos
     only (as DeepCrack's). Removed when the process ends."""
-    from cracklib.io import write_synthetic_dataset
+    from cracklib.io import write_manifest, write_synthetic_dataset
 
     root = temporary_folder("benchmark_smoke_data_")
     for seed, name in enumerate(sets):
         count = n[name] if isinstance(n, dict) else n
         folder = write_synthetic_dataset(root / name, n=count, shape=shape, seed=seed, val_fraction=0.0)
-        manifest = folder / "manifest.csv"
-        with open(manifest, newline="") as handle:
+        with open(folder / "manifest.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
         rows = [row for row in rows if name not in cracked_only or row["label"] == "1"]
         cracked_groups, clean_group = SMOKE_GROUPS.get(name, (("crack",), "clean"))
         for index, row in enumerate(rows):
             row["split"] = split
             row["group"] = cracked_groups[index // 2 % len(cracked_groups)] if row["label"] == "1" else clean_group
-        with open(manifest, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_manifest(folder, rows)
     return root
 
 

@@ -25,8 +25,8 @@ FOLDERS = ("results", "speed", "soak", "decisions")
 SCRIPTS = sorted(f"benchmarks.{folder}.{path.stem}" for folder in FOLDERS
                  for path in (ROOT / "benchmarks" / folder).glob("*.py") if path.name != "__init__.py")
 #: The smoke runs that load no shipped weights and start no process: the fast tier. Every other one is ``slow``
-#: (pytest.ini: it loads the shipped weights, starts a python process, the studio or a browser); each takes 1-80 s
-#: on two cores, the whole file about 5 minutes.
+#: (pytest.ini: it loads the shipped weights, starts a python process, the studio or a browser): under 15 s each
+#: in this process, 8-30 s as a process of its own; the whole file about 2 minutes on two cores.
 FAST = {"benchmarks.speed.model_cost"}
 
 

@@ -88,15 +88,15 @@ def read_series(folder: Path) -> dict[str, list[Path]]:
 def smoke_series(folder: Path, *, shape=(128, 160), frames: int = 3) -> Path:
     """A tiny frame series in the layout of ``metal_fatigue_growth`` (manifest group = series, frame number in
     the name), for ``--smoke``."""
-    from cracklib.io import write_png
+    from cracklib.io import write_manifest, write_png
 
     grown = growth_series(shape, steps=frames, rng=0, **HARD_SERIES)
     (folder / "images").mkdir(parents=True, exist_ok=True)
-    rows = ["image,mask,label,split,group"]
+    rows = []
     for index, frame in enumerate(grown.frames, start=1):
         write_png(folder / "images" / f"frame_{index:02d}.png", frame)
-        rows.append(f"images/frame_{index:02d}.png,,1,test,series_a")
-    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+        rows.append({"image": f"images/frame_{index:02d}.png", "label": 1, "split": "test", "group": "series_a"})
+    write_manifest(folder, rows)
     return folder
 
 
