@@ -53,7 +53,7 @@ for name, data in files:
     result = studio.measured(explained, config.mask, exclude=exclude)
     truth = studio.read_mask_upload(masks[pairs[name]], pairs[name], image.shape[:2]) if name in pairs else None
     scores = score_result(result, truth) if truth is not None else None
-    # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks/mask_step.py):
+    # The mask is drawn before its severity is measured (about 0.2 s on a 12 MP photo, benchmarks.speed.mask_step):
     # the metrics and the crack table are filled in below it, in the places kept for them here.
     cols = st.columns(6)
     cols[0].metric("Crack probability", f"{result.probability:.3f}")
@@ -118,7 +118,7 @@ if rows:
     left.download_button("Numbers (CSV)", table_csv(rows), file_name="cracks.csv", mime="text/csv")
     # Library functions with their arguments, not lambdas: a lambda defined here would keep this page's whole
     # namespace (photos, maps, masks) in a reference cycle, freed only when Python's cyclic collector runs
-    # (benchmarks/soak.py: about 140 MB more per 6 MP upload).
+    # (benchmarks.soak.soak: about 140 MB more per 6 MP upload).
     everything = {**downloads, "cracks.csv": partial(table_csv_bytes, rows)}
     right.download_button("Everything (zip)", partial(zip_of_made_files, everything),
                           file_name="cracks.zip", mime="application/zip")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -337,6 +338,12 @@ def check_whole_photo_candidates(module, tmp_path, capsys):
     assert all(0 <= r["balanced_accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in reports)
 
 
+def check_gpu_check(module, tmp_path, capsys):
+    report = last_json(run_in_process(module, capsys))
+    assert report["steps"] == 2 and len(report["losses_cpu"]) == 2  # one loss per training step on the CPU
+    assert report["photo_mp"] == 256 * 256 / 1e6 and report["s_per_mp_cpu"] > 0
+
+
 CHECKS = {name.removeprefix("check_"): check for name, check in list(globals().items()) if name.startswith("check_")}
 
 
@@ -351,6 +358,13 @@ def check_any(module, tmp_path, capsys):
 @pytest.mark.parametrize("module", [pytest.param(m, marks=[] if m in FAST else [pytest.mark.slow]) for m in SCRIPTS])
 def test_smoke(module, tmp_path, capsys):
     CHECKS.get(module.rsplit(".", 1)[1], check_any)(module, tmp_path, capsys)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here: the GPU check runs on a lent machine")
+def test_the_gpu_check_agrees_with_the_cpu(capsys):
+    gpu_check = importlib.import_module("benchmarks.speed.gpu_check")
+    assert gpu_check.main(["--steps", "5", "--side", "1024"]) == 0, capsys.readouterr().out
 
 
 def test_the_scripts_are_found():
