@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--round-teacher", default="student", choices=list(ROUND_TEACHERS),
                     help="after the first round: student, the previous student's mask refined on the photo; "
                          "agreement, where that mask and the explanations agree")
+    ds.add_argument("--start-from", default=None, metavar="STUDENT",
+                    help="continue the rounds from a student of an earlier round (its refined mask is the first "
+                         "teacher)")
     ds.add_argument("--teacher-for", nargs="*", default=[], metavar="FOLDER=WEIGHTS",
                     help="a data folder explained by its own classifier "
                          "(e.g. magnetic_tiles=weights/magnetic_tiles.pt)")
@@ -409,6 +412,7 @@ def _distill(args) -> int:
     card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=_config(args),
                             rounds=args.rounds, round_teacher=args.round_teacher, teachers=teachers,
                             crops_per_image=args.crops_per_image, max_images=args.max_images, cache_dir=cache,
+                            start_from=args.start_from,
                             notes={"command": "python -m cracklib " + " ".join(args.argv)}, resume=args.resume,
                             log=sys.stderr)
     print(card.to_json())

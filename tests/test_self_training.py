@@ -88,3 +88,15 @@ def test_two_rounds_with_the_agreement_teacher(tmp_path, tiny_classifier):
     assert len(train) > 3
     with pytest.raises(ValueError, match="round teacher"):
         distill_and_save(tiny_classifier, [str(folder)], tmp_path / "x.pt", config=config, round_teacher="nope")
+
+
+@pytest.mark.slow
+def test_a_run_continues_the_rounds_from_an_earlier_student(tmp_path, tiny_classifier):
+    folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(96, 96))
+    config = SegmenterConfig(width=0.125, crop=64, epochs=1, batch_size=4)
+    first = distill_and_save(tiny_classifier, [str(folder)], tmp_path / "one.pt", config=config, crops_per_image=2)
+    assert first.notes["round"] == 1 and first.notes["start_from"] is None
+    second = distill_and_save(tiny_classifier, [str(folder)], tmp_path / "two.pt", config=config, crops_per_image=2,
+                              start_from=tmp_path / "one.pt")
+    assert second.notes["round"] == 2 and second.notes["start_from"] == str(tmp_path / "one.pt")
+    assert "round 2: the previous round's refined mask" in second.training_data["pixel_labels"]

@@ -18,8 +18,8 @@ import numpy as np
 from cracklib.errors import CrackInputError
 from cracklib.io.imageio import read_image, read_mask
 
-__all__ = ["MANIFEST_COLUMNS", "write_manifest", "DEMO_SAMPLE", "Sample", "read_dataset", "read_sample", "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS",
-           "assign_splits", "match_masks"]
+__all__ = ["MANIFEST_COLUMNS", "write_manifest", "DEMO_SAMPLE", "Sample", "read_dataset", "read_sample",
+           "crack_pixels", "IMAGE_SUFFIXES", "LABEL_FOLDERS", "assign_splits", "match_masks"]
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}

@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from cracklib.io.datasets import Sample
 from cracklib.io.imageio import write_png
-from cracklib.nets.models import card_path
+from cracklib.nets.models import card_path, read_card
 from cracklib.pipeline.classifier import Classifier
 from cracklib.pipeline.explanation import explain_with_network
 from cracklib.pipeline.mask_step import segment, segment_explanation
@@ -153,7 +153,10 @@ def student_targets(student: str | Path, mask: MaskSettings = default_mask("dist
         if sample.label == 0:
             return np.zeros(image.shape[:2], np.uint8)
         explanation = explain_with_network(student, image, ExplanationSettings(gate=0.0))
-        return pseudo_mask(segment_explanation(explanation, mask, photo=image), settings)
+        result = segment_explanation(explanation, mask, photo=image)
+        if sample.label == 1 and not result.mask.any():
+            return None  # a crack the student missed, not a crack-free photo
+        return pseudo_mask(result, settings)
 
     return target
 
@@ -183,7 +186,8 @@ def distill_and_save(teacher: Classifier, data: list[str], out: str | Path, *,
                      pipeline: PipelineConfig = PipelineConfig(), settings: PseudoMaskSettings = PseudoMaskSettings(),
                      rounds: int = 1, round_teacher: str = "student", teachers: dict[str, Classifier] | None = None,
                      crops_per_image: int = 4, max_images: int | None = None, cache_dir: str | Path | None = None,
-                     notes: dict | None = None, resume: bool = False, log=None):
+                     start_from: str | Path | None = None, notes: dict | None = None, resume: bool = False,
+                     log=None):
     """Pseudo-masks from ``teacher``'s explanations, a U-Net trained on them, optionally more rounds; saved.
 
     Parameters
@@ -203,7 +207,10 @@ def distill_and_save(teacher: Classifier, data: list[str], out: str | Path, *,
     teachers : dict, optional
         Data folder name → a classifier that explains that folder instead of ``teacher`` (a per-set model).
     cache_dir : path, optional
-        The first round's pseudo-masks are kept there as PNG (a resumed run reads them back).
+        The explanations' pseudo-masks are kept there as PNG (a resumed run reads them back).
+    start_from : path, optional
+        A student of an earlier round: this run's rounds continue from it (its refined mask is the first
+        teacher), instead of starting from the explanations.
 
     Returns
     -------
@@ -225,22 +232,26 @@ def distill_and_save(teacher: Classifier, data: list[str], out: str | Path, *,
         folder = next((name for name in explained if name in sample.image.parts), None)
         return (explained[folder] if folder else default)(sample, image)
 
-    targets, card = first_round, None
-    for round_number in range(1, rounds + 1):
+    previous = Path(start_from) if start_from else None
+    first = read_card(previous).notes.get("round", 1) + 1 if previous else 1
+    notes["start_from"] = str(previous) if previous else None
+    card = None
+    for round_number in range(first, first + rounds):
         if log:
-            print(f"round {round_number} of {rounds}", file=log, flush=True)
-        made_by = ("explanation pseudo-masks" if round_number == 1 else "the previous round's refined mask"
-                   + (" where the explanations agree" if round_teacher == "agreement" else ""))
+            print(f"round {round_number} (of {first + rounds - 1})", file=log, flush=True)
+        if previous is None:
+            targets, made_by = first_round, "explanation pseudo-masks"
+        else:
+            targets, made_by = student_targets(previous, settings=settings), "the previous round's refined mask"
+            if round_teacher == "agreement":
+                targets, made_by = agreement(targets, first_round), made_by + " where the explanations agree"
         card = train_unet_and_save(data, out, config=config, crops_per_image=crops_per_image, targets=targets,
                                    max_images=max_images,
                                    pixel_labels="none: image labels and the classifier's explanations "
                                                 f"(round {round_number}: {made_by})",
                                    notes={**notes, "round": round_number}, resume=resume, log=log)
-        if round_number < rounds:
-            student = Path(out).with_name(f"{Path(out).stem}.round{round_number}.pt")
+        if round_number < first + rounds - 1:
+            previous = Path(out).with_name(f"{Path(out).stem}.round{round_number}.pt")
             for source in (Path(out), card_path(out)):  # the next round reads this student, not the file it writes
-                shutil.copyfile(source, student if source.suffix == ".pt" else card_path(student))
-            targets = student_targets(student, settings=settings)
-            if round_teacher == "agreement":
-                targets = agreement(targets, first_round)
+                shutil.copyfile(source, previous if source.suffix == ".pt" else card_path(previous))
     return card
