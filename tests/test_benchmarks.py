@@ -338,6 +338,18 @@ def check_whole_photo_candidates(module, tmp_path, capsys):
     assert all(0 <= r["balanced_accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in reports)
 
 
+def check_self_training_val(module, tmp_path, capsys):
+    out = tmp_path / "self_training.md"
+    run_in_process(module, capsys, "--out", str(out))
+    rows = table(out.read_text(), "set")
+    sets = [row for row in rows if not row[0].startswith(("**", "seconds"))]
+    assert [row[0] for row in sets] == ["magnetic_tiles", "crackforest"]
+    mean = next(row for row in rows if row[0] == "**mean**")
+    for column in (1, 2):  # the teacher and the (untrained) student: each mean is its cells' mean
+        assert float(mean[column].strip("*")) == pytest.approx(np.mean([float(row[column]) for row in sets]), abs=6e-4)
+    assert all(float(row[1]) > float(row[2]) for row in sets)  # an untrained student is far below its teacher
+
+
 def check_gpu_check(module, tmp_path, capsys):
     report = last_json(run_in_process(module, capsys))
     assert report["steps"] == 2 and len(report["losses_cpu"]) == 2  # one loss per training step on the CPU
