@@ -78,7 +78,7 @@ def _choose(name: str, options: list[str] | None = None, *, default=None, **kwar
     """A select box for a choice of the option schema (its label, choices, help; the product's default)."""
     entry = option(name)
     return choice_box(entry.label, options or entry.choices(), default_of(name) if default is None else default,
-                   help=entry.help, **kwargs)
+                      help=entry.help, **kwargs)
 
 
 def _slide(name: str, value=None, **kwargs):
