@@ -102,8 +102,6 @@ def _pipeline_options(parser: argparse.ArgumentParser, *, allow_none: bool = Fal
         if entry.name in NETWORK_STEP_FIELDS:
             default = None
             kwargs["help"] += f" (default {getattr(defaults, entry.name)}; {networks}: their own)"
-        elif entry.name == "mm_per_px":
-            default = None
         elif default is not None:
             kwargs["help"] += f" (default {default})"
         parser.add_argument(entry.flag, default=default, **kwargs)

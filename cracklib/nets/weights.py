@@ -113,8 +113,7 @@ def _load_once(path: str | Path, kind: str, device) -> tuple[nn.Module, ModelCar
     return _cached(str(path), kind, str(device or default_device()), stamp)
 
 
-def load_segmenter(path: str | Path, *, device: torch.device | str | None = None
-                           ) -> tuple[UNet11, ModelCard]:
+def load_segmenter(path: str | Path, *, device: torch.device | str | None = None) -> tuple[UNet11, ModelCard]:
     """A segmentation network and its card, loaded once per file and device (again if either file changes)."""
     return _load_once(path, "segmentation network", device)
 

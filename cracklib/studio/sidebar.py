@@ -19,7 +19,7 @@ from cracklib.pipeline.options import default_of, option
 from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.pipeline.settings import PipelineConfig
 from cracklib.studio.cache import classifier
-from cracklib.studio.widgets import EXPLANATION, choice_box
+from cracklib.studio.widgets import choice_box
 
 #: Where the Train page writes models: one fresh folder per run under the temp folder.
 TRAINED_PREFIX = "cracklib_trained_"
@@ -117,7 +117,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                 kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
             st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "
                        "(0.5 is chance): its masks and counts are not to be trusted.")
-        choice, rules = EXPLANATION.method, EXPLANATION.rules
+        choice, rules = default_of("method"), default_of("rules")
         if method:
             choice = _choose("method", [m for m in option("method").choices() if method_available(m)])
             own_network = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None

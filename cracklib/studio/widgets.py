@@ -9,10 +9,6 @@ import numpy as np
 import streamlit as st
 
 from cracklib.io.render import preview
-from cracklib.pipeline.settings import ExplanationSettings, MaskSettings
-
-EXPLANATION, MASK = ExplanationSettings(), MaskSettings()
-
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
 
