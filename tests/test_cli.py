@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cracklib.cli import main
 from cracklib.io import write_png
@@ -117,6 +118,18 @@ def test_segment_with_an_exclusion_mask_and_one_of_the_wrong_size(tmp_path, tiny
                  "--exclude", str(tmp_path / "small.png")]) == 2
     err = capsys.readouterr().err
     assert "mask is 8x8 but the image is" in err and len(err.strip().splitlines()) == 1
+
+
+def test_segment_turns_a_phone_photo_upright_by_its_exif_tag(tmp_path, tiny_weights):
+    photo = np.asarray(Image.open(bundled_samples()[0][0]).convert("RGB"))[:96, :160]
+    exif = Image.Exif()
+    exif[0x0112] = 8  # stored sideways; the viewer turns it 90° anticlockwise
+    Image.fromarray(photo).save(tmp_path / "phone.jpg", exif=exif)
+    write_png(tmp_path / "upright.png", np.ones((160, 96), bool))  # drawn on the photo as a viewer sees it
+    assert main(["segment", str(tmp_path / "phone.jpg"), "--out", str(tmp_path / "out"), "--weights",
+                 str(tiny_weights), "--gate", "0", "--exclude", str(tmp_path / "upright.png")]) == 0
+    report = json.loads((tmp_path / "out" / "phone.json").read_text())
+    assert (report["height"], report["width"]) == (160, 96)
 
 
 @pytest.mark.parametrize("options, expected", [

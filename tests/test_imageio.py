@@ -86,3 +86,28 @@ def test_mask_values():
     zero_one = np.zeros((4, 4), np.uint8)
     zero_one[0, 0] = 1
     assert read_mask(_png(Image.fromarray(zero_one))).sum() == 1
+
+
+def _tagged_jpeg(array: np.ndarray, orientation: int) -> bytes:
+    """A JPEG of ``array`` stored as is, with an EXIF orientation tag (as a phone writes a portrait photo)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=95, exif=exif)
+    return buffer.getvalue()
+
+
+def test_photos_are_turned_upright_by_their_exif_orientation():
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[:, :10] = 255  # a bright band on the stored image's left
+    # Orientation 6: the viewer turns the stored image 90° clockwise, so the band ends up on top.
+    upright = read_image(_tagged_jpeg(stored, 6), name="phone.jpg")
+    assert upright.shape == (40, 20, 3)
+    assert upright[:10].mean() > 200 and upright[12:].mean() < 30
+    # An upright mask of the upright size is accepted; the stored size is now the wrong one.
+    mask = np.zeros((40, 20), np.uint8)
+    assert read_mask(_png(Image.fromarray(mask)), shape=upright.shape[:2], name="phone_mask.png").shape == (40, 20)
+    with pytest.raises(CrackInputError, match="mask is 40x20 but the image is 20x40"):
+        read_mask(_png(Image.fromarray(np.zeros((20, 40), np.uint8))), shape=upright.shape[:2], name="m.png")
+    # Without a tag (orientation 1) nothing turns.
+    assert read_image(_tagged_jpeg(stored, 1), name="plain.jpg").shape == (20, 40, 3)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cracklib.errors import CrackInputError
 
@@ -68,7 +68,16 @@ def _open(source, name: str | None = None) -> Image.Image:
         Image.MAX_IMAGE_PIXELS = previous
     if image.width == 0 or image.height == 0:
         raise CrackInputError(f"{name}: empty image")
-    return image
+    return _upright(image)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation tag says (a phone stores a portrait photo sideways and tags
+    it), so that the photo, its mask and every pixel coordinate are the ones a viewer sees."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):  # a damaged tag: the pixels are still good
+        return image
 
 
 def to_rgb_uint8(image: Image.Image) -> np.ndarray:
@@ -91,7 +100,7 @@ def to_rgb_uint8(image: Image.Image) -> np.ndarray:
 
 
 def read_image(source, *, name: str | None = None) -> np.ndarray:
-    """Read an image file as an H×W×3 uint8 array.
+    """Read an image file as an H×W×3 uint8 array, upright by its EXIF orientation.
 
     Parameters
     ----------
@@ -107,7 +116,7 @@ def read_image(source, *, name: str | None = None) -> np.ndarray:
 
 
 def read_mask(source, *, shape: tuple[int, int] | None = None, name: str | None = None) -> np.ndarray:
-    """Read a ground-truth mask as a boolean H×W array.
+    """Read a ground-truth mask as a boolean H×W array, upright by its EXIF orientation.
 
     Masks stored as 0/1 or 0/255 both work: a pixel is crack when it is above
     half of 255 (or non-zero in a 0/1 mask).
