@@ -51,7 +51,8 @@ def test_distillation_reads_no_pixel_mask(tmp_path, tiny_classifier):
     # One line per epoch, with the time left (a long run shows its progress).
     assert re.search(r"epoch 1/1: loss [\d.]+ val loss [\d.]+ val F1 [\d.]+ \(\d+ s, ETA 0 min\)", log.getvalue())
     shutil.rmtree(folder / "masks")
-    distill_and_save(teacher, [str(folder)], tmp_path / "without.pt", config=config, crops_per_image=2)
+    # Into a folder that does not exist yet: made before the first epoch's checkpoint is written.
+    distill_and_save(teacher, [str(folder)], tmp_path / "new" / "without.pt", config=config, crops_per_image=2)
     first = torch.load(tmp_path / "with.pt", weights_only=True)
-    second = torch.load(tmp_path / "without.pt", weights_only=True)
+    second = torch.load(tmp_path / "new" / "without.pt", weights_only=True)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)

@@ -286,6 +286,7 @@ def train_unet_and_save(data: list[str], out: str | Path, *, config: SegmenterCo
         print(f"{len(x)} training crops ({(y == 1).mean():.1%} crack pixels), {len(vx)} validation", file=log)
 
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # before the first epoch's checkpoint, not after the run
     model, history = train_segmenter(x, y, vx, vy, config=config, checkpoint=checkpoint_path(out),
                                      resume=resume, log=log)
     card = save_segmenter(model, out, training_data={"sources": sources, "pixel_labels": pixel_labels,
