@@ -11,6 +11,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	# Quantus, the faithfulness metrics' test reference, without its opencv-python (the GUI build clashes with
+	# the headless one above; Quantus needs neither's GUI).
+	$(PY) -m pip install --quiet --no-deps quantus==0.6.0
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 

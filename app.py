@@ -15,4 +15,5 @@ navigation = st.navigation([
     st.Page("pages/about.py", title="About", icon=":material/info:"),
 ])
 with studio.page_run():  # background work waits for it
+    studio.trained_models()  # the session's trained models stay in the address on every page (a reload finds them)
     navigation.run()

@@ -31,7 +31,7 @@ from cracklib.run.batch import run_campaign
 from cracklib.run.calibration import calibrate_weights, choose_views
 from cracklib.run.evaluation import evaluate_samples
 from cracklib.run.export import result_files
-from cracklib.run.growth import GROWTH_CONFIG, TEMPORAL_MODES, monitor_growth
+from cracklib.run.growth import GROWTH_CONFIG, STATIC_RULE, STATIC_RULES, TEMPORAL_MODES, monitor_growth
 from cracklib.train.classifier import train_and_save
 from cracklib.train.distill import ROUND_TEACHERS, distill_and_save
 from cracklib.train.examples import PatchSettings
@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="folder with images/, masks/ and manifest.csv")
     ev.add_argument("--split", default=None, help="train, val or test (default: all)")
     ev.add_argument("--groups", default=None, help="comma-separated groups")
+    ev.add_argument("--faithfulness", action="store_true",
+                    help="also score each segmented photo's explanation: deletion, insertion, ROAD, the cascading "
+                         "randomisation test and the localisation against its mask (seconds per photo)")
     _pipeline_options(ev, allow_none=True)
 
     gr = commands.add_parser("growth", help="segment a time series of one surface; report what grew")
@@ -160,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--rotation", action="store_true", help="also undo rotations of up to 10 degrees")
     gr.add_argument("--temporal", default="consistent", choices=list(TEMPORAL_MODES),
                     help="; ".join(f"{name}: {text}" for name, text in TEMPORAL_MODES.items()))
+    gr.add_argument("--static", default=STATIC_RULE, choices=list(STATIC_RULES),
+                    help="mask pixels whose photo never changed: " + "; ".join(f"{name}: {text}" for name, text
+                                                                               in STATIC_RULES.items()))
     gr.add_argument("--out", default=None, help="folder for the masks and growth overlays")
     gr.add_argument("--json", action="store_true", help="print one JSON object (default: a table)")
     _pipeline_options(gr, defaults=GROWTH_CONFIG.mask)
@@ -304,7 +310,7 @@ def _evaluate(args) -> int:
     classifier = load_classifier(args.weights)
     bar = _progress(len(samples), "evaluate")
     report = evaluate_samples(classifier, samples, _config(args), segmentation=args.method != "none",
-                              progress=lambda done, total: bar.update())
+                              faithfulness=args.faithfulness, progress=lambda done, total: bar.update())
     bar.close()
     report.update({"data": str(args.data), "split": args.split, "groups": groups, "weights": str(args.weights)})
     print(json.dumps(report))
@@ -319,7 +325,7 @@ def _growth(args) -> int:
     classifier = load_classifier(args.weights)
     bar = _progress(len(images), "growth")
     report = monitor_growth(classifier, images, _config(args), names=[str(name) for name in args.frames],
-                            align=args.align, rotation=args.rotation, temporal=args.temporal,
+                            align=args.align, rotation=args.rotation, temporal=args.temporal, static=args.static,
                             progress=lambda done, total: _advance(bar, done, total))
     bar.close()
     if args.out:
@@ -442,15 +448,18 @@ def _train(args) -> int:
             raise CrackInputError(f"--oversample {item}: expected FOLDER=K with K a whole number ≥ 1")
         repeats[name] = int(factor)
     patches = PatchSettings(max_crack=args.max_patches, max_clean=args.max_patches)
+    skipped: list[str] = []  # bad manifest rows and unreadable files: left out, the rest trained on
     card = train_and_save(data=args.data, synthetic=args.synthetic, arch=args.arch, width=args.width,
                           size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           seed=args.seed, half=args.half, out=args.out, device=args.device, resume=args.resume,
                           hard_negatives_from=args.hard_negatives, patch_settings=patches,
                           cache_dir=args.cache_dir, init_from=args.init, oversample_sources=repeats,
                           command="python -m cracklib " + " ".join(args.argv),
-                          log=sys.stderr, until_epoch=args.until_epoch, patience=args.patience)
+                          log=sys.stderr, until_epoch=args.until_epoch, patience=args.patience, skipped=skipped)
     print(card.to_json())
-    return 0
+    for problem in skipped:  # trained without them, but the user must hear of each (as evaluate does)
+        print(f"error: {problem}", file=sys.stderr)
+    return 2 if skipped else 0
 
 
 def _train_explainer(args) -> int:

@@ -1,28 +1,38 @@
 """About page: what the studio does, the model's card, and the papers."""
 
 import json
+from pathlib import Path
 
 import streamlit as st
 
 from cracklib import studio
-from cracklib.io import DEMO_SAMPLE
+from cracklib.io import DEMO_SAMPLE, heatmap_rgb, mask_overlay
 from cracklib.pipeline import segment_explanation
-from cracklib.io import heatmap_rgb, mask_overlay
+
+#: Decimals of the test metrics (their test splits hold tens to a thousand photos: a fourth digit is noise).
+METRIC_DECIMALS = 3
 
 st.title("About the crack studio")
 st.markdown("""
 Pixel masks of cracks are expensive to draw; image labels (*crack* / *no crack*) are cheap. The studio uses a
-classifier trained on image labels only and turns its **explanation** into a **segmentation**:
+classifier trained on image labels only and turns its **explanation** into a **segmentation**. Each photo goes
+through these steps:
 
-1. **Classify** the photo in tiles at its native resolution (a crack one pixel wide survives); tiles whose crack
-   probability reaches the *gate* go on.
-2. **Explain** those tiles: layer-wise relevance propagation (LRP, with zennit) or a gradient method (captum:
-   Integrated Gradients, DeepLift, Input×Gradient, GradientSHAP, DeepLiftSHAP), against a damage-free baseline
-   where the method needs one. The tile maps are blended into one map of the whole photo.
-3. **Threshold** the relevance: iterative mean ("simple"), a Gaussian mixture or a beta mixture, then clean the
-   mask with closing and area opening.
-4. **Measure** the cracks: area, count, length along the skeleton, widths from the distance transform; and, for a
-   series of photos of one surface, how they **grew**.
+1. **Classify** the photo in tiles at its native resolution (a crack one pixel wide survives). Tiles whose crack
+   probability reaches the *gate* go on; the others are left unexplained.
+2. **Explain** those tiles: layer-wise relevance propagation (LRP, the default) or a gradient method (Integrated
+   Gradients, DeepLift, Input×Gradient, GradientSHAP, DeepLiftSHAP) against a damage-free baseline. Network
+   methods give the map in one pass instead: **B-cos**, a classifier that explains itself; **NN-Explainer**, a
+   network trained to mask the classifier's evidence; and two **U-Nets**, `unet` (trained on pixel masks, the
+   reference) and `distilled` (trained on this product's own explanation masks, from image labels only), whose
+   map is a crack probability.
+3. **Threshold** the map into a mask: a Gaussian mixture (the default), a beta mixture, iterative mean, Otsu, a
+   percentile; a U-Net's probability is cut at 0.5.
+4. **Refine** the mask on the photo: of the thresholded band, keep the pixels that stand out from the surface
+   around them as a crack does, darker (or brighter, for a bright crack: *crack polarity*).
+5. **Post-process**: close gaps along the crack, remove small specks.
+6. **Measure** the cracks: area, count, length along the skeleton, widths; and, for a series of photos of one
+   surface, how they **grew**.
 """)
 weights, config = studio.sidebar_config()
 image_path, _ = DEMO_SAMPLE
@@ -34,16 +44,54 @@ middle.image(heatmap_rgb(result.relevance, image.shape[:2]), caption="2. relevan
              width="stretch")
 right.image(mask_overlay(image, result.mask), caption="3. the mask", width="stretch")
 
+
+def _number(value) -> str:
+    """A metric as shown: counts whole, rates to three decimals, a missing one as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{METRIC_DECIMALS}f}"
+
+
+#: The cards' metric keys in words.
+METRIC_NAMES = {"n": "photos", "balanced_accuracy": "balanced accuracy", "tpr": "true-positive rate",
+                "tnr": "true-negative rate", "auc": "ROC AUC"}
+
+
+def _columns(values: dict) -> dict:
+    return {METRIC_NAMES.get(key, key.replace("_", " ")): _number(value) for key, value in values.items()}
+
+
+def _metric_rows(section) -> list[dict]:
+    """One row per data set of a card's metrics section (``{set: {metric: value}}``), or one row of its values."""
+    if isinstance(section, dict) and section and all(isinstance(v, dict) for v in section.values()):
+        return [{"data set": name, **_columns(values)} for name, values in section.items()]
+    if isinstance(section, dict):
+        return [_columns(section)]
+    return [{"value": _number(section)}]
+
+
 card = studio.classifier(weights).card
+# The user-facing name of the weights (the sidebar's), never where they lie on the server.
+name = Path(weights).stem
 st.subheader("The model")
-st.markdown(f"`{weights}`: {card.arch}, width {card.width}, {card.input_size}-pixel input.")
-cols = st.columns(2)
-with cols[0]:
-    st.markdown("**Training data**")
+st.markdown(f"**{studio.plain(name)}**: {studio.plain(card.arch)}, width {card.width}, "
+            f"{card.input_size}-pixel input.")
+st.markdown("**Test metrics**")
+if not card.test_metrics:
+    st.caption("Its card gives no test metrics.")
+undefined = False
+for title, section in (card.test_metrics or {}).items():
+    st.caption(studio.plain(title))
+    rows = _metric_rows(section)
+    st.dataframe(rows, width="stretch", hide_index=True)
+    undefined |= any(cell == "–" for row in rows for cell in row.values())
+if undefined:
+    st.caption("–: not defined for that set (a true-negative rate, a balanced accuracy or an AUC needs crack-free "
+               "test photos).")
+with st.expander("Training data"):
     st.json(card.training_data, expanded=False)
-with cols[1]:
-    st.markdown("**Test metrics**")
-    st.json(card.test_metrics, expanded=True)
 with st.expander("The whole model card"):
     st.code(json.dumps({k: v for k, v in json.loads(card.to_json()).items() if k != "notes"}, indent=2),
             language="json")
@@ -56,4 +104,5 @@ st.markdown("""
   baselines, post-processing, crack-per-patch, width and growth.)
 - G. Montavon, A. Binder, S. Lapuschkin, W. Samek, K.-R. Müller: *Layer-Wise Relevance Propagation: An Overview*.
   In Explainable AI, LNCS 11700, 2019.
+- M. Böhle, M. Fritz, B. Schiele: *B-cos Networks: Alignment is All We Need for Interpretability*. CVPR 2022.
 """)

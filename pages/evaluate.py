@@ -36,12 +36,14 @@ else:
         try:
             folder, shown = studio.unpacked_zip(upload.getvalue(), upload.name), upload.name
         except CrackInputError as error:
-            st.error(str(error))
+            st.error(studio.plain(error))
 left, middle, right, last = st.columns(4)
 split = left.selectbox("Split", ["test", "val", "train", "all"])
 choices = {choice.label: choice for choice in method_choices()}
 methods = middle.multiselect("Methods", list(choices), default=["lrp (epsilon_gamma_box)", "deeplift"])
-thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple", "gmm"])
+thresholds = right.multiselect("Thresholds", list(THRESHOLDS), default=["simple", "gmm"],
+                               help="fixed and probability cut at a fixed value: they are applied to the maps that "
+                                    "are probabilities (the segmentation networks, nn_explainer) only")
 posts = last.multiselect("Post-processing", list(POSTPROCESSING), default=["none", "paper"])
 limit = st.number_input("At most this many images (0 = all)", min_value=0, value=20)
 
@@ -49,7 +51,7 @@ selection = (source, shown, split)
 if st.button("Run", type="primary", disabled=folder is None or not (methods and thresholds and posts)):
     skipped: list[str] = []  # bad manifest rows and unreadable files: named, the rest evaluated
     try:
-        samples = read_dataset(folder, split=None if split == "all" else split, skipped=skipped)
+        samples = read_dataset(folder, split=None if split == "all" else split, skipped=skipped, name=shown)
         samples = samples[:limit] if limit else samples
         with studio.progress_bar("Evaluating", "image") as progress:
             rows = evaluate_grid(studio.classifier(weights), samples,
@@ -57,7 +59,7 @@ if st.button("Run", type="primary", disabled=folder is None or not (methods and 
                                  thresholds, posts, mask=config.mask, skipped=skipped, progress=progress)
         st.session_state["evaluation"] = {"selection": selection, "rows": rows, "skipped": skipped}
     except CrackInputError as error:
-        st.error(str(error))
+        st.error(studio.plain(error))
         st.session_state.pop("evaluation", None)
 
 evaluation = st.session_state.get("evaluation")
@@ -65,12 +67,12 @@ if evaluation and evaluation["selection"] != selection:
     st.info("The data selection changed: press Run to evaluate it.")  # never results of another folder
     evaluation = None
 for problem in (evaluation or {}).get("skipped", []):
-    st.warning(f"Left out: {problem}")
+    st.warning(f"Left out: {studio.plain(problem)}")
 if evaluation and evaluation["rows"]:
     rows = evaluation["rows"]
-    st.subheader(f"{shown}: {rows[0]['n_images']} images with cracks")
+    st.subheader(f"{studio.plain(shown)}: {rows[0]['n_images']} images with cracks")
     table = [{key: value for key, value in row.items() if key != "sampler"} for row in rows]
-    st.dataframe(table, width="stretch")
+    st.dataframe(table, width="stretch", placeholder="")
     st.download_button("Table (CSV)", table_csv(table), file_name="evaluation.csv", mime="text/csv")
     st.plotly_chart(studio.pr_figure(grid_curves(rows)), width="stretch")
 elif evaluation is not None:

@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,3 +65,50 @@ def assert_resumes_to_the_straight_weights(train, checkpoint: Path) -> torch.nn.
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), name
     return straight
+
+
+def unescaped(text: str) -> str:
+    """Text as the browser shows it: the backslash escapes of ``cracklib.studio.plain`` removed (AppTest hands
+    back the markdown source of errors, captions and headers)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+#: Debian's Chromium, which the browser tests and docs/screenshots.py drive (Playwright's own downloads are never
+#: used).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served_app(*, timeout_s: float = 120):
+    """``streamlit run app.py`` on a free local port, for as long as the ``with`` lasts; yields its address."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port), "--server.address", "127.0.0.1"],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout_s
+        while True:  # Streamlit's health endpoint answers "ok" once the server is up
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def wait_for_app_run(page, timeout=180_000):
+    """As Streamlit's own e2e tests: the app element reports that the script is not running."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)

@@ -1,5 +1,6 @@
 """Every page of the Streamlit studio through streamlit.testing.v1.AppTest."""
 import io
+import json
 import tempfile
 import threading
 import zipfile
@@ -8,7 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
+from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from helpers import unescaped
 
 from cracklib import studio
 from cracklib.studio import cache
@@ -53,7 +57,7 @@ def test_segment_first_open_shows_the_sample_with_its_ground_truth_scores():
     assert float(metrics["Crack probability"]) > 0.5
     assert int(metrics["Area (px)"].replace(",", "")) > 0
     assert 0 < float(metrics["F1"]) <= 1 and "IoU" in metrics
-    assert len(at.get("plotly_chart")) == 3  # heatmap, tile probabilities, PR curve
+    assert len(at.get("plotly_chart")) == 2  # tile probabilities, PR curve (the relevance is a picture)
     labels = [button.label for button in at.get("download_button")]
     assert "Everything (zip)" in labels and "Numbers (CSV)" in labels
 
@@ -181,7 +185,7 @@ def test_segment_uploads_with_a_bad_file_and_a_mismatched_mask():
                                    (other.replace(".png", "_mask.png"), small_mask, "image/png")])
     at.run()
     assert not at.exception
-    errors = [error.value for error in at.error]
+    errors = [unescaped(error.value) for error in at.error]
     assert any("broken.png" in e and "not an image" in e for e in errors)
     assert any("mask is 10x10" in e for e in errors)
     assert len([m for m in at.metric if m.label == "Crack probability"]) == 2  # both good photos processed
@@ -195,7 +199,77 @@ def test_segment_two_uploads_with_the_same_name_are_both_processed():
     at.file_uploader[0].set_value([(name, image, "image/png"), (name, other_image, "image/png")]).run()
     assert not at.exception, at.exception
     assert len([m for m in at.metric if m.label == "Crack probability"]) == 2
-    assert [h.value for h in at.subheader][:2] == [name, name.replace(".png", " (2).png")]
+    assert [h.value for h in at.subheader][:2] == [studio.plain(name), studio.plain(name.replace(".png", " (2).png"))]
+
+
+def test_segment_two_photos_of_one_stem_keep_their_own_widgets_and_files():
+    name, image, _ = _bundled(2)
+    _, other_image, _ = _bundled(3)
+    jpeg = io.BytesIO()
+    Image.open(io.BytesIO(other_image)).convert("RGB").save(jpeg, format="JPEG")
+    at = _open()
+    at.file_uploader[0].set_value([(name, image, "image/png"),
+                                   (name.replace(".png", ".jpg"), jpeg.getvalue(), "image/jpeg")]).run()
+    assert not at.exception, at.exception
+    assert len([m for m in at.metric if m.label == "Crack probability"]) == 2
+    stem = name.removesuffix(".png")
+    keys = [button.key for button in at.get("download_button") if button.key]
+    assert any(key.endswith(f"_{stem}_mask.png") for key in keys)
+    assert any(key.endswith(f"_{stem} (2)_mask.png") for key in keys) and len(keys) == len(set(keys)) == 10
+
+
+def test_segment_shows_file_names_and_errors_as_text_not_markdown():
+    evil = "**bold** [link](http:evil.example) :red[red].png"
+    _, image, _ = _bundled(2)
+    at = _open()
+    at.file_uploader[0].set_value([(evil, image, "image/png"), ("![t](https://x.example).png", b"", "image/png")])
+    at.run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == studio.plain(evil)
+    assert "](" not in at.error[0].value and "\\!\\[t\\]" in at.error[0].value  # escaped, so shown as typed
+
+
+def test_segment_says_so_when_masks_come_without_photos_and_accepts_any_file_type():
+    _, _, mask = _bundled(2)
+    at = _open()
+    at.file_uploader[1].set_value([("photo_mask.png", mask, "image/png")]).run()
+    assert not at.exception
+    assert "1 mask file(s) uploaded but no photo" in at.warning[0].value
+    # A file type the browser used to refuse with a small icon now gets a sentence.
+    at.file_uploader[0].set_value([("animation.gif", b"GIF89a not really", "image/gif")]).run()
+    assert "animation.gif: not an image" in unescaped(at.error[0].value)
+
+
+def test_segment_draws_the_relevance_as_a_picture_beside_the_mask_with_words_for_its_colours():
+    at = _open()
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert captions[0].startswith("Relevance: red: evidence of a crack") and captions[1].startswith("Crack mask")
+    # No fixed-height figure of the photo any more (tests/test_studio.py checks the picture's size).
+    charts = [json.loads(chart.proto.spec)["data"] for chart in at.get("plotly_chart")]
+    assert all(trace["type"] != "image" for traces in charts for trace in traces)
+
+
+def test_the_sidebar_offers_each_method_the_thresholds_and_baselines_that_suit_it():
+    at = _open()
+    assert "probability" not in _sidebar(at, "Threshold").options and "gmm" in _sidebar(at, "Threshold").options
+    _sidebar(at, "XAI method").set_value("unet").run()
+    assert "probability" in _sidebar(at, "Threshold").options
+    assert _sidebar(at, "Threshold").value == "probability"
+    _sidebar(at, "XAI method").set_value("integrated_gradients").run()
+    assert "damage_free_sample" not in _sidebar(at, "Baseline").options  # its mean: damage_free_mean exactly
+    _sidebar(at, "XAI method").set_value("gradient_shap").run()
+    assert "damage_free_sample" in _sidebar(at, "Baseline").options
+
+
+def test_a_bcos_model_gets_its_own_method_and_never_lrp():
+    at = _open()
+    _sidebar(at, "Model").set_value("bcos").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _sidebar(at, "XAI method").value == "bcos" and "lrp" not in _sidebar(at, "XAI method").options
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception and not at.error
+    methods = list(at.dataframe[0].value["method"])
+    assert methods[0] == "bcos" and not any(method.startswith("lrp") for method in methods)
 
 
 # Compare
@@ -227,14 +301,48 @@ def test_compare_explains_only_what_changed_and_dots_share_their_curve_colour(mo
     assert len(calls) == 7                                              # a threshold change explains nothing
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     lines = {t["name"]: t["line"]["color"] for t in traces if t["mode"] == "lines"}
-    dots = {t["name"].removesuffix(": current mask"): t["marker"]["color"] for t in traces if t["mode"] == "markers"}
+    dots = {t["name"].removesuffix(": the mask shown"): t["marker"]["color"] for t in traces if t["mode"] == "markers"}
     assert dots == lines and len(set(lines.values())) == 7
+    # One legend entry per method, all seven of them (the dots share their line's entry).
+    assert sorted(t["name"] for t in traces if t.get("showlegend", True)) == sorted(lines)
+
+
+def test_compare_measures_faithfulness_on_demand_and_draws_it_again_from_the_cache(monkeypatch):
+    from cracklib.run import faithfulness as faithfulness_module
+
+    calls = []
+    original = cache.faithfulness_report
+    monkeypatch.setattr(cache, "faithfulness_report",
+                        lambda *a, **k: calls.append(a[2].settings.method) or original(*a, **k))
+    _clear_caches()
+    at = _open("compare")
+    assert "deletion_auc" not in at.dataframe[0].value.columns and not calls  # not before it is asked for
+    at.multiselect[0].set_value(["lrp (epsilon_gamma_box)", "grad_cam", "unet"]).run()
+    next(button for button in at.button if button.label == "Measure faithfulness").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["deletion_auc"].notna().tolist() == [True, True, False]  # the U-Net explains no classifier
+    # Against the bundled ground truth every map is placed, the U-Net's probability too.
+    assert table["relevance_mass_accuracy"].notna().tolist() == [True, True, True]
+    sentences = [unescaped(caption.value) for caption in at.caption]
+    assert any(s.startswith("grad_cam: The map") and "top layers" in s for s in sentences)
+    assert any(s.startswith("unet: unet is a segmentation network") for s in sentences)
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    curves = {trace["name"] for chart in charts[:1] for trace in chart["data"]}
+    assert curves == {"lrp (epsilon_gamma_box)", "grad_cam"}
+    randomisation = charts[1]["data"]
+    assert [trace["name"] for trace in randomisation] == ["lrp (epsilon_gamma_box)", "grad_cam"]
+    assert randomisation[0]["x"][0] == faithfulness_module.cascade_steps(studio.classifier().model)[0].label
+    assert sorted(calls) == ["grad_cam", "lrp", "unet"]
+    _sidebar(at, "Threshold").set_value("simple").run()  # a rerun: every report from the cache
+    at.multiselect[0].set_value(["lrp (epsilon_gamma_box)", "grad_cam", "unet", "saliency"]).run()
+    assert sorted(calls) == ["grad_cam", "lrp", "saliency", "unet"]  # only the method added is measured
 
 
 def test_compare_bad_upload_gives_one_error():
     at = _open("compare")
     at.file_uploader[0].set_value(("empty.png", b"", "image/png")).run()
-    assert not at.exception and len(at.error) == 1 and "empty.png: empty file" in at.error[0].value
+    assert not at.exception and len(at.error) == 1 and "empty.png: empty file" in unescaped(at.error[0].value)
 
 
 # Growth
@@ -256,7 +364,7 @@ def test_growth_upload_skips_an_unreadable_frame_and_keeps_the_rest():
     frames = [(f"f{i}.png", png_bytes(frame), "image/png") for i, frame in enumerate(series.frames)]
     at.file_uploader[0].set_value(frames + [("f9.png", b"\x89PNG truncated", "image/png")]).run()
     assert not at.exception
-    assert any("f9.png" in error.value for error in at.error)
+    assert any("f9.png" in unescaped(error.value) for error in at.error)
     assert list(at.dataframe[0].value["image"]) == ["f0.png", "f1.png", "f2.png"]
 
 
@@ -316,10 +424,10 @@ def test_evaluate_leaves_out_bad_manifest_rows_and_missing_images_and_scores_the
     at.multiselect[2].set_value(["none"])
     at.button[0].click().run()
     assert not at.exception and not at.error
-    warnings = [w.value for w in at.warning]
+    warnings = [unescaped(w.value) for w in at.warning]
     assert len(warnings) == 3 and "row 3" in warnings[0] and "row 4" in warnings[1] and "gone.png" in warnings[2]
     assert at.dataframe[0].value["n_images"].iloc[0] == 1
-    assert at.subheader[0].value.startswith("survey.zip:")
+    assert unescaped(at.subheader[0].value).startswith("survey.zip:")
     shown = " ".join(str(element.value) for element in [*at.subheader, *at.warning, *at.info])
     assert tempfile.gettempdir() not in shown                  # no server paths
 
@@ -418,10 +526,10 @@ def test_about_shows_the_model_card_and_the_papers():
     assert any("From classification to segmentation" in markdown.value for markdown in at.markdown)
     import json
 
-    training_data, test_metrics = (json.loads(element.value) for element in at.json[:2])
+    training_data = json.loads(at.json[0].value)
     assert training_data["sources"]["brick_walls"]["train"]["examples"] > 0
-    assert 0.5 < test_metrics["classification (whole test images, threshold 0.5)"]["brick_walls"][
-        "balanced_accuracy"] <= 1
+    metrics = at.dataframe[0].value  # the test metrics, a table (tests/test_page_growth_about.py)
+    assert 0.5 < float(metrics.set_index("data set").loc["brick_walls", "balanced accuracy"]) <= 1
 
 
 # Concurrency

@@ -3,19 +3,15 @@
 Needs `/usr/bin/chromium` (`.ci/run` installs Debian's `chromium` package; Playwright's own browser
 downloads are never used). Saves a screenshot under tests/artifacts/ (git-ignored).
 """
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import io
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from cracklib.io import bundled_samples
+from helpers import CHROMIUM, ROOT, served_app, wait_for_app_run
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 pytestmark = [pytest.mark.slow,
@@ -23,39 +19,10 @@ pytestmark = [pytest.mark.slow,
                                                               "(apt-get install chromium; .ci/run does)")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.port", str(port), "--server.address", "127.0.0.1"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:  # Streamlit's health endpoint answers "ok" once the server is up
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise RuntimeError("streamlit did not start")
-            time.sleep(0.5)
+    with served_app() as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_for_app_run(page, timeout=180_000):
-    """As Streamlit's own e2e tests: the app element reports that the script is not running."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
 def test_upload_a_sample_and_see_the_mask_and_severity(app_url):
@@ -71,11 +38,19 @@ def test_upload_a_sample_and_see_the_mask_and_severity(app_url):
             page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.goto(app_url)
             page.wait_for_selector("[data-testid='stMetric']", timeout=180_000)
-            _wait_for_app_run(page)
+            wait_for_app_run(page)
             page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(sample))
             page.get_by_role("heading", name=sample.name).wait_for(timeout=180_000)
-            _wait_for_app_run(page)
+            wait_for_app_run(page)
             assert page.get_by_text("Crack mask (red)").first.is_visible()
+            # The relevance is a picture of the mask's size beside it, red where the crack is: visible, not specks.
+            relevance = page.locator("[data-testid='stImage']", has_text="Relevance: red").locator("img").first
+            mask = page.locator("[data-testid='stImage']", has_text="Crack mask").locator("img").first
+            assert relevance.bounding_box()["width"] == pytest.approx(mask.bounding_box()["width"], abs=2)
+            assert relevance.bounding_box()["height"] == pytest.approx(mask.bounding_box()["height"], abs=2)
+            red = _picture(page, relevance)
+            reddish = (red[..., 0].astype(int) - red[..., 1] > 80).mean()
+            assert reddish > 0.002, f"only {reddish:.4%} of the relevance picture is clearly red"
             images = page.locator("[data-testid='stImage'] img")
             assert images.count() >= 1 and images.first.evaluate("img => img.naturalWidth") > 0
             metrics = {page.locator("[data-testid='stMetricLabel']").nth(i).inner_text().strip():
@@ -85,5 +60,36 @@ def test_upload_a_sample_and_see_the_mask_and_severity(app_url):
             assert int(metrics["Area (px)"].replace(",", "")) > 0
             assert "/" in metrics["Max / mean width (px)"]
             page.screenshot(path=str(ARTIFACTS / "segment_upload.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def _picture(page, image) -> np.ndarray:
+    """The pixels of an ``<img>`` as the browser fetched them."""
+    data = page.request.get(image.evaluate("img => img.src")).body()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_a_file_name_written_as_markdown_is_shown_as_typed_with_no_link(app_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    name = "**bold** [link](http:evil.example) :red[red].png"
+    hostile = tmp_path / name
+    hostile.write_bytes(bundled_samples()[3][0].read_bytes())
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            fetched = []
+            page.on("request", lambda request: fetched.append(request.url))
+            page.goto(app_url)
+            page.wait_for_selector("[data-testid='stMetric']", timeout=180_000)
+            wait_for_app_run(page)
+            page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(hostile))
+            page.get_by_role("heading", name=name).wait_for(timeout=180_000)  # the name as typed, asterisks too
+            wait_for_app_run(page)
+            assert page.locator("a[href*='evil.example']").count() == 0
+            assert page.locator("[data-testid='stMain'] strong", has_text="bold").count() == 0
+            assert not any("evil.example" in url for url in fetched)
         finally:
             browser.close()

@@ -73,6 +73,21 @@ def test_evaluate_prints_the_documented_json(data_folder, tiny_weights, capsys):
     assert report["seconds_per_image"] > 0
 
 
+def test_evaluate_with_faithfulness_writes_each_photos_scores_and_their_means(data_folder, tiny_weights, capsys):
+    assert main(["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights), "--gate", "0",
+                 "--faithfulness"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = [row["faithfulness"] for row in report["segmentation"]["per_image"]]
+    assert len(rows) == 6 and all(row["method"] == "lrp (epsilon_gamma_box)" for row in rows)
+    for key in ("deletion_auc", "insertion_auc", "road_gap", "randomisation_spearman", "relevance_mass_accuracy",
+                "relevance_rank_accuracy", "pointing_game"):
+        values = [row[key] for row in rows if row[key] is not None]
+        assert values, key
+        assert report["faithfulness"][key] == pytest.approx(sum(values) / len(values)), key  # the mean of the photos
+    assert main(["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights), "--gate", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["faithfulness"] is None  # only when asked for
+
+
 def test_evaluate_classifier_only_with_split_and_groups(data_folder, tiny_weights, capsys):
     args = ["evaluate", "--data", str(data_folder), "--weights", str(tiny_weights), "--method", "none",
             "--split", "test", "--groups", "crack,free"]

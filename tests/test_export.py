@@ -75,6 +75,8 @@ def test_unique_names_tell_repeats_apart():
     assert unique_names(["x", "x"]) == ["x", "x (2)"]
     # A name that already exists is not produced twice.
     assert unique_names(["a.jpg", "a (2).jpg", "a.jpg"]) == ["a.jpg", "a (2).jpg", "a (3).jpg"]
+    # One stem, two formats: their files (cf_001_mask.png) would overwrite each other.
+    assert unique_names(["cf_001.jpg", "cf_001.png", "cf_001"]) == ["cf_001.jpg", "cf_001 (2).png", "cf_001 (3)"]
 
 
 def test_preview_of_a_map_is_the_mean_of_each_block_edges_included():

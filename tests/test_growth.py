@@ -1,4 +1,5 @@
 """Growth monitoring: alignment with known shifts and rotations, growth on a synthetic series, errors, CLI."""
+import itertools
 import json
 import subprocess
 import sys
@@ -10,9 +11,13 @@ from scipy.stats import spearmanr
 from skimage.transform import rotate
 
 from cracklib.errors import CrackInputError
-from cracklib.io import HARD_SERIES, crack_image, growth_series, write_png
+from cracklib.io import HARD_SERIES, crack_image, growth_series, read_image, write_png
 from cracklib.pipeline import PipelineConfig, load_classifier
-from cracklib.run import align_series, monitor_growth, monotone_masks
+from cracklib.run import GROWTH_CONFIG, align_series, monitor_growth, monotone_masks
+from cracklib.run.growth import static_masks
+
+#: The shared real data sets (../shared/data), read by the slow checks where present.
+DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +186,119 @@ def test_growth_cli_errors_are_one_line(tmp_path):
                               timeout=300)
         assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+# The static rule: a feature the same in every frame is not crack growth.
+
+NOTCH = (slice(40, 52), slice(0, 24))  # a machined slot, dark, the same in every frame
+
+
+def _notched_series(frames: int = 5, *, seed: int = 0):
+    """Frames of a grey 180 surface (noise ± 4) with a constant dark notch and a dark 2-px crack growing from
+    its tip by 12 px a frame; each frame's explanation band, in which the notch's part flickers with the
+    threshold (more of it every frame, as a shared threshold cuts a feature whose relevance drifts); the
+    crack's true pixels per frame."""
+    rng = np.random.default_rng(seed)
+    surface = np.clip(rng.normal(180, 4, (96, 160)), 0, 255)
+    images, bands, cracks = [], [], []
+    for index in range(frames):
+        gray = surface + rng.normal(0, 2, surface.shape)  # fresh sensor noise
+        gray[NOTCH] = 60
+        crack = np.zeros(surface.shape, bool)
+        crack[45:47, 24:36 + 12 * index] = True
+        gray[crack] = 70
+        band = np.zeros(surface.shape, bool)
+        band[36:56, 22:44 + 12 * index] = True             # around the crack
+        band[36:56, 22 - 4 * (index + 1):22] = True         # the notch's part of the band grows
+        images.append(np.repeat(np.clip(gray, 0, 255).astype(np.uint8)[..., None], 3, axis=-1))
+        bands.append(band)
+        cracks.append(crack)
+    return images, bands, cracks
+
+
+@pytest.fixture
+def banded_explanations(monkeypatch):
+    """Growth's explanations replaced by the frames' bands (relevance 1 on the band), so the test knows the cut."""
+    from cracklib.pipeline import Explanation
+    from cracklib.run import growth
+
+    images, bands, cracks = _notched_series()
+    by_frame = {image.tobytes(): band for image, band in zip(images, bands)}
+
+    def explain(classifier, image, settings, **_):
+        band = by_frame[np.ascontiguousarray(image).tobytes()]
+        return Explanation(0.9, band.astype(np.float32), image.shape[:2], settings)
+
+    monkeypatch.setattr(growth, "explain", explain)
+    return images, cracks
+
+
+def _grown(report):
+    """Pixels each step added to the mask, per step."""
+    return [new.result.mask & ~old.result.mask for old, new in zip(report.frames, report.frames[1:])]
+
+
+def test_a_constant_notch_is_not_crack_growth(banded_explanations):
+    images, cracks = banded_explanations
+    config = PipelineConfig.of(mode="resize", threshold="fixed", refine="otsu_core", post="none", min_crack_area=0)
+    notch = np.zeros(cracks[0].shape, bool)
+    notch[NOTCH] = True
+    counted = monitor_growth(None, images, config, align=False, static="count")
+    constant = monitor_growth(None, images, config, align=False, static="constant")
+    # As cut, the notch's mask grows with the band: counted as growth.
+    assert any((step & notch).any() for step in _grown(counted))
+    # Its photo never changes: one value in every frame, and the growth is the crack's only.
+    assert not any((step & notch).any() for step in _grown(constant))
+    for step, (before, after) in zip(_grown(constant), itertools.pairwise(cracks)):
+        truth = after & ~before
+        assert (step & ~truth).sum() <= 2 and (truth & ~step).sum() <= 2  # a pixel of the crack's tip
+    first, last = constant.frames[0].result.mask, constant.frames[-1].result.mask
+    assert (first & notch).sum() == (last & notch).sum() > 0.5 * notch.sum()  # the notch in every frame alike
+    assert constant.cumulative[-1]["delta_length_px"] == pytest.approx(48, abs=3)  # the crack grew 4 × 12 px
+    assert constant.to_dict()["options"]["static"] == "constant"
+    # drop: the notch's part never changed, but it touches the crack, which grew: kept whole
+    dropped = monitor_growth(None, images, config, align=False, static="drop")
+    assert all((a.result.mask == b.result.mask).all() for a, b in zip(dropped.frames, constant.frames))
+
+
+def test_static_masks_fit_each_unchanged_pixel_by_its_majority():
+    def frames(*pixels):  # one list per pixel, one value per frame
+        return [np.array([values], bool) for values in np.array(pixels, bool).T]
+
+    masks = frames([0, 1, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 1])
+    changed = np.array([[False, False, True, False]])  # pixel 2 grew where the photo changed
+    fitted = np.array([mask[0] for mask in static_masks(masks, changed, "constant")]).T.astype(int)
+    # Pixel 0 is in 3 of 4 frames: in all; pixel 1 in 2 of 4 (a tie: a pixel needs evidence): in none; pixel 3
+    # in 1 of 4: in none; pixel 2 changed and keeps its frames.
+    assert fitted.tolist() == [[1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]]
+    assert all((a == b).all() for a, b in zip(static_masks(masks, changed, "count"), masks))
+    dropped = np.array([mask[0] for mask in static_masks(masks, changed, "drop")]).T.astype(int)
+    assert dropped.tolist() == [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 0, 0]]  # 0 never changed: alone
+    with pytest.raises(ValueError, match="static"):
+        static_masks(masks, changed, "sometimes")
+
+
+def test_unknown_static_rule_is_refused(tiny_classifier, small_series):
+    with pytest.raises(ValueError, match="static"):
+        monitor_growth(tiny_classifier, small_series.frames[:2], static="never")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (DATA / "metal_fatigue_growth").is_dir(), reason="../shared/data is not here")
+def test_the_real_fatigue_crack_grows_frame_by_frame():
+    """series_a of metal_fatigue_growth: a bright crack grows from a machined notch over 11 frames, its tip
+    about 20 px further in frame 11 than in frame 1 (read off the photos' bright top-hat), 1-3 px a frame.
+
+    Settings and region as docs/growth.md (benchmarks.results.growth_report: BRIGHT_CRACK, REGIONS). The
+    measured length must rise with the frame number: Spearman ≥ 0.9 over 11 frames (ties between frames
+    whose growth is under a pixel allowed; ρ ≥ 0.9 has p < 0.001 for 11 frames by chance).
+    """
+    from benchmarks.results.growth_report import BRIGHT_CRACK, REGIONS, read_series, region
+
+    paths = read_series(DATA / "metal_fatigue_growth")["series_a"]
+    frames = region([read_image(path) for path in paths], REGIONS["series_a"])
+    report = monitor_growth(load_classifier(device="cpu"), frames, GROWTH_CONFIG.replace(**BRIGHT_CRACK["config"]),
+                            static=BRIGHT_CRACK["static"])
+    lengths = [frame.result.severity.length_px for frame in report.frames]
+    assert spearmanr(lengths, range(len(lengths)))[0] >= 0.9, lengths
+    assert lengths[-1] - lengths[0] >= 10 and lengths[0] > 0, lengths

@@ -33,6 +33,14 @@ def test_dataset_level_scores_sum_the_confusion():
     assert total.recall == pytest.approx(0.1)  # not the mean of per-image recalls (0.5)
 
 
+def test_an_empty_mask_is_not_precise_where_there_were_cracks_to_find():
+    missed = confusion(np.zeros((4, 4), bool), np.eye(4, dtype=bool))
+    assert (missed.precision, missed.recall, missed.f1, missed.iou) == (0.0, 0.0, 0.0, 0.0)
+    # Nothing to find and nothing claimed: right.
+    assert confusion(np.zeros((4, 4), bool), np.zeros((4, 4), bool)).scores() == \
+        {"iou": 1.0, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="differ in shape"):
         confusion(np.zeros((2, 2), bool), np.zeros((3, 3), bool))

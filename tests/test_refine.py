@@ -158,9 +158,9 @@ def test_darkness_map_equals_the_whole_photos_on_the_blocks_a_mask_touches_and_k
     kept = DarknessMap(photo, block=40)
     calls = []
 
-    def counted(window, width, surface):
+    def counted(window, width, surface, polarity):
         calls.append(window.shape)
-        return darkness(window, width=width, surface=surface)
+        return darkness(window, width=width, surface=surface, polarity=polarity)
 
     monkeypatch.setattr(refine, "darkness", counted)
     near = kept.near(mask)

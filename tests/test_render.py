@@ -38,3 +38,26 @@ def test_outline_boxes_draws_a_frame_around_each_box_in_display_pixels():
     assert (out[9, 9:31] == (255, 255, 0)).all() and (out[20, 9:31] == (255, 255, 0)).all()
     assert (out[9:21, 9] == (255, 255, 0)).all() and (out[9:21, 30] == (255, 255, 0)).all()
     assert not out[12:19, 11:29].any() and not picture.any()  # inside untouched; the input is not changed
+
+
+def test_a_display_copy_keeps_a_thin_cracks_relevance_where_a_mean_would_thin_it():
+    from cracklib.io import preview, relevance_preview
+
+    relevance = np.zeros((3000, 2000), np.float32)
+    relevance[:, 1001] = 1.0         # a crack one pixel wide
+    relevance[100, 500] = -2.0       # evidence against, stronger than any positive value of its block
+    relevance[100, 501] = 1.5
+    shown = relevance_preview(relevance, 750)
+    assert shown.shape == (750, 500)
+    assert (shown[:, 250] == 1.0).all() and shown[25, 125] == -2.0
+    assert preview(relevance, 750)[:, 250].max() == pytest.approx(1 / 4)  # the mean of a 4 × 4 block
+    assert relevance_preview(relevance, 4000).shape == (3000, 2000)  # small enough: as it is
+
+
+def test_the_colour_scale_shows_weak_evidence_on_a_square_root_scale():
+    relevance = np.zeros((20, 20), np.float32)
+    relevance[:10] = 1.0
+    relevance[10:12] = 0.09    # a tenth of the strongest, or near: 0.3 of full colour
+    rgb = heatmap_rgb(relevance)
+    assert rgb[0, 0].tolist() == [255, 0, 0]
+    assert rgb[10, 0].tolist() == [255, 178, 178]  # 255 × (1 - 0.3)

@@ -138,7 +138,7 @@ def test_widths_come_from_the_core_where_a_crack_has_one():
     assert second.mean_width_px == pytest.approx(7, abs=0.2)
     assert cored.max_width_px == pytest.approx(7)
     assert (cored.area_px, cored.n_cracks, cored.length_px) == (plain.area_px, plain.n_cracks, plain.length_px)
-    assert cored.width_method == WIDTH_METHODS["photo"] and plain.width_method == WIDTH_METHODS["mask"]
+    assert cored.width_method == "photo" and plain.width_method == "mask"  # codes; WIDTH_METHODS explains them
 
 
 def test_cracks_measured_one_by_one_equal_the_whole_masks_skeleton_and_distances():
@@ -175,3 +175,38 @@ def test_cracks_measured_one_by_one_equal_the_whole_masks_skeleton_and_distances
             assert (crack.max_width_px, crack.mean_width_px) == pytest.approx((widths.max(), widths.mean()),
                                                                                abs=1e-9)
 
+
+
+@pytest.mark.parametrize("refine, post, widths, code", [
+    ("otsu_core", "paper", "photo", r"photo\+otsu_core; darkness square \d+ px"),
+    ("none", "none", "photo", r"photo; darkness square \d+ px"),
+    ("dark_core", "none", "photo", r"mask\+dark_core; darkness square \d+ px"),  # the refined mask is the core
+    ("none", "none", "mask", r"mask"),
+])
+def test_the_width_method_is_a_short_code_in_the_csv_and_the_json(refine, post, widths, code):
+    # issue 42: the CSV's width_method cell held a paragraph; it holds a code, explained in docs/methods/severity.md.
+    import csv
+    import io
+    import json
+    import re
+
+    from cracklib.io import crack_image
+    from cracklib.pipeline import Explanation, ExplanationSettings, MaskSettings, segment_explanation
+    from cracklib.run import result_file_makers, result_row, table_csv
+
+    photo, crack = crack_image((96, 128), rng=3, max_width=3.0)
+    band = ndimage.binary_dilation(crack, iterations=3)  # an explanation band a few pixels wider than the crack
+    explanation = Explanation(0.9, band.astype(np.float32), band.shape, ExplanationSettings())
+    result = segment_explanation(explanation, MaskSettings(threshold="simple", refine=refine, post=post,
+                                                           widths=widths, min_crack_area=0), photo=photo)
+    assert result.severity.area_px > 0
+    cell = next(csv.DictReader(io.StringIO(table_csv([result_row("wall.png", result)]))))["width_method"]
+    assert re.fullmatch(code, cell) and cell.split("+")[0].split(";")[0] in WIDTH_METHODS
+    numbers = json.loads(result_file_makers("wall.png", photo, result)["wall.json"]())
+    assert numbers["severity"]["width_method"] == cell
+
+
+def test_an_empty_mask_names_the_width_method_its_settings_asked_for():
+    empty = np.zeros((20, 20), bool)
+    assert measure_severity(empty, core=empty).width_method == "photo"
+    assert measure_severity(empty).width_method == "mask"

@@ -95,8 +95,9 @@ def test_a_cut_and_a_measured_mask_are_kept_per_darkness_square():
     explained = studio.Explained(image, image, Explanation(0.9, band.astype(np.float32), (60, 60),
                                                            ExplanationSettings()),
                                  darkness=DarknessMap(image), key=("square test",))
-    narrow, wide = (MaskSettings(threshold="simple", post="none", min_crack_area=0, darkness_width=width)
-                    for width in (15, 31))
+    # polarity="dark": the surface between the crack and the photo's border, 5 px, is narrower than the squares.
+    narrow, wide = (MaskSettings(threshold="simple", post="none", min_crack_area=0, darkness_width=width,
+                                 polarity="dark") for width in (15, 31))
     studio.explanation_cache().clear()
     try:
         # The 15-px square cannot fill a 21-px crack, so it finds no darker pixels and keeps the band as cut;
@@ -263,3 +264,25 @@ def test_free_cyclic_garbage_frees_arrays_held_by_reference_cycles_before_and_af
             assert alive() is None
     finally:
         gc.enable()
+
+
+def test_plain_text_escapes_every_markdown_construct_and_reads_back_as_typed():
+    from helpers import unescaped
+
+    hostile = "**bold** [link](http:evil.example) ![t](https://x.example/p.png) :red[red] <b>x</b> $x$ `c` www.x.org"
+    escaped = studio.plain(hostile)
+    assert unescaped(escaped) == hostile
+    # Every punctuation mark that markdown reads as syntax is behind a backslash; letters and spaces are not.
+    assert "](" not in escaped and "![" not in escaped and "://" not in escaped and "<b>" not in escaped
+    assert studio.plain("cf_001 scan 2") == "cf\\_001 scan 2"
+
+
+def test_the_relevance_picture_has_the_size_of_the_photo_shown_beside_it():
+    picture = np.full((40, 30, 3), 128, np.uint8)
+    heat = np.zeros((40, 30), np.float32)
+    heat[10] = 1.0
+    over, alone = (studio.relevance_picture(picture, heat, view=view) for view in studio.HEATMAP_VIEWS)
+    assert over.shape == alone.shape == picture.shape
+    assert over[10, 0].tolist() == [236, 19, 19] and (over[0] == 128).all()  # red over the crack, the photo elsewhere
+    assert alone[10, 0].tolist() == [255, 0, 0] and (alone[0] == 255).all()
+    assert studio.relevance_picture(picture, None) is picture  # not explained: the photo

@@ -1,3 +1,5 @@
+import io
+import json
 from functools import partial
 
 import numpy as np
@@ -5,10 +7,12 @@ import pytest
 import torch
 from helpers import assert_resumes_to_the_straight_weights
 
-from cracklib.io import Sample, write_png
+from cracklib.cli import main
+from cracklib.errors import CrackInputError
+from cracklib.io import Sample, crack_image, write_manifest, write_png
 from cracklib.measure import balanced_accuracy
 from cracklib.nets import Normalization
-from cracklib.train import examples_from_samples, predict_probabilities, synthetic_examples
+from cracklib.train import examples_from_samples, predict_probabilities, synthetic_examples, train_and_save
 
 
 def test_tiny_classifier_learns_synthetic_cracks(tiny_classifier):
@@ -171,3 +175,64 @@ def test_a_larger_input_starts_as_the_old_model_pooled_to_its_grid():
         torch.testing.assert_close(large(x), logits, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="whole factor"):
         resized_input(small, card, 96)  # 3 cells from 2
+
+
+def _folder_with_bad_files(folder):
+    """A data folder of 8 good images (both classes), a 0-byte image, a row naming a missing file and a bad label."""
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i in range(8):
+        image, _ = crack_image((48, 48), crack=i % 2 == 0, rng=i)
+        write_png(folder / "images" / f"{i}.png", image)
+        rows.append({"image": f"images/{i}.png", "label": int(i % 2 == 0)})
+    (folder / "images" / "empty.png").write_bytes(b"")
+    rows += [{"image": "images/empty.png", "label": 1}, {"image": "images/gone.png", "label": 0},
+             {"image": "images/0.png", "label": "yes"}]
+    write_manifest(folder, rows)
+    return folder
+
+
+def test_training_leaves_out_bad_files_names_them_and_reads_them_back_from_the_cache(tmp_path):
+    data = _folder_with_bad_files(tmp_path / "data")
+    train = partial(train_and_save, data=[str(data)], width=0.0625, size=32, epochs=1, cache_dir=tmp_path / "cache",
+                    log=io.StringIO())
+    with pytest.raises(CrackInputError, match="row 12"):  # without a list to name them in: an error, as before
+        train(out=tmp_path / "strict.pt")
+    skipped: list[str] = []
+    card = train(out=tmp_path / "a.pt", skipped=skipped)
+    assert len(skipped) == 3 and "row 12" in skipped[0]
+    assert {"empty.png", "gone.png"} == {problem.split(":")[0] for problem in skipped[1:]}  # names, not paths
+    assert card.training_data["left_out"] == skipped
+    assert json.loads((tmp_path / "a.json").read_text())["training_data"]["left_out"] == skipped
+    again: list[str] = []
+    train(out=tmp_path / "b.pt", skipped=again)  # the examples come from the cache: the same files named
+    assert again == skipped
+    without_row = _folder_with_bad_files(tmp_path / "other")
+    (without_row / "manifest.csv").write_text("\n".join((without_row / "manifest.csv").read_text().splitlines()[:-1]))
+    train(data=[str(without_row)], out=tmp_path / "c.pt", skipped=[])  # decoded once with files left out ...
+    with pytest.raises(CrackInputError, match=r"(empty|gone)\.png"):  # ... an error when read back without a list
+        train(data=[str(without_row)], out=tmp_path / "d.pt")
+
+
+def test_training_on_only_unreadable_images_is_one_error(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(b"")
+    write_manifest(tmp_path, [{"image": "images/a.png", "label": 1}, {"image": "images/b.png", "label": 0}])
+    skipped: list[str] = []
+    with pytest.raises(CrackInputError, match=r"could be read \(2 left out; the first: (a|b)\.png: "):
+        train_and_save(data=[str(tmp_path)], width=0.0625, size=32, epochs=1, out=tmp_path / "w.pt",
+                       cache_dir=tmp_path / "cache", skipped=skipped, log=io.StringIO())
+    assert not (tmp_path / "w.pt").exists()
+
+
+def test_the_train_command_trains_on_the_rest_and_prints_each_file_left_out(tmp_path, capsys):
+    data = _folder_with_bad_files(tmp_path / "data")
+    out = tmp_path / "w.pt"
+    code = main(["train", "--data", str(data), "--width", "0.0625", "--size", "32", "--epochs", "1",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+    printed = capsys.readouterr()
+    assert code == 2 and out.exists()  # trained without them; exit 2, as evaluate with files left out
+    errors = [line for line in printed.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3 and "row 12" in errors[0]
+    assert {"empty.png", "gone.png"} == {error.split(":")[1].strip() for error in errors[1:]}
+    assert '"left_out"' in printed.out

@@ -44,15 +44,15 @@ from captum.attr import (
 from torch import nn
 
 from cracklib.errors import CrackInputError
-from cracklib.explain.baselines import DamageFree, baseline_distribution, baseline_for
+from cracklib.explain.baselines import BASELINES, DamageFree, baseline_distribution, baseline_for
 from cracklib.explain.composites import rule_set_composite
 from cracklib.explain.lrp import lrp_relevance, supports
 from cracklib.explain.nn_explainer import explainer_masks
-from cracklib.nets.bcos import bcos_contributions, is_bcos
+from cracklib.nets.bcos import BcosConv2d, bcos_contributions, is_bcos
 from cracklib.nets.models import CRACK_CLASS, Normalization
 
-__all__ = ["METHODS", "BASELINE_METHODS", "LRP_BACKENDS", "AttributionSettings", "attribute", "model_lock",
-           "zennit_lrp"]
+__all__ = ["METHODS", "BASELINE_METHODS", "DISTRIBUTION_METHODS", "baselines_for", "LRP_BACKENDS",
+           "AttributionSettings", "attribute", "model_lock", "zennit_lrp"]
 
 
 #: Who computes LRP: cracklib's engine or zennit.
@@ -171,7 +171,8 @@ def _smoothgrad(model, inputs, settings):
 
 
 def _last_conv(model: nn.Module) -> nn.Module:
-    return [m for m in model.features if isinstance(m, nn.Conv2d)][-1]
+    """The last convolution of the feature stack (a B-cos network's are :class:`BcosConv2d`)."""
+    return [m for m in model.features if isinstance(m, (nn.Conv2d, BcosConv2d))][-1]
 
 
 def _grad_cam(model, inputs, settings):
@@ -197,6 +198,19 @@ METHODS: dict[str, Callable[[nn.Module, torch.Tensor, AttributionSettings], torc
 
 #: The methods that explain against a baseline (the others ignore ``settings.baseline``).
 BASELINE_METHODS = frozenset({"integrated_gradients", "deeplift", "gradient_shap", "deeplift_shap"})
+
+
+#: The methods that average over a distribution of baselines; the others take one reference image, so for them
+#: ``damage_free_sample`` is its mean, exactly ``damage_free_mean`` (:func:`baselines_for`).
+DISTRIBUTION_METHODS = frozenset({"gradient_shap", "deeplift_shap"})
+
+
+def baselines_for(method: str) -> list[str]:
+    """The baselines that differ for ``method``: all for the SHAP methods, all but ``damage_free_sample``
+    (the same numbers as ``damage_free_mean``) for a single-reference method, none for the others."""
+    if method not in BASELINE_METHODS:
+        return []
+    return [name for name in BASELINES if method in DISTRIBUTION_METHODS or name != "damage_free_sample"]
 
 
 def attribute(model: nn.Module, inputs: torch.Tensor, method: str = "lrp",

@@ -111,36 +111,53 @@ def _from_label_folders(folder: Path) -> list[Sample]:
             for path in sorted((folder / name).rglob("*")) if path.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _from_folders(folder: Path) -> list[Sample]:
+def _from_folders(folder: Path, skipped: list[str] | None) -> list[Sample]:
     images = folder / "images" if (folder / "images").is_dir() else folder
     masks = folder / "masks"
     samples = []
     for path in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         mask = masks / f"{path.stem}.png"
-        if mask.exists():
-            samples.append(Sample(path, mask, int(read_mask(mask).any())))
-        else:
+        if not mask.exists():
             samples.append(Sample(path, None, None))
+            continue
+        try:  # named inside the data folder: the folder itself may be an upload's temporary one
+            samples.append(Sample(path, mask, int(read_mask(mask, name=f"masks/{mask.name}").any())))
+        except CrackInputError as error:
+            if skipped is None:
+                raise
+            skipped.append(str(error))
     return samples
 
 
 def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[str] | None = None,
-                 skipped: list[str] | None = None) -> list[Sample]:
+                 skipped: list[str] | None = None, name: str | None = None) -> list[Sample]:
     """The samples of a data folder, optionally one split and some groups only.
 
     A manifest row that names a path outside the folder, or a label other than
     0, 1 or empty, raises :class:`CrackInputError`; with a ``skipped`` list, the
     row is left out and described there instead (one line each), and the rest is read.
+
+    Parameters
+    ----------
+    folder : str or Path
+    split : str, optional
+    groups : list of str, optional
+    skipped : list, optional
+        Where bad manifest rows and unreadable masks are described, instead of raising.
+    name : str, optional
+        The folder's name in messages; by default its path. The studio passes an upload's file name, so that
+        no message shows the temporary folder it was unpacked into.
     """
     folder = Path(folder)
+    shown = str(folder) if name is None else name
     if not folder.is_dir():
-        raise CrackInputError(f"{folder}: no such data folder")
+        raise CrackInputError(f"{shown}: no such data folder")
     if (folder / "manifest.csv").exists():
         samples = _from_manifest(folder, skipped)
-    elif any((folder / name).is_dir() for name in LABEL_FOLDERS):
+    elif any((folder / label).is_dir() for label in LABEL_FOLDERS):
         samples = _from_label_folders(folder)
     else:
-        samples = _from_folders(folder)
+        samples = _from_folders(folder, skipped)
     if split:
         samples = [s for s in samples if s.split == split]
     if groups:
@@ -148,10 +165,10 @@ def read_dataset(folder: str | Path, *, split: str | None = None, groups: list[s
         unknown = [g for g in groups if g not in known]
         if unknown:
             names = ", ".join(sorted(map(str, known)))
-            raise CrackInputError(f"{folder}: no group {', '.join(unknown)} (groups: {names})")
+            raise CrackInputError(f"{shown}: no group {', '.join(unknown)} (groups: {names})")
         samples = [s for s in samples if s.group in groups]
     if not samples:
-        raise CrackInputError(f"{folder}: no images" + (f" in split {split!r}" if split else ""))
+        raise CrackInputError(f"{shown}: no images" + (f" in split {split!r}" if split else ""))
     return samples
 
 

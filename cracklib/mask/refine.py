@@ -21,6 +21,12 @@ for the dark core; docs/refine_val.md, ``benchmarks/decisions/refine_val.py``). 
 the darkness is taken over must be wider than the crack: by default it is sized
 for each photo on its explanation band (:func:`band_darkness_width`).
 
+A fatigue crack on polished metal, lit at a grazing angle, is a *bright* line on
+a dark surface. The crack's polarity (``POLARITIES``, ``MaskSettings.polarity``)
+says which: a bright crack's darkness is that of the photo's negative (the
+white top-hat: how much brighter a pixel is than the darkest surface around it),
+and ``auto`` reads it off each photo's explanation band (:func:`crack_polarity`).
+
 References
 ----------
 Otsu, N., "A threshold selection method from gray-level histograms", IEEE
@@ -40,17 +46,27 @@ from skimage.filters import threshold_otsu
 from cracklib.mask.morphology import distance_to_background, grey_closing_square, skeletonize
 from cracklib.tiling import bounding_box, ceil_div, fill_block, occupied_blocks
 
-__all__ = ["REFINEMENTS", "DARKNESS_WIDTH", "PER_PHOTO", "PER_PHOTO_WIDTHS", "SURFACE_PERCENTILE", "surface_level",
-           "darkness", "DarknessMap", "band_darkness_width", "darkness_level", "refine_mask", "dark_core",
-           "hysteresis_threshold", "refine_with_photo"]
+__all__ = ["REFINEMENTS", "POLARITIES", "DARKNESS_WIDTH", "PER_PHOTO", "PER_PHOTO_WIDTHS", "SURFACE_PERCENTILE",
+           "surface_level", "darkness", "DarknessMap", "band_darkness_width", "crack_polarity", "darkness_level",
+           "refine_mask", "dark_core", "hysteresis_threshold", "refine_with_photo"]
 
 
 #: name → what it does (``MaskSettings.refine``).
 REFINEMENTS = {
     "none": "the thresholded relevance as it is",
     "dark_core": "keep the mask's pixels darker than their surround (Otsu's level) and the half-dark edge "
-                 "pixels joined to them",
-    "otsu_core": "keep the mask's pixels darker than their surround past Otsu's level only",
+                 "pixels joined to them (brighter, for a bright crack: polarity)",
+    "otsu_core": "keep the mask's pixels darker than their surround past Otsu's level only (brighter, for a "
+                 "bright crack: polarity)",
+}
+
+
+#: name → what it means (``MaskSettings.polarity``): which way a crack differs from the surface around it.
+POLARITIES = {
+    "dark": "the crack is darker than its surface (concrete, asphalt, masonry: a shadowed gap)",
+    "bright": "the crack is brighter than its surface (a fatigue crack on polished metal lit at a grazing angle)",
+    "auto": "decided for each photo: whichever of the two stands out more inside the explanation's band than "
+            "around it",
 }
 
 
@@ -81,11 +97,21 @@ SURFACE_PERCENTILE = 85.0
 _SURFACE_STEP = 4
 
 
-def _gray(image: np.ndarray) -> np.ndarray:
-    return np.array(image, np.float32) if image.ndim == 2 else (rgb2gray(image) * 255).astype(np.float32)
+def _check_polarity(polarity: str) -> None:
+    """A polarity the darkness can be read in: ``dark`` or ``bright`` (``auto`` is decided before, per photo)."""
+    if polarity not in ("dark", "bright"):
+        raise ValueError(f"the darkness is read for a 'dark' or a 'bright' crack, got {polarity!r}")
 
 
-def surface_level(photo: np.ndarray, *, percentile: float | None = None) -> float:
+def _gray(image: np.ndarray, polarity: str = "dark") -> np.ndarray:
+    """Grey levels 0-255 (float32, a new array); for a bright crack those of the photo's negative."""
+    gray = np.array(image, np.float32) if image.ndim == 2 else (rgb2gray(image) * 255).astype(np.float32)
+    if polarity == "bright":
+        np.subtract(255, gray, out=gray)
+    return gray
+
+
+def surface_level(photo: np.ndarray, *, percentile: float | None = None, polarity: str = "dark") -> float:
     """The grey level (0-255) of the photo's bright surface: ``percentile`` (default
     :data:`SURFACE_PERCENTILE`) of its grey levels; infinite (no cap) for 100.
 
@@ -93,14 +119,18 @@ def surface_level(photo: np.ndarray, *, percentile: float | None = None) -> floa
     darker than its brightest neighbour without being a crack; with grey levels
     capped at this level, the surface brightness is that of the photo's own
     surface. Read on a regular subsample of the photo (every 4th pixel each way).
+    For a bright crack (``polarity="bright"``) it is the level of the photo's
+    negative: dark spots (holes, a machined slot) do not make their neighbours bright.
     """
+    _check_polarity(polarity)
     percentile = SURFACE_PERCENTILE if percentile is None else percentile
     if percentile >= 100:
         return float("inf")
-    return float(np.percentile(_gray(photo[::_SURFACE_STEP, ::_SURFACE_STEP]), percentile))
+    return float(np.percentile(_gray(photo[::_SURFACE_STEP, ::_SURFACE_STEP], polarity), percentile))
 
 
-def darkness(image: np.ndarray, *, width: int = DARKNESS_WIDTH, surface: float | None = None) -> np.ndarray:
+def darkness(image: np.ndarray, *, width: int = DARKNESS_WIDTH, surface: float | None = None,
+             polarity: str = "dark") -> np.ndarray:
     """How much darker each pixel is than the brightest surface around it (black top-hat, grey levels 0-255).
 
     Parameters
@@ -112,13 +142,18 @@ def darkness(image: np.ndarray, *, width: int = DARKNESS_WIDTH, surface: float |
         Grey levels are capped at this level first, so nothing brighter than the
         surface (paint, glare) makes its neighbours dark. By default
         :func:`surface_level` of ``image``; a part of a photo takes the whole photo's.
+    polarity : {'dark', 'bright'}
+        ``bright``: the darkness of the photo's negative, i.e. how much *brighter*
+        each pixel is than the darkest surface around it (white top-hat), for a
+        crack brighter than its surface; ``surface`` is then a level of the negative.
 
     Returns
     -------
     (H, W) float32, 0 where the pixel is as bright as its neighbourhood's brightest (or the surface).
     """
-    gray = _gray(image)
-    surface = surface_level(image) if surface is None else surface
+    _check_polarity(polarity)
+    gray = _gray(image, polarity)
+    surface = surface_level(image, polarity=polarity) if surface is None else surface
     if np.isfinite(surface):
         np.minimum(gray, surface, out=gray)
     # A flat square (scipy's grey_closing, computed by OpenCV): skimage's black_tophat with a disk is not separable.
@@ -144,12 +179,16 @@ class DarknessMap:
     surface : float, optional
         The grey level every block is capped at (:func:`darkness`); by default
         the whole photo's :func:`surface_level`.
+    polarity : {'dark', 'bright'}
+        The crack's polarity the darkness is read for (:func:`darkness`).
     """
 
     def __init__(self, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256,
-                 surface: float | None = None):
-        self.photo, self.width, self.block = photo, width, block
-        self.surface = surface_level(photo) if surface is None else surface  # one level for every block
+                 surface: float | None = None, polarity: str = "dark"):
+        _check_polarity(polarity)
+        self.photo, self.width, self.block, self.polarity = photo, width, block, polarity
+        # One level for every block.
+        self.surface = surface_level(photo, polarity=polarity) if surface is None else surface
         height, photo_width = photo.shape[:2]
         self._values = np.zeros((height, photo_width), np.float32)
         self._done = np.zeros((ceil_div(height, block), ceil_div(photo_width, block)), bool)
@@ -163,10 +202,11 @@ class DarknessMap:
     def __getstate__(self) -> dict:
         # What is computed is a cache: a pickled map (st.cache_data's copy of a growth report) starts afresh.
         return {"photo": self.photo, "width": self.width, "block": self.block, "origin": self._origin,
-                "shape": self.shape, "surface": self.surface}
+                "shape": self.shape, "surface": self.surface, "polarity": self.polarity}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["photo"], width=state["width"], block=state["block"], surface=state["surface"])
+        self.__init__(state["photo"], width=state["width"], block=state["block"], surface=state["surface"],
+                      polarity=state.get("polarity", "dark"))
         self._origin, self.shape = state["origin"], state["shape"]
 
     def cropped(self, window: tuple[slice, slice]) -> "DarknessMap":
@@ -201,7 +241,8 @@ class DarknessMap:
         return view
 
     def _compute(self, row: int, col: int) -> None:
-        fill_block(self._values, lambda window: darkness(window, width=self.width, surface=self.surface),
+        fill_block(self._values, lambda window: darkness(window, width=self.width, surface=self.surface,
+                                                         polarity=self.polarity),
                    self.photo, (row * self.block, col * self.block), block=self.block, margin=self.width)
         self._done[row, col] = True
 
@@ -257,6 +298,57 @@ def band_darkness_width(band: np.ndarray, *, percentile: float = 90.0, factor: f
     return int(np.clip(side, *widths))
 
 
+def crack_polarity(band: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDTH,
+                   maps: dict[str, DarknessMap] | None = None) -> str:
+    """Whether the crack under an explanation band is ``"dark"`` or ``"bright"``: the polarity whose
+    darkness (:func:`darkness`) stands out more inside the band than in a ring around it.
+
+    The band is a few pixels wider than the crack, so a dark crack raises the
+    mean darkness inside it and a bright crack the mean darkness of the negative;
+    the surface's own texture raises both, in the band and around it alike, so
+    each polarity's mean in the ring (``width`` pixels around the band) is taken
+    off its mean in the band, and the larger excess wins. Top-hats rather than
+    grey levels: a band along an edge or in a shadow is not darker for it. A tie
+    or an empty band gives ``"dark"``, the cracks of concrete and asphalt. Near
+    the photo's border a top-hat sees part of its square only: a dark crack
+    running along the border, closer to it than the square's side, leaves a
+    strip of surface that reads as bright.
+
+    Parameters
+    ----------
+    band : (H, W) bool
+        The explanation's cut before refinement.
+    photo : (H, W, 3) or (H, W) uint8
+    width : int
+        Side of the darkness square (:func:`band_darkness_width` sizes it on the band), and the ring's width.
+    maps : dict, optional
+        The photo's kept :class:`DarknessMap` per polarity (``"dark"``, ``"bright"``; of ``width``), read
+        where the band and its ring lie, so that the refinement reads the chosen one again without computing
+        it twice; by default new ones.
+
+    Returns
+    -------
+    str, ``"dark"`` or ``"bright"``.
+    """
+    band = np.asarray(band, dtype=bool)
+    if band.shape != photo.shape[:2]:
+        raise ValueError(f"band {band.shape} and photo {photo.shape[:2]} differ in size")
+    box = bounding_box(band, margin=width)
+    if box is None:
+        return "dark"
+    # The ring: the band grown by the square's side, less the band (a dilation by a square, separable in OpenCV).
+    ring = np.zeros_like(band)
+    ring[box] = cv2.dilate(band[box].astype(np.uint8), np.ones((2 * width + 1,) * 2, np.uint8)).astype(bool)
+    ring &= ~band
+    maps = maps or {}
+    excess = {}
+    for polarity in ("dark", "bright"):
+        kept = maps.get(polarity) or DarknessMap(photo, width=width, polarity=polarity)
+        dark = kept.near(band | ring)
+        excess[polarity] = float(dark[band].mean()) - (float(dark[ring].mean()) if ring.any() else 0.0)
+    return "bright" if excess["bright"] > excess["dark"] else "dark"
+
+
 def darkness_level(dark: np.ndarray, region: np.ndarray) -> float | None:
     """Otsu's level of ``dark`` inside ``region`` (bool); None when the region holds fewer than two values."""
     values = dark[region]
@@ -291,7 +383,7 @@ def refine_mask(mask: np.ndarray, dark: np.ndarray, *, level: float | None = Non
 
 
 def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDTH, block: int = 256,
-              edge_fraction: float = 0.5, darkness: DarknessMap | None = None) -> np.ndarray:
+              edge_fraction: float = 0.5, darkness: DarknessMap | None = None, polarity: str = "dark") -> np.ndarray:
     """The crack's own pixels inside ``mask``: its dark core on ``photo`` and the core's darker edges.
 
     Pixels whose darkness passes Otsu's level inside the mask (as
@@ -315,8 +407,11 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     edge_fraction : float
         Edge pixels need this fraction of the core's darkness level (1 = the core alone).
     darkness : DarknessMap, optional
-        The photo's kept darkness (``width`` and ``block`` are then its own), so
-        that a second mask of the same photo reuses the blocks of the first.
+        The photo's kept darkness (``width``, ``block`` and ``polarity`` are then
+        its own), so that a second mask of the same photo reuses the blocks of the first.
+    polarity : {'dark', 'bright'}
+        The crack's polarity: for ``bright``, the core is the crack's bright core
+        (the darkness of the photo's negative, :func:`darkness`).
 
     Returns
     -------
@@ -329,7 +424,8 @@ def dark_core(mask: np.ndarray, photo: np.ndarray, *, width: int = DARKNESS_WIDT
     box = bounding_box(mask)
     if box is None:
         return core
-    dark = (darkness if darkness is not None else DarknessMap(photo, width=width, block=block)).near(mask)
+    dark = (darkness if darkness is not None
+            else DarknessMap(photo, width=width, block=block, polarity=polarity)).near(mask)
     level = darkness_level(dark, mask)
     if level is None:
         return mask.copy()
@@ -358,11 +454,12 @@ def hysteresis_threshold(image: np.ndarray, low: float, high: float) -> np.ndarr
 
 
 def refine_with_photo(mask: np.ndarray, photo: np.ndarray, refinement: str, *, width: int = DARKNESS_WIDTH,
-                      darkness: DarknessMap | None = None) -> np.ndarray:
+                      darkness: DarknessMap | None = None, polarity: str = "dark") -> np.ndarray:
     """``mask`` refined on ``photo`` (H×W×3 or H×W uint8) by the named refinement (a key of :data:`REFINEMENTS`).
 
     Both fit their darkness level on this mask; the darkness is computed only near it, over a square of
-    ``width`` pixels (or read from ``darkness``, the photo's kept :class:`DarknessMap`, with its own width).
+    ``width`` pixels for a crack of ``polarity`` ("dark" or "bright"; or read from ``darkness``, the photo's
+    kept :class:`DarknessMap`, with its own width and polarity).
     """
     if refinement not in REFINEMENTS:
         raise ValueError(f"unknown refinement {refinement!r}; choose from {', '.join(REFINEMENTS)}")
@@ -370,4 +467,4 @@ def refine_with_photo(mask: np.ndarray, photo: np.ndarray, refinement: str, *, w
         return mask
     # The Otsu core is the dark core without its edges (a test checks it equals refine_mask on the whole photo).
     return dark_core(mask, photo, width=width, edge_fraction=0.5 if refinement == "dark_core" else 1.0,
-                     darkness=darkness)
+                     darkness=darkness, polarity=polarity)

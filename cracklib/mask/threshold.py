@@ -52,6 +52,8 @@ class Thresholded:
     #: Side of the darkness square the mask was refined with on the photo (:mod:`cracklib.mask.refine`); None while
     #: it is the threshold's cut alone.
     darkness_width: int | None = None
+    #: The crack polarity ("dark" or "bright") it was refined for (:mod:`cracklib.mask.refine`); None likewise.
+    polarity: str | None = None
 
 
 def _positive_scaled(relevance: np.ndarray) -> np.ndarray:

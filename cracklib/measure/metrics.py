@@ -5,9 +5,16 @@ summed, then IoU, precision, recall and F1 are computed once
 (:class:`Confusion`). Per-image values come from the same class.
 
 Threshold-free scores judge the relevance map itself against a mask: relevance
-mass accuracy (Arras et al., 2022, "CLEVR-XAI"), the pointing game (Zhang et
-al., 2018) and the pixel ROC-AUC; precision-recall curves and average precision
-come from scikit-learn.
+mass and relevance rank accuracy (Arras et al., 2022, "CLEVR-XAI"), the pointing
+game (Zhang et al., 2018) and the pixel ROC-AUC; precision-recall curves and
+average precision come from scikit-learn. The faithfulness scores, which need
+the classifier rather than a mask, are in :mod:`cracklib.measure.faithfulness`.
+
+References
+----------
+Arras, L., Osman, A., Samek, W., "CLEVR-XAI: A benchmark dataset for the ground
+truth evaluation of neural network explanations", Information Fusion 81, 2022.
+Zhang, J. et al., "Top-down Neural Attention by Excitation Backprop", IJCV 126, 2018.
 """
 from __future__ import annotations
 
@@ -17,8 +24,11 @@ import numpy as np
 from scipy import ndimage
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from cracklib.measure.faithfulness import relevance_order
+
 __all__ = ["SCORE_KEYS", "Confusion", "confusion", "pr_curve", "average_precision", "relevance_mass_accuracy",
-           "pointing_game", "pixel_roc_auc", "ScoreSampler", "balanced_accuracy"]
+           "relevance_rank_accuracy", "pointing_game", "LOCALISATION_KEYS", "localisation_scores", "pixel_roc_auc",
+           "ScoreSampler", "balanced_accuracy"]
 
 
 #: The segmentation scores of one photo or data set, in the order tables show them.
@@ -52,7 +62,11 @@ class Confusion:
 
     @property
     def precision(self) -> float:
-        return self._ratio(self.tp, self.tp + self.fp)
+        # An empty mask claims nothing: right on a crack-free truth, but where cracks were missed it is not
+        # precise, it found none of them (0, not the 1 of 0/0).
+        if self.tp + self.fp == 0:
+            return 1.0 if self.fn == 0 else 0.0
+        return self.tp / (self.tp + self.fp)
 
     @property
     def recall(self) -> float:
@@ -141,20 +155,74 @@ def _as_arrays(score, truth):
 
 
 def relevance_mass_accuracy(relevance: np.ndarray, truth: np.ndarray) -> float:
-    """Share of the positive relevance that falls inside the mask (NaN if none is positive)."""
+    """Share of the positive relevance that falls inside the mask.
+
+    R_within / R_total of Arras et al. (2022) over the positive part of the map
+    (negative relevance is evidence against a crack, not mass to place). Quantus's
+    ``RelevanceMassAccuracy`` gives the same on the map clipped at 0. NaN when no
+    relevance is positive or the mask is empty (nothing to hit).
+
+    References
+    ----------
+    Arras, Osman, Samek, "CLEVR-XAI", Information Fusion, 2022.
+    """
     relevance, truth = _check_pair(relevance, truth)
     positive = np.clip(relevance, 0, None)
     total = positive.sum()
-    return float(positive[truth].sum() / total) if total > 0 else float("nan")
+    return float(positive[truth].sum() / total) if total > 0 and truth.any() else float("nan")
+
+
+def relevance_rank_accuracy(relevance: np.ndarray, truth: np.ndarray) -> float:
+    """Share of the K most relevant pixels that lie in the mask, K being the mask's pixel count.
+
+    Arras et al.'s (2022) relevance rank accuracy: 1 when the mask's pixels are
+    exactly the top-ranked ones. Ranked by the signed relevance, ties in raster
+    order (Quantus's ``RelevanceRankAccuracy`` leaves ties to its sort). NaN for
+    an empty mask.
+
+    References
+    ----------
+    Arras, Osman, Samek, "CLEVR-XAI", Information Fusion, 2022.
+    """
+    relevance, truth = _check_pair(relevance, truth)
+    size = int(np.count_nonzero(truth))
+    if size == 0:
+        return float("nan")
+    top = relevance_order(relevance)[:size]
+    return float(np.count_nonzero(truth.ravel()[top]) / size)
 
 
 def pointing_game(relevance: np.ndarray, truth: np.ndarray, *, tolerance: int = 15) -> bool:
-    """Whether the most relevant pixel lies within ``tolerance`` px of the mask."""
+    """Whether the most relevant pixel lies within ``tolerance`` px of the mask (False for an empty mask).
+
+    Zhang et al. (2018) count a hit within 15 px of the object. With ``tolerance=0`` it is Quantus's
+    ``PointingGame`` where the maximum is unique (Quantus counts a hit if any of tied maxima is in the mask;
+    here the first in raster order decides).
+
+    References
+    ----------
+    Zhang, J. et al., "Top-down Neural Attention by Excitation Backprop", IJCV, 2018.
+    """
     relevance, truth = _check_pair(relevance, truth)
     if not truth.any():
         return False
     near = ndimage.binary_dilation(truth, iterations=tolerance) if tolerance > 0 else truth
     return bool(near.flat[int(np.argmax(relevance))])
+
+
+#: The localisation scores of a relevance map against a mask, as :func:`localisation_scores` names them.
+LOCALISATION_KEYS = ("relevance_mass_accuracy", "relevance_rank_accuracy", "pointing_game")
+
+
+def localisation_scores(relevance: np.ndarray, truth: np.ndarray, *, tolerance: int = 15) -> dict[str, float]:
+    """Relevance mass accuracy, relevance rank accuracy and the pointing game (1.0 hit, 0.0 miss) of a map
+    against a mask, keyed by :data:`LOCALISATION_KEYS`; all NaN for an empty mask (nothing to localise)."""
+    relevance, truth = _check_pair(relevance, truth)
+    if not truth.any():
+        return dict.fromkeys(LOCALISATION_KEYS, float("nan"))
+    return {"relevance_mass_accuracy": relevance_mass_accuracy(relevance, truth),
+            "relevance_rank_accuracy": relevance_rank_accuracy(relevance, truth),
+            "pointing_game": float(pointing_game(relevance, truth, tolerance=tolerance))}
 
 
 def pixel_roc_auc(relevance: np.ndarray, truth: np.ndarray) -> float:

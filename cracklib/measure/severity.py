@@ -30,7 +30,8 @@ __all__ = ["Severity", "Crack", "GAP_PX", "WIDTH_METHODS", "measure_severity", "
 GAP_PX = 20
 
 
-#: name → how crack widths are measured (``MaskSettings.widths``; the name of the one used is in the JSON).
+#: name → how crack widths are measured (``MaskSettings.widths``). The name is the code tables, CSV and JSON
+#: carry (``Severity.width_method``); the explanation stays here and in docs/methods/severity.md.
 #: An explanation mask is a band a few pixels wider than the crack (docs/severity.md: +3.4 px on CrackForest),
 #: so by default widths are read on the crack's dark core on the photo, as Forest et al. read them on the
 #: photo's intensity profile across the crack.
@@ -87,8 +88,10 @@ class Severity:
     cracks: list[Crack] = field(default_factory=list)
     #: Fragments closer than this were counted as one crack.
     gap_px: int = GAP_PX
-    #: How widths were measured (the pipeline adds how the mask was made).
-    width_method: str = WIDTH_METHODS["mask"]
+    #: How widths were measured, as a short code: a key of WIDTH_METHODS (``photo`` or ``mask``), to which the
+    #: pipeline adds how the mask was refined (``photo+otsu_core``) and the darkness square
+    #: (``; darkness square 31 px``). The codes are explained in docs/methods/severity.md, not in every row.
+    width_method: str = "mask"
 
     def to_dict(self) -> dict:
         """JSON-ready, with ``cracks`` as a list of dicts."""
@@ -172,8 +175,9 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
     area = int(mask.sum())
+    width_method = "mask" if core is None else "photo"  # said of an empty mask too: the code names the settings
     if area == 0:
-        severity = Severity(0, 0, 0.0, 0.0, 0.0, None, gap_px=gap_px)
+        severity = Severity(0, 0, 0.0, 0.0, 0.0, None, gap_px=gap_px, width_method=width_method)
     else:
         # Everything below is the same on the mask's bounding box, and faster.
         box = bounding_box(mask)
@@ -186,7 +190,7 @@ def measure_severity(mask: np.ndarray, *, mm_per_px: float | None = None, gap_px
         severity = Severity(area, len(cracks), float(sum(c.length_px for c in cracks)),
                             float(widths.max()), float(widths.mean()), _degrees(_orientation(rows, cols)),
                             cracks=cracks, gap_px=gap_px,
-                            width_method=WIDTH_METHODS["mask" if core is None else "photo"])
+                            width_method=width_method)
     if mm_per_px is not None:
         severity.mm_per_px = float(mm_per_px)
         severity.area_mm2 = severity.area_px * mm_per_px ** 2

@@ -21,8 +21,10 @@ from cracklib.pipeline.decision import (DECISION_THRESHOLD, MAX_WHOLE_DOWNSCALE,
                                         tiles_to_rescore, classifier_scores)
 from cracklib.pipeline.explanation import explain, explain_with_network
 from cracklib.pipeline.mask_step import threshold_explanation, cut_explanation, segment_explanation, segment
-from cracklib.pipeline.methods import (NETWORK_THRESHOLD, NETWORK_MASK_STEPS, NETWORK_STEP_FIELDS, MethodChoice,
-                                       method_choices, method_weights, method_available, default_mask)
+from cracklib.pipeline.methods import (NETWORK_THRESHOLD, NETWORK_MASK_STEPS, NETWORK_STEP_FIELDS,
+                                       PROBABILITY_MAP_METHODS, FIXED_CUT_THRESHOLDS, MethodChoice, method_label,
+                                       method_choices, method_weights, method_available, methods_for,
+                                       default_method_for, thresholds_for, default_mask)
 from cracklib.pipeline.options import Option, OPTIONS, option, default_of
 from cracklib.pipeline.results import Explanation, SegmentationResult
 from cracklib.pipeline.segmenters import (SEGMENTER_METHODS, segmenter_path, network_name, predict_map, view_maps,
@@ -31,11 +33,12 @@ from cracklib.pipeline.settings import MODES, ExplanationSettings, MaskSettings,
 
 __all__ = ["DEFAULT_WEIGHTS", "Classifier", "load_classifier", "classify", "classify_tiles", "score_tiles",
            "whole_photo_probability", "gated_tiles", "DECISION_THRESHOLD", "MAX_WHOLE_DOWNSCALE", "PhotoDecision",
-           "PHOTO_DECISIONS", "photo_probability", "whole_is_informative", "shift_logits",
-           "offset_photo_probabilities", "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore",
-           "classifier_scores", "explain", "explain_with_network", "threshold_explanation", "cut_explanation",
-           "segment_explanation", "segment", "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS",
-           "MethodChoice", "method_choices", "method_weights", "method_available", "default_mask", "Option", "OPTIONS",
-           "option", "default_of", "Explanation", "SegmentationResult", "SEGMENTER_METHODS", "segmenter_path",
-           "network_name", "predict_map", "view_maps", "score_views", "MODES", "ExplanationSettings", "MaskSettings",
-           "PipelineConfig"]
+           "PHOTO_DECISIONS", "photo_probability", "whole_is_informative", "shift_logits", "offset_photo_probabilities",
+           "fit_logit_offset", "SCREENING_MARGIN", "tiles_to_rescore", "classifier_scores", "explain",
+           "explain_with_network", "threshold_explanation", "cut_explanation", "segment_explanation", "segment",
+           "NETWORK_THRESHOLD", "NETWORK_MASK_STEPS", "NETWORK_STEP_FIELDS", "PROBABILITY_MAP_METHODS",
+           "FIXED_CUT_THRESHOLDS", "MethodChoice", "method_label", "method_choices", "method_weights",
+           "method_available", "methods_for", "default_method_for", "thresholds_for", "default_mask", "Option",
+           "OPTIONS", "option", "default_of", "Explanation", "SegmentationResult", "SEGMENTER_METHODS",
+           "segmenter_path", "network_name", "predict_map", "view_maps", "score_views", "MODES", "ExplanationSettings",
+           "MaskSettings", "PipelineConfig"]

@@ -42,7 +42,7 @@ from cracklib.pipeline.settings import ExplanationSettings
 from cracklib.tiling import TileGrid, pad_to_tile, tile_grid
 
 __all__ = ["DEFAULT_WEIGHTS", "Classifier", "load_classifier", "classify", "classify_tiles", "score_tiles",
-           "whole_photo_probability", "gated_tiles"]
+           "whole_photo_probability", "gated_tiles", "scaled_photo"]
 
 
 #: The bundled default model.
@@ -128,7 +128,8 @@ def _inputs(classifier: Classifier, image: np.ndarray) -> torch.Tensor:
     return to_input(image, classifier.card.normalization, classifier.card.input_size, classifier.device)
 
 
-def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+def scaled_photo(image: np.ndarray, scale: float) -> np.ndarray:
+    """The photo at ``tile_scale`` (uint8), as the tiles are cut from it; the photo itself at scale 1."""
     if scale == 1:
         return image
     shape = tuple(max(1, int(round(side * scale))) for side in image.shape[:2])
@@ -187,7 +188,7 @@ def gated_tiles(tile_probabilities: np.ndarray, photo_probability: float, gate: 
 
 def classify_tiles(classifier: Classifier, image: np.ndarray, settings: ExplanationSettings, progress=None):
     """Tiled mode: the scaled photo, its padded copy, the tile grid, every tile's probability and the photo's."""
-    scaled = _scaled(image, settings.tile_scale)
+    scaled = scaled_photo(image, settings.tile_scale)
     size = classifier.card.input_size
     work = pad_to_tile(scaled, size)
     grid = tile_grid(work.shape[:2], size=size, overlap=settings.tile_overlap)

@@ -33,10 +33,11 @@ from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, predic
 from cracklib.pipeline.settings import ExplanationSettings
 from cracklib.tiling import TileBlender
 
-__all__ = ["explain", "explain_with_network"]
+__all__ = ["explain", "explain_with_network", "classifier_for", "attribution_settings"]
 
 
-def _settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:
+def attribution_settings(classifier: Classifier, config: ExplanationSettings) -> AttributionSettings:
+    """What the attribution methods need of the classifier and the explanation settings."""
     explainer = load_explainer(_method_file(config.method))[0] if config.method == "nn_explainer" else None
     return AttributionSettings(normalization=classifier.card.normalization, rules=config.rules,
                                lrp_backend=config.lrp_backend, baseline=config.baseline,
@@ -59,13 +60,13 @@ def explain(classifier: Classifier, image: np.ndarray, settings: ExplanationSett
         raise TypeError(f"explain takes ExplanationSettings, got {type(settings).__name__}")
     if settings.method in SEGMENTER_METHODS:
         return _segment_with_network(classifier, image, settings, progress)
-    classifier = _classifier_for(settings.method, classifier)
+    classifier = classifier_for(settings.method, classifier)
     if settings.mode == "resize":
         return _explain_resized(classifier, image, settings, forced=tiles is not None and len(tiles) > 0)
     return _explain_tiled(classifier, image, settings, progress, tiles)
 
 
-def _classifier_for(method: str, classifier: Classifier) -> Classifier:
+def classifier_for(method: str, classifier: Classifier) -> Classifier:
     """The classifier a method explains: the chosen one, or the one the method brings.
 
     ``bcos`` needs a B-cos network (the shipped one unless the chosen classifier
@@ -137,7 +138,7 @@ def _explain_resized(classifier: Classifier, image: np.ndarray, settings: Explan
     if probability < settings.gate and not forced:
         return Explanation(probability, None, shape, settings, timings)
     start = time.perf_counter()
-    relevance = attribute(classifier.model, inputs, settings.method, _settings(classifier, settings))[0]
+    relevance = attribute(classifier.model, inputs, settings.method, attribution_settings(classifier, settings))[0]
     timings["attribute"] = time.perf_counter() - start
     return Explanation(probability, resize_map(relevance, shape), shape, settings, timings)
 
@@ -162,7 +163,7 @@ def _explain_tiled(classifier: Classifier, image: np.ndarray, settings: Explanat
         return Explanation(probability, None, shape, settings, timings, grid, probabilities)
     start = time.perf_counter()
     blender = TileBlender(work.shape[:2], size)
-    attribution = _settings(classifier, settings)
+    attribution = attribution_settings(classifier, settings)
     for batch in _batches(gated, settings.batch_size):
         maps = attribute(classifier.model, _tile_inputs(classifier, work, grid, batch), settings.method, attribution)
         for index, values in zip(batch, maps):

@@ -15,7 +15,7 @@ import numpy as np
 
 from cracklib.errors import CrackInputError
 from cracklib.mask.postprocess import POSTPROCESSING, drop_small_components, postprocess
-from cracklib.mask.refine import PER_PHOTO, DarknessMap, band_darkness_width, refine_with_photo
+from cracklib.mask.refine import PER_PHOTO, DarknessMap, band_darkness_width, crack_polarity, refine_with_photo
 from cracklib.mask.threshold import Thresholded, apply_threshold
 from cracklib.pipeline.classifier import Classifier
 from cracklib.pipeline.explanation import explain
@@ -23,7 +23,7 @@ from cracklib.pipeline.results import Explanation, SegmentationResult
 from cracklib.pipeline.settings import MaskSettings, PipelineConfig
 from cracklib.tiling import bounding_box
 
-__all__ = ["threshold_explanation", "cut_explanation", "segment_explanation", "segment"]
+__all__ = ["threshold_explanation", "cut_explanation", "darkness_square", "segment_explanation", "segment"]
 
 
 def threshold_explanation(explanation: Explanation, threshold: str) -> Thresholded:
@@ -53,15 +53,32 @@ def darkness_square(settings: MaskSettings, band: np.ndarray) -> int:
     return band_darkness_width(band) if settings.darkness_width == PER_PHOTO else settings.darkness_width
 
 
-def _darkness(photo: np.ndarray | None, width: int | None, kept: DarknessMap | None) -> DarknessMap | None:
-    """The photo's darkness over a square of ``width``: the caller's kept map when it is of this photo and
-    square, else a new one (a kept map of another square cannot be read for this one)."""
+def _polarity_and_darkness(settings: MaskSettings, band: np.ndarray, photo: np.ndarray, width: int,
+                           kept: DarknessMap | None, window: tuple[slice, slice] | None = None
+                           ) -> tuple[str, DarknessMap]:
+    """The polarity of the cut ``band`` (of ``photo[window]``) and the whole photo's darkness map for it over a
+    square of ``width``: for ``auto``, both polarities' maps are read near the band and the chosen one is kept."""
+    if settings.polarity != "auto":
+        return settings.polarity, _darkness(photo, width, kept, settings.polarity)
+    maps = {polarity: _darkness(photo, width, kept, polarity) for polarity in ("dark", "bright")}
+    region = window or (slice(None), slice(None))
+    polarity = crack_polarity(band, photo[region], width=width,
+                              maps={key: value if window is None else value.cropped(window)
+                                    for key, value in maps.items()})
+    return polarity, maps[polarity]
+
+
+def _darkness(photo: np.ndarray | None, width: int | None, kept: DarknessMap | None,
+              polarity: str = "dark") -> DarknessMap | None:
+    """The photo's darkness over a square of ``width`` for a crack of ``polarity``: the caller's kept map when
+    it is of this photo, square and polarity, else a new one (a kept map of another square or polarity cannot
+    be read for this one)."""
     if kept is not None and kept.photo is not photo:
         raise ValueError("darkness= is the DarknessMap of another photo than photo=")
     if photo is None:
         return None
-    if kept is None or kept.width != width:
-        return DarknessMap(photo, width=width)
+    if kept is None or kept.width != width or kept.polarity != polarity:
+        return DarknessMap(photo, width=width, polarity=polarity)
     return kept
 
 
@@ -74,17 +91,20 @@ def refine_cut(cut: Thresholded, settings: MaskSettings, photo: np.ndarray | Non
 
     The map is the whole photo's, read on the window: the photo's own surface level and no window border (a
     darkness map of photo[window] alone would differ from the whole cut's). A caller that measures the mask
-    after (:func:`segment_explanation`) passes the map on, so the widths read the same darkness.
+    after (:func:`segment_explanation`) passes the map on, so the widths read the same darkness. The crack's
+    polarity is the settings' (``auto``: decided on the cut, :func:`cracklib.mask.refine.crack_polarity`), and
+    kept in the cut.
     """
     if settings.refine == "none" or not cut.mask.any():
         return cut, darkness
     if photo is None:
         raise ValueError(f"refine={settings.refine!r} needs the photo: pass photo=")
-    darkness = _darkness(photo, darkness_square(settings, cut.mask), darkness)
     region = window or (slice(None), slice(None))
+    polarity, darkness = _polarity_and_darkness(settings, cut.mask, photo, darkness_square(settings, cut.mask),
+                                                darkness, window)
     mask = refine_with_photo(cut.mask, photo[region], settings.refine,
                              darkness=darkness if window is None else darkness.cropped(window))
-    return replace(cut, mask=mask, darkness_width=darkness.width), darkness
+    return replace(cut, mask=mask, darkness_width=darkness.width, polarity=polarity), darkness
 
 
 def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tuple[slice, slice] | None, *,
@@ -100,7 +120,7 @@ def _cut_in_window(explanation: Explanation, settings: MaskSettings, window: tup
     if window is None:
         return cut, darkness
     whole = Thresholded(np.zeros(explanation.image_shape, cut.score.dtype), np.zeros(explanation.image_shape, bool),
-                        cut.threshold, cut.darkness_width)
+                        cut.threshold, cut.darkness_width, cut.polarity)
     whole.score[window], whole.mask[window] = cut.score, cut.mask
     return whole, darkness
 
@@ -130,8 +150,9 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         The photo's darkness, kept by a caller that cuts the same photo again
         (the studio, on a threshold change): blocks computed for an earlier mask
         are not computed again. By default, or when it was taken over another
-        square than the cut's (:func:`darkness_square`), a new one, shared by
-        the refinement and the widths.
+        square than the cut's (:func:`darkness_square`) or for another crack
+        polarity (``settings.polarity``), a new one, shared by the refinement
+        and the widths.
 
     Returns
     -------
@@ -149,9 +170,13 @@ def segment_explanation(explanation: Explanation, settings: MaskSettings = MaskS
         thresholded, darkness = _cut_in_window(explanation, settings, window, photo=photo, darkness=darkness)
     elif window is not None and not _holds(bounding_box(explanation.support), thresholded.mask):
         window = None  # a cut made by the caller (e.g. growth's) reaching outside the explained tiles
-    # Widths are read over the square the cut was refined with; an unrefined cut sizes one on its own mask.
+    # Widths are read over the square and for the polarity the cut was refined with; an unrefined cut sizes
+    # one on its own mask and decides an automatic polarity there.
     square = thresholded.darkness_width or (None if photo is None else darkness_square(settings, thresholded.mask))
-    darkness = _darkness(photo, square, darkness)
+    if photo is not None and thresholded.polarity is None:
+        darkness = _polarity_and_darkness(settings, thresholded.mask, photo, square, darkness)[1]
+    else:
+        darkness = _darkness(photo, square, darkness, thresholded.polarity or "dark")
     timings["threshold"] = time.perf_counter() - start
     start = time.perf_counter()
     # Post-processing runs on the window too: its margin is the post-processing's reach around the tiles.

@@ -16,7 +16,7 @@ from cracklib.explain.attribution import LRP_BACKENDS, METHODS
 from cracklib.explain.baselines import BASELINES
 from cracklib.explain.composites import RULE_SETS
 from cracklib.mask.postprocess import POSTPROCESSING
-from cracklib.mask.refine import PER_PHOTO, REFINEMENTS
+from cracklib.mask.refine import PER_PHOTO, POLARITIES, REFINEMENTS
 from cracklib.mask.threshold import THRESHOLDS
 from cracklib.measure.severity import WIDTH_METHODS
 from cracklib.pipeline.decision import PHOTO_DECISIONS
@@ -76,6 +76,9 @@ OPTIONS: tuple[Option, ...] = (
            "multiplies the post-processing sizes (for photos at another resolution)", number=float),
     Option("refine", "--refine", "Refine with the photo",
            "refine the mask on the photo: " + _described(REFINEMENTS), choices=lambda: list(REFINEMENTS)),
+    Option("polarity", "--polarity", "Crack polarity",
+           "which way a crack differs from its surface, for the refinement and the widths: "
+           + _described(POLARITIES), choices=lambda: list(POLARITIES)),
     Option("darkness_width", "--darkness-width", "Widest crack (darkness square, px)",
            "side (px, odd) of the square the refinement's darkness is taken over: wider than the widest crack, "
            f"or a wide crack loses its middle (a wider square lets more surface texture in); {PER_PHOTO}: sized "

@@ -9,7 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
-from cracklib.mask.refine import REFINEMENTS, DarknessMap, dark_core
+from cracklib.mask.refine import DarknessMap, dark_core
 from cracklib.measure.severity import Severity, measure_severity
 from cracklib.nets.preprocess import resize_map
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings, PipelineConfig
@@ -114,9 +114,10 @@ class SegmentationResult:
                 if self.settings.widths == "photo" and self.photo is not None and not is_core else None)
         severity = measure_severity(self.mask, mm_per_px=self.settings.mm_per_px, gap_px=self.settings.crack_gap_px,
                                     core=core)
+        # A short code for tables, CSV and JSON (``photo+otsu_core; darkness square 31 px``); what each part
+        # means is in docs/methods/severity.md.
         if self.settings.refine != "none":
-            severity.width_method += (f"; mask refined on the photo ({self.settings.refine}: "
-                                      f"{REFINEMENTS[self.settings.refine]})")
+            severity.width_method += f"+{self.settings.refine}"
         if self.darkness is not None and (self.settings.refine != "none" or core is not None):
             severity.width_method += f"; darkness square {self.darkness.width} px"
         self.mask_timings["severity"] = time.perf_counter() - start

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from cracklib.mask.refine import PER_PHOTO, PER_PHOTO_WIDTHS, REFINEMENTS
+from cracklib.mask.refine import PER_PHOTO, PER_PHOTO_WIDTHS, POLARITIES, REFINEMENTS
 from cracklib.measure.severity import GAP_PX, WIDTH_METHODS
 from cracklib.pipeline.decision import DECISION_THRESHOLD, PHOTO_DECISIONS
 
@@ -93,6 +93,12 @@ class MaskSettings:
     #: on its explanation band, 15-45 px (cracklib.mask.refine.band_darkness_width; chosen on the validation splits,
     #: docs/darkness_width_val.md, with magnetic tiles and growth's synthetic series as checks: docs/decisions/0005).
     darkness_width: int | str = PER_PHOTO
+    #: Which way the crack differs from its surface, for the refinement and the widths (a key of
+    #: cracklib.mask.refine.POLARITIES): "dark" (concrete, asphalt, masonry), "bright" (a fatigue crack on polished
+    #: metal) or "auto", decided per photo on its explanation band. "auto" read all 163 masked validation photos as
+    #: dark, so their masks and F1 are those of "dark" (mean 0.576; docs/polarity_val.md), for 2-11 % more time
+    #: on the mask step; it also refines a bright crack (docs/decisions/0021-crack-polarity.md).
+    polarity: str = "auto"
     #: Mask fragments closer than this (pixels) count as one crack (cracklib.measure.severity.crack_labels).
     crack_gap_px: int = GAP_PX
     #: How crack widths are measured: on the mask's dark core on the photo, or on the mask (WIDTH_METHODS).
@@ -101,6 +107,8 @@ class MaskSettings:
     def __post_init__(self):
         if self.refine not in REFINEMENTS:
             raise ValueError(f"unknown refinement {self.refine!r}; choose from {', '.join(REFINEMENTS)}")
+        if self.polarity not in POLARITIES:
+            raise ValueError(f"unknown crack polarity {self.polarity!r}; choose from {', '.join(POLARITIES)}")
         if self.widths not in WIDTH_METHODS:
             raise ValueError(f"unknown width method {self.widths!r}; choose from {', '.join(WIDTH_METHODS)}")
         if self.darkness_width != PER_PHOTO and not (isinstance(self.darkness_width, int)

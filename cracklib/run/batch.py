@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Callable
 
 from cracklib.errors import CrackInputError
 from cracklib.io.datasets import read_dataset
-from cracklib.io.imageio import read_image
+from cracklib.io.imageio import read_image, read_mask
 from cracklib.nets.models import card_path, read_card
 from cracklib.pipeline.classifier import DEFAULT_WEIGHTS, load_classifier
 from cracklib.pipeline.decision import DECISION_THRESHOLD
@@ -41,7 +42,8 @@ from cracklib.pipeline.settings import PipelineConfig
 from cracklib.run.export import result_files
 
 __all__ = ["ENGINES", "campaign_inputs", "settings_hash", "PhotoWorker", "CampaignSummary", "run_campaign",
-           "campaign_table", "TABLE_COLUMNS", "RANKINGS", "Campaign", "read_campaign"]
+           "campaign_table", "TABLE_COLUMNS", "MEASURED_COLUMNS", "RANKINGS", "LARGEST_NUMBER", "UNCERTAIN_MARGIN",
+           "Campaign", "true_crack_pixels", "read_campaign"]
 
 
 ENGINES = ("local", "ray")
@@ -287,12 +289,35 @@ def _ray_rows(todo: list[Path], arguments: dict, address, workers: int, gpus_per
         yield json.loads(item["row"])
 
 
+#: Columns every photo segmented without an error has a number in (a row with an error has none).
+MEASURED_COLUMNS = ("crack_probability", "area_px", "length_px", "max_width_px", "mean_width_px", "n_cracks")
+
+
+#: Largest number a campaign table's cell may hold: no photo's pixels, lengths or seconds come near it, and sums
+#: over millions of rows stay finite (a crafted ``1e308`` would make the total length infinite).
+LARGEST_NUMBER = 1e12
+
+
+#: A photo's crack decision is flagged as uncertain when its crack probability is this close to the decision
+#: threshold (0.3-0.7 around 0.5): a fifth of the scale on either side, a display choice that asks for a look,
+#: not a measured calibration. A confident miss (0.02 on a cracked photo) is outside any such band; only a true
+#: mask shows it (:func:`true_crack_pixels`).
+UNCERTAIN_MARGIN = 0.2
+
+
 @dataclass(frozen=True)
 class Campaign:
-    """A finished campaign read back: its folder and its table's rows (numbers as floats, blanks as None)."""
+    """A finished campaign read back: its folder and its table's rows.
+
+    Numbers are finite floats or None (blank, or a cell that was not a valid
+    number: that row's ``bad_values`` says which, and :attr:`problems` has one
+    line per such row). Text cells are strings or None.
+    """
 
     folder: Path
     rows: tuple[dict, ...]
+    #: One line per row with cells that were not valid numbers (shown blank).
+    problems: tuple[str, ...] = ()
 
     @property
     def errors(self) -> list[dict]:
@@ -306,15 +331,16 @@ class Campaign:
                 "total_length_px": float(sum(row["length_px"] or 0 for row in finished))}
 
     def worst_first(self, column: str = "length_px") -> list[dict]:
-        """The photos that were segmented, largest ``column`` first (ties in table order)."""
+        """The photos that were segmented, largest ``column`` first (ties and blanks in table order, blanks last)."""
         if column not in TABLE_COLUMNS or column in _TEXT_COLUMNS:
             raise ValueError(f"cannot rank by {column!r}; choose from {', '.join(RANKINGS.values())}")
-        return sorted((row for row in self.rows if not row["error"]), key=lambda row: -(row[column] or 0))
+        return sorted((row for row in self.rows if not row["error"]),
+                      key=lambda row: (row[column] is None, -(row[column] or 0)))
 
     @staticmethod
     def name(row: dict) -> str:
         """The photo's name in the campaign: its files' stem (sub-folders joined by ``__``), else its file name."""
-        return row.get("outputs") or Path(row["photo"]).name
+        return row.get("outputs") or (Path(row["photo"]).name if row.get("photo") else "(no photo named)")
 
     def files(self, row: dict) -> dict[str, Path]:
         """The photo's files that exist: ``overlay``, ``mask``, ``heatmap`` (PNG) and ``cracks`` (CSV)."""
@@ -322,11 +348,58 @@ class Campaign:
             return {}
         stem = self.folder / "photos" / row["outputs"]
         names = {"overlay": "_overlay.png", "mask": "_mask.png", "heatmap": "_heatmap.png", "cracks": "_cracks.csv"}
-        return {kind: path for kind, ending in names.items() if (path := stem.with_name(stem.name + ending)).is_file()}
+        return {kind: path for kind, ending in names.items() if _is_file(path := stem.with_name(stem.name + ending))}
+
+    def notes(self, row: dict, *, true_crack_pixels: dict[str, int] | None = None) -> list[str]:
+        """What a reader of this photo's numbers should know, one short line each.
+
+        Cells that were not valid numbers; a crack probability within
+        :data:`UNCERTAIN_MARGIN` of the decision; and, given the true masks'
+        crack pixels by photo name (:func:`true_crack_pixels`), a decision that
+        the true mask contradicts. A photo that failed has its error instead.
+        """
+        if row["error"]:
+            return []
+        notes = [f"not valid numbers, left blank: {row['bad_values']}"] if row.get("bad_values") else []
+        probability = row["crack_probability"]
+        if probability is None:
+            return notes
+        if abs(probability - DECISION_THRESHOLD) < UNCERTAIN_MARGIN:
+            notes.append(f"uncertain: crack probability {probability:.2f}, near the decision at "
+                         f"{DECISION_THRESHOLD:.2f}")
+        truth = (true_crack_pixels or {}).get(self.name(row))
+        if truth is not None and truth > 0 and probability < DECISION_THRESHOLD:
+            notes.append(f"missed: the true mask has {truth:,} crack pixels, the crack probability is "
+                         f"{probability:.2f}")
+        elif truth == 0 and probability >= DECISION_THRESHOLD:
+            notes.append(f"false alarm: the true mask has no crack, the crack probability is {probability:.2f}")
+        return notes
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False for a name no file can have (too long for the file system)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def true_crack_pixels(data: str | Path) -> dict[str, int]:
+    """Crack pixels of the true mask of every masked photo of a data folder, by the name a campaign run on that
+    folder gives the photo (:meth:`Campaign.name`). Read from the masks, never from the photos' names."""
+    data = Path(data)
+    return {_output_stem(sample.image, data): int(read_mask(sample.mask, name=sample.mask.name).sum())
+            for sample in read_dataset(data) if sample.mask is not None}
 
 
 def read_campaign(folder: str | Path) -> Campaign:
-    """Read a finished campaign's ``results.csv`` (written by :func:`run_campaign`)."""
+    """Read a finished campaign's ``results.csv`` (written by :func:`run_campaign`).
+
+    A table that is not a campaign's raises :class:`CrackInputError`; a cell that is
+    not a valid number (``nan``, ``inf``, text, out of range, or blank where a
+    segmented photo always has one) is read as None and described in the row's
+    ``bad_values`` and in :attr:`Campaign.problems`, and the rest is read.
+    """
     folder = Path(folder)
     table = folder / "results.csv"
     if not table.is_file():
@@ -336,24 +409,58 @@ def read_campaign(folder: str | Path) -> Campaign:
             reader = csv.DictReader(handle)
             columns = set(reader.fieldnames or [])
             rows = [row for row in reader]
-        missing = {"photo", "error", "length_px"} - columns
-        if not missing:
-            rows = tuple(_typed(row) for row in rows)
-    except (UnicodeDecodeError, csv.Error, ValueError) as error:
+    except (UnicodeDecodeError, csv.Error) as error:
         raise CrackInputError(f"{folder.name}/results.csv: cannot be read ({type(error).__name__})") from None
+    missing = {"photo", "error", "length_px"} - columns
     if missing:
         raise CrackInputError(f"{folder.name}/results.csv: not a campaign table (no column "
                               f"{', '.join(sorted(missing))})")
-    # Output names come from the table: one that leaves photos/ is not followed.
-    for row in rows:
-        if row["outputs"] and Path(row["outputs"]).name != row["outputs"]:
-            row["outputs"] = None
-    return Campaign(folder, rows)
+    typed_rows, problems = [], []
+    for number, row in enumerate(rows, 2):  # row 1 is the header
+        typed = _typed(row)
+        typed_rows.append(typed)
+        if typed["bad_values"]:
+            problems.append(f"results.csv row {number} ({Campaign.name(typed)}): {typed['bad_values']}; "
+                            "shown blank")
+    return Campaign(folder, tuple(typed_rows), tuple(problems))
+
+
+def _shortened(text: str, length: int = 24) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
 
 
 def _typed(row: dict) -> dict:
-    typed = {}
-    for column in TABLE_COLUMNS:
-        value = row.get(column) or None
-        typed[column] = value if value is None or column in _TEXT_COLUMNS else float(value)
+    """A table row with numbers as finite floats or None, and ``bad_values``: its cells that were not valid
+    numbers, in words (None when all were)."""
+    typed, bad = {}, []
+    cells = {column: row.get(column) if isinstance(row.get(column), str) else None for column in TABLE_COLUMNS}
+    failed = bool(cells["error"] and cells["error"].strip())
+    for column, cell in cells.items():
+        text = (cell or "").strip()
+        if column in _TEXT_COLUMNS:
+            typed[column] = cell if text else None
+            continue
+        typed[column], problem = _number(column, text, required=column in MEASURED_COLUMNS and not failed)
+        if problem:
+            bad.append(problem)
+    # Output names come from the table: one that leaves photos/ (or that no file can have) is not followed.
+    outputs = typed["outputs"]
+    if outputs is not None and (Path(outputs).name != outputs or "\x00" in outputs):
+        typed["outputs"] = None
+    typed["bad_values"] = ", ".join(bad) or None
     return typed
+
+
+def _number(column: str, text: str, *, required: bool) -> tuple[float | None, str | None]:
+    """A cell's number (finite, in range) or None, and what was wrong with it (None when nothing was)."""
+    if not text:
+        return None, f"{column} is blank" if required else None
+    try:
+        value = float(text)
+    except ValueError:
+        return None, f"{column} {_shortened(text)!r} is not a number"
+    if not math.isfinite(value):
+        return None, f"{column} {_shortened(text)!r} is not a finite number"
+    if not 0 <= value <= (1 if column == "crack_probability" else LARGEST_NUMBER):
+        return None, f"{column} {_shortened(text)!r} is out of range"
+    return value, None

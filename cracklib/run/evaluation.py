@@ -30,12 +30,13 @@ from cracklib.pipeline.decision import (
 )
 from cracklib.pipeline.explanation import explain
 from cracklib.pipeline.mask_step import cut_explanation, segment_explanation
-from cracklib.pipeline.methods import default_mask
+from cracklib.pipeline.methods import default_mask, method_label, thresholds_for
 from cracklib.pipeline.results import Explanation, SegmentationResult
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings, PipelineConfig
+from cracklib.run.faithfulness import FaithfulnessReport, faithfulness_report, mean_scores
 
 __all__ = ["evaluate_samples", "calibrate_classifier", "uncalibrated_decisions", "UncalibratedDecisions",
-           "evaluate_grid", "score_result", "compare_methods", "compare_explanations", "MethodRun", "method_label",
+           "evaluate_grid", "score_result", "compare_methods", "compare_explanations", "MethodRun",
            "PRCurve", "result_curve", "grid_curves"]
 
 
@@ -54,31 +55,40 @@ def _readable(samples: list[Sample], skipped: list[str] | None, *, with_mask: bo
 
 
 def evaluate_samples(classifier: Classifier, samples: list[Sample], config: PipelineConfig = PipelineConfig(), *,
-                     segmentation: bool = True,
+                     segmentation: bool = True, faithfulness: bool = False,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Evaluate on ``samples``; with ``segmentation=False`` the classifier only (``--method none``).
 
-    An image or mask that cannot be read is left out and named in ``skipped``.
+    With ``faithfulness``, each segmented photo also gets its explanation's faithfulness, localisation and
+    randomisation scores (:func:`cracklib.run.faithfulness_report`, against its mask), in its ``per_image``
+    row and as means. An image or mask that cannot be read is left out and named in ``skipped``.
 
     Returns
     -------
     dict with ``n_images``, ``classifier`` {balanced_accuracy, tpr, tnr, auc},
     ``segmentation`` {iou, precision, recall, f1, ap, n_images, ...} (None when
-    not evaluated), ``seconds_per_image``, ``skipped`` (one line per unreadable file).
+    not evaluated), ``faithfulness`` (the means of :data:`cracklib.run.FAITHFULNESS_KEYS`, or None),
+    ``seconds_per_image``, ``skipped`` (one line per unreadable file).
     """
     labels, probabilities = [], []
     total = Confusion()
     sampler = ScoreSampler()
     per_image = []
+    reports: list[FaithfulnessReport] = []
     skipped: list[str] = []
     start = time.perf_counter()
     for index, (sample, image, truth) in enumerate(_readable(samples, skipped, with_mask=segmentation), 1):
         if image is not None and truth is not None and truth.any():
-            result = segment_explanation(explain(classifier, image, config.explanation), config.mask, photo=image)
+            explanation = explain(classifier, image, config.explanation)
+            result = segment_explanation(explanation, config.mask, photo=image)
             counts = confusion(result.mask, truth)
             total = total + counts
             sampler.add(result.score, truth)
-            per_image.append({"image": sample.image.name, **counts.scores()})
+            row = {"image": sample.image.name, **counts.scores()}
+            if faithfulness:
+                reports.append(faithfulness_report(classifier, image, explanation, truth=truth))
+                row["faithfulness"] = reports[-1].to_dict(curves=False)
+            per_image.append(row)
             probability = result.probability
         elif image is not None:
             probability = classify(classifier, image, config.explanation)
@@ -94,6 +104,7 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
         "segmentation": None,
         "seconds_per_image": seconds / max(1, len(samples)),
         "config": config.to_dict() if segmentation else None,
+        "faithfulness": mean_scores(reports) if faithfulness and reports else None,
         "skipped": skipped,
     }
     if segmentation:
@@ -192,6 +203,8 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
     reuses that explanation, and each cell's mask
     comes from :func:`cracklib.pipeline.segment_explanation` with ``mask``'s
     other settings (scale, smallest crack), the very mask the pipeline gives.
+    A threshold that does not suit a method's map (:func:`cracklib.pipeline.methods.thresholds_for`: the
+    fixed cuts on a relevance) gives it no rows.
     Only images whose mask holds crack pixels are used. With a ``skipped``
     list, an unreadable image or mask is described there and left out (else it raises).
 
@@ -215,7 +228,8 @@ def evaluate_grid(classifier: Classifier, samples: list[Sample], explanations: l
             start = time.perf_counter()
             explanation = explain(classifier, image, settings)
             seconds[position] += time.perf_counter() - start
-            for threshold, refine in itertools.product(thresholds, refinements or [mask.refine]):
+            suited = [threshold for threshold in thresholds if threshold in thresholds_for(settings.method)]
+            for threshold, refine in itertools.product(suited, refinements or [mask.refine]):
                 # One cut for every post-processing.
                 cut = cut_explanation(explanation, replace(mask, threshold=threshold, refine=refine), photo=image)
                 for post in posts:
@@ -303,15 +317,6 @@ class MethodRun:
     #: Explanation time (classification + attribution).
     seconds: float
     scores: dict | None = None
-
-
-def method_label(settings: ExplanationSettings) -> str:
-    """A short name for an explanation setting: ``lrp (montavon)``, ``deeplift (damage_free_mean)``."""
-    if settings.method == "lrp":
-        return f"lrp ({settings.rules})"
-    if settings.method in BASELINE_METHODS:
-        return f"{settings.method} ({settings.baseline})"
-    return settings.method
 
 
 def compare_explanations(explanations: list[Explanation], settings: MaskSettings, *,

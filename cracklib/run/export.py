@@ -23,25 +23,31 @@ __all__ = ["unique_names", "png_bytes", "result_row", "result_file_makers", "res
 
 
 def unique_names(names: list[str]) -> list[str]:
-    """The names with repeats told apart: ``a.jpg``, ``a.jpg`` → ``a.jpg``, ``a (2).jpg``.
+    """The names with repeated stems told apart: ``a.jpg``, ``a.jpg``, ``a.png`` → ``a.jpg``, ``a (2).jpg``,
+    ``a (3).png``.
 
-    Two uploads of the same name (IMG_0001.jpg from two days) must not share
-    widgets or overwrite each other's files.
+    Two uploads of the same name (IMG_0001.jpg from two days), or of the same
+    stem (``cf_001.jpg`` and ``cf_001.png``), must not overwrite each other's
+    files, which are named by the stem (``cf_001_mask.png``).
     """
+    def split(name: str) -> tuple[str, str]:
+        stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
+        return stem, dot + suffix
+
     seen: dict[str, int] = {}
-    taken = set(names)
+    taken = {split(name)[0] for name in names}
     out = []
     for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] == 1:
+        stem, suffix = split(name)
+        seen[stem] = seen.get(stem, 0) + 1
+        if seen[stem] == 1:
             out.append(name)
             continue
-        stem, dot, suffix = name.rpartition(".") if "." in name else (name, "", "")
-        count = seen[name]
-        while (candidate := f"{stem} ({count}){dot}{suffix}") in taken:
+        count = seen[stem]
+        while (candidate := f"{stem} ({count})") in taken:
             count += 1
         taken.add(candidate)
-        out.append(candidate)
+        out.append(candidate + suffix)
     return out
 
 

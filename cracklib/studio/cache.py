@@ -19,7 +19,7 @@ import streamlit as st
 
 from cracklib.errors import CrackInputError
 from cracklib.io.imageio import read_image
-from cracklib.io.render import preview
+from cracklib.io.render import preview, relevance_preview
 from cracklib.io.synthetic import growth_series, write_sample_dataset
 from cracklib.mask.refine import DarknessMap
 from cracklib.mask.threshold import Thresholded
@@ -28,11 +28,11 @@ from cracklib.pipeline.explanation import explain
 from cracklib.pipeline.mask_step import cut_explanation, segment_explanation
 from cracklib.pipeline.results import Explanation, SegmentationResult
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings, PipelineConfig
-from cracklib.run.batch import run_campaign
+from cracklib.run.batch import run_campaign, true_crack_pixels
 from cracklib.run.export import png_bytes
+from cracklib.run.faithfulness import FaithfulnessReport, faithfulness_report
 from cracklib.run.growth import GrowthReport, monitor_growth
-from cracklib.studio.figures import HEATMAP_SIDE
-from cracklib.studio.widgets import DISPLAY_SIDE, progress_bar
+from cracklib.studio.widgets import DISPLAY_SIDE, plain, progress_bar
 
 
 @st.cache_resource(show_spinner="Loading the classifier…")
@@ -56,7 +56,8 @@ class Explained(NamedTuple):
     #: The photo reduced to DISPLAY_SIDE, made once (reducing a 12 MP photo on every rerun costs time).
     picture: np.ndarray
     explanation: Explanation
-    #: The relevance reduced to HEATMAP_SIDE, made once too (None when the photo was not explained).
+    #: The relevance reduced to DISPLAY_SIDE keeping each block's strongest value, made once too (None when the
+    #: photo was not explained).
     heat: np.ndarray | None = None
     #: The photo's darkness, kept for the next threshold change (the refinement and the widths read it).
     darkness: DarknessMap | None = None
@@ -75,8 +76,13 @@ def _owner(array: np.ndarray) -> np.ndarray:
     return array
 
 
-#: What the explanation cache holds: uploads explained, their cuts, and their measured masks.
-Entry = Explained | Thresholded | SegmentationResult
+#: A faithfulness report holds a few curves of 20 points: counted as this much, so that the explanation cache's
+#: byte budget still bounds how many it keeps.
+REPORT_BYTES = 2**16
+
+
+#: What the explanation cache holds: uploads explained, their cuts, their measured masks and faithfulness reports.
+Entry = Explained | Thresholded | SegmentationResult | FaithfulnessReport
 
 
 def _arrays(entry: Entry) -> list[np.ndarray]:
@@ -87,6 +93,8 @@ def _arrays(entry: Entry) -> list[np.ndarray]:
         return [entry.score, entry.mask]
     if isinstance(entry, SegmentationResult):
         return [entry.mask]
+    if isinstance(entry, FaithfulnessReport):
+        return []  # a few small curves, counted as REPORT_BYTES
     return [a for a in (entry.image, entry.picture, entry.heat, entry.explanation.relevance,
                         entry.explanation.support, entry.explanation.tile_probabilities) if a is not None]
 
@@ -94,7 +102,8 @@ def _arrays(entry: Entry) -> list[np.ndarray]:
 def _nbytes(entry: Entry) -> int:
     owners = {id(owner): owner for owner in map(_owner, _arrays(entry))}  # each buffer once
     darkness = entry.darkness.nbytes if isinstance(entry, Explained) and entry.darkness else 0
-    return sum(owner.nbytes for owner in owners.values()) + darkness
+    report = REPORT_BYTES if isinstance(entry, FaithfulnessReport) else 0
+    return sum(owner.nbytes for owner in owners.values()) + darkness + report
 
 
 class ExplanationCache:
@@ -190,9 +199,9 @@ def explanation(name: str, image_bytes: bytes, weights: str, settings: Explanati
     def compute() -> Explained:
         free_cyclic_garbage()
         image = read_image(image_bytes, name=name)
-        with progress_bar(f"Explaining {name} ({settings.method})", "tile") as progress:
+        with progress_bar(f"Explaining {plain(name)} ({settings.method})", "tile") as progress:
             explained = explain(classifier(weights), image, settings, progress=progress)
-        heat = None if explained.relevance is None else preview(explained.relevance, HEATMAP_SIDE)
+        heat = None if explained.relevance is None else relevance_preview(explained.relevance, DISPLAY_SIDE)
         return Explained(image, preview(image, DISPLAY_SIDE), explained, heat, DarknessMap(image), key)
 
     key = (hashlib.sha256(image_bytes).hexdigest(), name, weights, settings)
@@ -208,8 +217,8 @@ def cut(explained: Explained, settings: MaskSettings) -> Thresholded:
     def compute() -> Thresholded:
         return cut_explanation(explained.explanation, settings, photo=explained.image, darkness=explained.darkness)
 
-    return explanation_cache().get((explained.key, settings.threshold, settings.refine, settings.darkness_width),
-                                   compute)
+    return explanation_cache().get((explained.key, settings.threshold, settings.refine, settings.darkness_width,
+                                    settings.polarity), compute)
 
 
 def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarray | None = None
@@ -227,6 +236,20 @@ def measured(explained: Explained, settings: MaskSettings, *, exclude: np.ndarra
 
     excluded = None if exclude is None else hashlib.sha256(np.packbits(exclude)).hexdigest()
     return explanation_cache().get((explained.key, settings, excluded), compute)
+
+
+def faithfulness(explained: Explained, weights: str, truth: np.ndarray | None = None) -> FaithfulnessReport:
+    """The faithfulness, localisation (against ``truth``) and randomisation report of one upload's explanation
+    (:func:`cracklib.run.faithfulness_report`), cached beside it: per method, like the explanations, so that a
+    rerun or another method added draws the others at once. A progress bar shows the tiles and the steps."""
+    def compute() -> FaithfulnessReport:
+        with progress_bar(f"Measuring the faithfulness of {explained.explanation.settings.method}",
+                          "step") as progress:
+            return faithfulness_report(classifier(weights), explained.image, explained.explanation, truth=truth,
+                                       progress=progress)
+
+    truth_key = None if truth is None else hashlib.sha256(np.packbits(truth)).hexdigest()
+    return explanation_cache().get((explained.key, "faithfulness", truth_key), compute)
 
 
 @dataclass
@@ -266,11 +289,25 @@ def demo_growth_frames() -> list[tuple[str, bytes]]:
     return [(f"synthetic_{index + 1}.png", png_bytes(frame)) for index, frame in enumerate(series.frames)]
 
 
+def _example_samples(weights: str) -> Path:
+    """The bundled samples as a data folder (photos and their true masks), where the example campaign runs."""
+    return write_sample_dataset(Path(tempfile.gettempdir()) / f"cracklib_campaign_example_{Path(weights).stem}"
+                                / "samples")
+
+
 @st.cache_resource(show_spinner="Running the example campaign on the bundled samples…")
 def example_campaign(weights: str = str(DEFAULT_WEIGHTS)) -> Path:
-    """A campaign over the bundled samples with the default settings, run once per server (the page's default)."""
+    """A campaign over the bundled samples with the default settings, run once per server (the page's default).
 
-    work = Path(tempfile.gettempdir()) / f"cracklib_campaign_example_{Path(weights).stem}"
-    samples = write_sample_dataset(work / "samples")
-    run_campaign(samples, work / "campaign", weights=weights)  # resumable: finished photos are not redone
-    return work / "campaign"
+    All the samples are in it, the brick wall the default model misses too: the page notes each decision that
+    the samples' true masks contradict (:func:`example_truth`) rather than leave the miss out.
+    """
+    samples = _example_samples(weights)
+    run_campaign(samples, samples.parent / "campaign", weights=weights)  # resumable: finished photos are not redone
+    return samples.parent / "campaign"
+
+
+@st.cache_resource(show_spinner=False)
+def example_truth(weights: str = str(DEFAULT_WEIGHTS)) -> dict[str, int]:
+    """The true crack pixels of the example campaign's photos, by their name in it (from the samples' masks)."""
+    return true_crack_pixels(_example_samples(weights))

@@ -3,53 +3,22 @@
 from __future__ import annotations
 
 import json
-import re
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from cracklib.explain.attribution import BASELINE_METHODS
+from cracklib.explain.attribution import BASELINE_METHODS, baselines_for
 from cracklib.mask.refine import DARKNESS_WIDTH, PER_PHOTO
 from cracklib.nets.models import ARCHITECTURES, WEIGHTS_DIR, card_path, read_card
 from cracklib.pipeline.classifier import DEFAULT_WEIGHTS
 from cracklib.pipeline.decision import PHOTO_DECISIONS
-from cracklib.pipeline.methods import default_mask, method_available
+from cracklib.pipeline.methods import default_mask, default_method_for, methods_for, thresholds_for
 from cracklib.pipeline.options import default_of, option
 from cracklib.pipeline.segmenters import SEGMENTER_METHODS, network_name, segmenter_path
 from cracklib.pipeline.settings import PipelineConfig
 from cracklib.studio.cache import classifier
+from cracklib.studio.trained import trained_models
 from cracklib.studio.widgets import choice_box
-
-#: Where the Train page writes models: one fresh folder per run under the temp folder.
-TRAINED_PREFIX = "cracklib_trained_"
-
-
-def remember_trained(path: str | Path) -> None:
-    """Offer a model trained on the Train page in every page's model list, also after a reload.
-
-    A reload starts a new session, so the model is also named in the page's
-    address (``?trained=FOLDER/NAME``, no server path), where a reload finds it.
-    """
-    path = Path(path)
-    st.session_state.setdefault("trained_weights", [])
-    if str(path) not in st.session_state["trained_weights"]:
-        st.session_state["trained_weights"].append(str(path))
-    tokens = st.query_params.get_all("trained")
-    token = f"{path.parent.name}/{path.stem}"
-    if token not in tokens:
-        st.query_params["trained"] = tokens + [token]
-
-
-def _trained_from_address() -> list[str]:
-    """The trained models named in the address that still exist; anything else in it is ignored."""
-    found = []
-    for token in st.query_params.get_all("trained"):
-        if re.fullmatch(rf"{TRAINED_PREFIX}[A-Za-z0-9_]+/[A-Za-z0-9_-]{{1,64}}", token):
-            path = Path(tempfile.gettempdir()) / f"{token}.pt"
-            if path.exists():
-                found.append(str(path))
-    return found
 
 
 def _is_classifier(path: Path) -> bool:
@@ -62,11 +31,14 @@ def _is_classifier(path: Path) -> bool:
 
 
 def weights_options() -> dict[str, str]:
-    """Label → weights path: the shipped weights, then those trained in this session (or named in the address)."""
+    """Label → weights path: the shipped weights, then those trained in this session (or named in the address).
+
+    Also keeps the trained ones in the page's address (:func:`cracklib.studio.trained.trained_models`): every
+    page with a sidebar calls this on each run.
+    """
     options = {path.stem: str(path) for path in sorted(WEIGHTS_DIR.glob("*.pt")) if _is_classifier(path)}
     default = {DEFAULT_WEIGHTS.stem: options.pop(DEFAULT_WEIGHTS.stem, str(DEFAULT_WEIGHTS))}
-    paths = dict.fromkeys([*st.session_state.get("trained_weights", []), *_trained_from_address()])
-    trained = {f"{Path(path).stem} (trained here)": path for path in paths}
+    trained = {f"{Path(path).stem} (trained here)": path for path in trained_models()}
     return {**default, **options, **trained}
 
 
@@ -103,7 +75,9 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
         labels = list(options)
         default_label = next((label for label, path in options.items() if path == chosen), labels[0])
         weights = options[choice_box("Model", labels, default_label, key="model")]
-        card = classifier(weights).card
+        st.session_state["selected_weights"] = weights  # each page has its own widget: the next one starts here
+        loaded = classifier(weights)
+        card = loaded.card
         if card.logit_offset:
             st.caption(f"Its crack probabilities are calibrated on its validation split (crack logit − "
                        f"{card.logit_offset:.2f}, `python -m cracklib calibrate`), so that 0.5 balances the classes.")
@@ -117,9 +91,11 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                 kept["val_balanced_accuracy"] < UNRELIABLE_BALANCED_ACCURACY:
             st.warning(f"This model's validation balanced accuracy is {kept['val_balanced_accuracy']:.2f} "
                        "(0.5 is chance): its masks and counts are not to be trusted.")
-        choice, rules = default_of("method"), default_of("rules")
+        # A B-cos model cannot be explained with LRP: it is offered the methods that work with it, its own (bcos)
+        # by default.
+        choice, rules = default_method_for(loaded.model), default_of("rules")
         if method:
-            choice = _choose("method", [m for m in option("method").choices() if method_available(m)])
+            choice = _choose("method", methods_for(loaded.model), default=choice)
             own_network = segmenter_path(choice, weights) if choice in SEGMENTER_METHODS else None
             if own_network is not None and own_network != segmenter_path(choice):
                 views = read_card(own_network).views
@@ -127,14 +103,17 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
                 st.caption(f"This model brings its own {choice} network, chosen on its data set "
                            f"(`{network_name(own_network)}`){averaged}.")
             rules = _choose("rules", disabled=choice != "lrp")
-        baseline = _choose("baseline", disabled=method and choice not in BASELINE_METHODS)
+        # The baselines that differ for the chosen method; every one on a page that picks its methods.
+        offered = baselines_for(choice) if method and choice in BASELINE_METHODS else None
+        baseline = _choose("baseline", offered, disabled=method and choice not in BASELINE_METHODS)
         own_step = default_mask(choice, defaults.mask)
         threshold, post, refine = own_step.threshold, own_step.post, own_step.refine
         darkness_width = own_step.darkness_width  # the pages without mask widgets take the defaults
         if mask:
             # A network's map defaults to its own mask step; switching between a network and an explanation
             # resets these (a selectbox whose default changes is a new widget).
-            threshold = _choose("threshold", default=own_step.threshold)
+            # Only the thresholds that suit the method's map (a fixed cut leaves nothing of a relevance).
+            threshold = _choose("threshold", thresholds_for(choice), default=own_step.threshold)
             post = _choose("post", default=own_step.post)
             refine = _choose("refine", default=own_step.refine)
             per_photo = st.checkbox(
@@ -144,6 +123,7 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             side = _slide("darkness_width", DARKNESS_WIDTH if own_step.darkness_width == PER_PHOTO
                           else own_step.darkness_width, disabled=refine == "none" or per_photo)
             darkness_width = PER_PHOTO if per_photo else side
+        polarity = _choose("polarity", default=defaults.mask.polarity)  # refinement and widths alike
         gap = _slide("crack_gap_px")
         widths = _choose("widths")
         gate = _slide("gate")
@@ -157,6 +137,6 @@ def sidebar_config(*, method: bool = True, mask: bool = True,
             backend = _choose("lrp_backend")
     return weights, PipelineConfig.of(method=choice, rules=rules, lrp_backend=backend, baseline=baseline,
                                       threshold=threshold, post=post, refine=refine, darkness_width=darkness_width,
-                                      crack_gap_px=gap, widths=widths,
+                                      polarity=polarity, crack_gap_px=gap, widths=widths,
                                       gate=gate, mm_per_px=scale or None,
                                       mode=mode, decision=decision, tile_overlap=overlap, tile_scale=tile_scale)

@@ -97,7 +97,8 @@ def sweep_uploads(*, keep: Path | None = None, now: float | None = None) -> list
 def unpacked_zip(data: bytes, name: str) -> Path:
     """An uploaded zip unpacked once into a temporary folder named by its digest; returns the data folder.
 
-    Each use marks the folder as used now; older unpacked zips are swept (:func:`sweep_uploads`).
+    Each use marks the folder as used now; older unpacked zips are swept (:func:`sweep_uploads`). Errors name
+    the upload by ``name``, its file name in the browser, never by the temporary folder.
     """
     target = Path(tempfile.gettempdir()) / f"cracklib_upload_{digest(data)}"
     if target.exists():
@@ -107,8 +108,13 @@ def unpacked_zip(data: bytes, name: str) -> Path:
         staging = Path(tempfile.mkdtemp(prefix="cracklib_unpacking_"))
         try:
             extract_zip(data, staging, name=name)  # raises before anything lands in ``target``
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not target.is_dir():
+                raise CrackInputError(f"{name}: could not be unpacked on the server") from None
+            # Another session unpacked the same upload first: its folder is this one's.
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # a refused zip leaves nothing behind
             raise
-        staging.rename(target)
     return data_root(target)

@@ -2,6 +2,7 @@
 keeps its choice, table row selection, page events."""
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 
@@ -29,6 +30,24 @@ def progress_bar(task: str, unit: str):
         yield progress
     finally:
         bar.empty()
+
+
+#: ASCII punctuation, which markdown reads as syntax (links, images, emphasis, HTML, colours, maths) unless
+#: escaped with a backslash (CommonMark: any ASCII punctuation may be).
+_MARKDOWN_SYNTAX = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """``text`` escaped for Streamlit's markdown (``st.markdown``, ``st.error``, ``st.subheader``, captions), so
+    that a file name or a message from a file is shown as the characters it holds: ``[x](http://…)`` stays
+    literal and no outside image is fetched. Line breaks are kept."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", str(text))
+
+
+def table_numbers(row: dict, *, digits: int = 3) -> dict:
+    """A row of numbers for a table: floats rounded to ``digits``, NaN as a blank cell."""
+    return {key: (None if value != value else round(value, digits)) if isinstance(value, float) else value
+            for key, value in row.items()}
 
 
 def choice_box(label: str, options: list[str], default: str, **kwargs) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cracklib.errors import CrackInputError
 from cracklib.explain.baselines import DamageFree, baselines_path
 from cracklib.measure.metrics import balanced_accuracy
 from cracklib.nets.models import ModelCard, Normalization, build_model, fold_batch_norm, save_model
@@ -198,7 +199,7 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    init_from: str | None = None, oversample_sources: dict[str, int] | None = None,
                    command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
                    on_batch: Callable[[int, int], None] | None = None, until_epoch: int | None = None,
-                   patience: int = TrainingConfig.patience) -> ModelCard:
+                   patience: int = TrainingConfig.patience, skipped: list[str] | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
     then write the weights, the model card and the damage-free baselines.
 
@@ -209,6 +210,11 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     every epoch; ``resume=True`` continues from it. ``init_from`` fine-tunes
     trained weights instead of starting from scratch; ``oversample_sources``
     repeats some folders' training examples (:func:`oversample`).
+
+    A bad manifest row or an unreadable image or mask stops the run with a
+    :class:`CrackInputError`; with a ``skipped`` list, it is left out and
+    described there instead (one line each), the model card names them too, and
+    the run trains on the rest. No readable training image is one error.
     """
     start = time.perf_counter()
     normalization = Normalization()
@@ -222,8 +228,13 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     else:
         arrays, sources, test_sets = cached_examples(data or [], size, seed=seed, settings=patch_settings,
                                                      hard_negatives_from=hard_negatives_from,
-                                                     cache_dir=cache_dir, log=log)
+                                                     cache_dir=cache_dir, log=log, skipped=skipped)
         x_train, y_train, x_val, y_val = (arrays[k] for k in ("x_train", "y_train", "x_val", "y_val"))
+        if not len(y_train):
+            if skipped:
+                raise CrackInputError(f"no labelled image in the train split could be read ({len(skipped)} left out; "
+                                      f"the first: {skipped[0]})")
+            raise CrackInputError("no labelled image in the train split")
         if oversample_sources:
             x_train, y_train = oversample(x_train, y_train, sources, oversample_sources)
     print(f"{len(y_train)} training examples ({int(y_train.sum())} crack), {len(y_val)} validation", file=log)
@@ -244,7 +255,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                                     "hard_negatives_from": Path(hard_negatives_from).name if hard_negatives_from
                                     else None,
                                     "oversampled": oversample_sources or None,
-                                    "fine_tuned_from": Path(init_from).name if init_from else None},
+                                    "fine_tuned_from": Path(init_from).name if init_from else None,
+                                    **({"left_out": list(skipped)} if skipped else {})},
                      test_metrics={"classification (whole test images, threshold 0.5)": test_metrics},
                      notes={"command": command, "epochs_run": len(history), "epochs_max": epochs,
                             **({"stopped_after_epoch": until_epoch} if until_epoch and until_epoch < epochs else {}),

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from cracklib.io.datasets import Sample, assign_splits, crack_pixels, read_dataset
-from cracklib.io.imageio import read_image
+from cracklib.errors import CrackInputError
+from cracklib.io.datasets import Sample, assign_splits, crack_pixels, read_dataset, read_sample
 from cracklib.io.synthetic import TEXTURES, crack_image
 from cracklib.nets.models import CRACK_CLASS, Normalization
 from cracklib.nets.preprocess import to_pixels
@@ -97,21 +97,43 @@ def _masked_patches(image: np.ndarray, sample: Sample, size: int, settings: Patc
     return (padded, *_patch_windows(pad_to_tile(truth, size), size, settings))
 
 
+def _sample_examples(sample: Sample, size: int, patches: bool, settings: PatchSettings,
+                     rng: np.random.Generator) -> tuple[list[np.ndarray], list[int]]:
+    """The examples of one sample: its whole image (if labelled) and its masked patches (with ``patches``)."""
+    image = read_sample(sample, with_mask=False)[0]  # errors name the file, not the server's folders
+    images, labels = [], []
+    if sample.label is not None:
+        images.append(_resized(image, size))
+        labels.append(int(sample.label))
+    if patches:
+        padded, crack, clean = _masked_patches(image, sample, size, settings)
+        crack, clean = _pick(crack, settings.max_crack, rng), _pick(clean, settings.max_clean, rng)
+        images += [padded[w] for w in crack + clean]
+        labels += [1] * len(crack) + [0] * len(clean)
+    return images, labels
+
+
 def examples_from_samples(samples: list[Sample], size: int, *, patches: bool = True, seed: int = 0,
-                          settings: PatchSettings = PatchSettings(), progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Whole images (resized) and mask-labelled native patches: uint8 (N, S, S, 3), labels (N,)."""
+                          settings: PatchSettings = PatchSettings(), progress=None,
+                          skipped: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Whole images (resized) and mask-labelled native patches: uint8 (N, S, S, 3), labels (N,).
+
+    An image or mask that cannot be read (missing, empty, not an image, a mask
+    of another size) raises :class:`CrackInputError`; with a ``skipped`` list,
+    its sample is left out and described there instead (one line each).
+    """
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for index, sample in enumerate(samples, 1):
-        image = read_image(sample.image)
-        if sample.label is not None:
-            images.append(_resized(image, size))
-            labels.append(int(sample.label))
-        if patches:
-            padded, crack, clean = _masked_patches(image, sample, size, settings)
-            crack, clean = _pick(crack, settings.max_crack, rng), _pick(clean, settings.max_clean, rng)
-            images += [padded[w] for w in crack + clean]
-            labels += [1] * len(crack) + [0] * len(clean)
+        try:
+            sample_images, sample_labels = _sample_examples(sample, size, patches, settings, rng)
+        except CrackInputError as error:
+            if skipped is None:
+                raise
+            skipped.append(str(error))
+        else:
+            images += sample_images
+            labels += sample_labels
         if progress:
             progress(index, len(samples))
     if not images:
@@ -134,15 +156,23 @@ def predict_probabilities(model: torch.nn.Module, images: np.ndarray, normalizat
 
 def hard_negatives(model, normalization: Normalization, samples: list[Sample], size: int, *,
                    per_image: int = 8, settings: PatchSettings = PatchSettings(),
-                   progress=None) -> np.ndarray:
+                   progress=None, skipped: list[str] | None = None) -> np.ndarray:
     """Crack-free native patches that ``model`` calls cracked (probability ≥ ``DECISION_THRESHOLD``), uint8 (N, S, S, 3).
 
     From every masked image, the ``per_image`` most confidently wrong crack-free
-    patches (windows with no crack pixel within ``settings.clean_margin``).
+    patches (windows with no crack pixel within ``settings.clean_margin``). An
+    unreadable image or mask raises, or with a ``skipped`` list is left out and
+    described there.
     """
     found = []
     for index, sample in enumerate(samples, 1):
-        padded, _, clean = _masked_patches(read_image(sample.image), sample, size, settings)
+        try:
+            padded, _, clean = _masked_patches(read_sample(sample, with_mask=False)[0], sample, size, settings)
+        except CrackInputError as error:
+            if skipped is None:
+                raise
+            skipped.append(str(error))
+            clean = []
         if clean:
             patches = np.stack([padded[w] for w in clean])
             probability = predict_probabilities(model, patches, normalization)
@@ -168,36 +198,51 @@ def synthetic_examples(n: int, size: int, *, seed: int = 0) -> tuple[np.ndarray,
     return np.stack(images), np.asarray(labels, np.int64)
 
 
-def _cache_key(data: list[str], size: int, seed: int, settings: PatchSettings, miner: str | None) -> str:
+def _file_size(path: Path) -> str:
+    """A file's size for the cache key; a missing file is keyed too (it is left out, or an error)."""
+    try:
+        return str(path.stat().st_size)
+    except OSError:
+        return "missing"
+
+
+def _cache_key(datasets: dict[str, list[Sample]], size: int, seed: int, settings: PatchSettings,
+               miner: str | None) -> str:
     """A digest of everything the examples depend on: manifests, file sizes, settings, the mining model."""
     parts = [str(size), str(seed), repr(settings), miner or ""]
-    for folder in data:
-        for sample in read_dataset(folder):
+    for samples in datasets.values():
+        for sample in samples:
             for path in (sample.image, sample.mask):
                 if path is not None:
-                    parts.append(f"{path}:{path.stat().st_size}:{sample.label}:{sample.split}")
+                    parts.append(f"{path}:{_file_size(path)}:{sample.label}:{sample.split}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _folder_examples(data: list[str], size: int, seed: int, settings: PatchSettings, miner: str | None, log):
-    """Train/val examples and whole test images of every folder; ``sources`` counts them."""
+def _folder_examples(datasets: dict[str, list[Sample]], size: int, seed: int, settings: PatchSettings,
+                     miner: str | None, log, skipped: list[str] | None):
+    """Train/val examples and whole test images of every folder (folder → its samples); ``sources`` counts them.
+
+    Unreadable files raise, or with a ``skipped`` list are left out and described there.
+    """
     model = load_model(miner, device="cpu")[0] if miner else None
     parts: dict[str, list] = {"train": [], "val": []}
     sources: dict = {}
     tests: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for folder in data:
-        name, every = Path(folder).name, read_dataset(folder)
+    for folder, every in datasets.items():
+        name = Path(folder).name
         if not any(sample.split for sample in every):
             every = assign_splits(every, seed=seed)
         for split in ("train", "val"):
             samples = [sample for sample in every if sample.split == split]
             bar = progress_bar(len(samples), f"{name}/{split}", log)
             x, y = examples_from_samples(samples, size, seed=seed, settings=settings,
-                                         progress=lambda *_: bar.update())
+                                         progress=lambda *_: bar.update(), skipped=skipped)
             bar.close()
             counts = {"examples": int(len(y)), "crack": int(y.sum())}
             if model is not None:
-                hard = hard_negatives(model, Normalization(), samples, size, settings=settings)
+                # The same files again: those unreadable were named just above.
+                hard = hard_negatives(model, Normalization(), samples, size, settings=settings,
+                                      skipped=None if skipped is None else [])
                 x, y = np.concatenate([x, hard]), np.concatenate([y, np.zeros(len(hard), np.int64)])
                 counts["hard_negatives"] = int(len(hard))
             parts[split].append((x, y))
@@ -205,7 +250,7 @@ def _folder_examples(data: list[str], size: int, seed: int, settings: PatchSetti
             print(f"{name}/{split}: {counts}", file=log)
         test = [s for s in every if s.split == "test" and s.label is not None]
         if test:
-            tests[name] = examples_from_samples(test, size, patches=False)
+            tests[name] = examples_from_samples(test, size, patches=False, skipped=skipped)
     arrays = {f"{axis}_{split}": np.concatenate([part[i] for part in parts[split]])
               for split in parts for i, axis in enumerate("xy")}
     return arrays, sources, tests
@@ -213,29 +258,43 @@ def _folder_examples(data: list[str], size: int, seed: int, settings: PatchSetti
 
 def cached_examples(data: list[str], size: int, *, seed: int = 0, settings: PatchSettings = PatchSettings(),
                     hard_negatives_from: str | None = None, cache_dir: str | Path | None = None,
-                    log=sys.stderr):
+                    log=sys.stderr, skipped: list[str] | None = None):
     """:func:`_folder_examples`, decoded once: later calls with the same data and settings read a cache file.
+
+    A bad manifest row or an unreadable image or mask raises :class:`CrackInputError`;
+    with a ``skipped`` list, it is left out and described there instead (one
+    line each, also when the examples are read back from the cache).
 
     Returns ``(arrays, sources, tests)``: arrays ``x_train, y_train, x_val, y_val``.
     """
     miner = None
     if hard_negatives_from:
         miner = hashlib.sha256(Path(hard_negatives_from).read_bytes()).hexdigest()
+    datasets = {folder: read_dataset(folder, skipped=skipped) for folder in data}
     folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "cracklib-examples"
-    path = folder / f"examples-{_cache_key(data, size, seed, settings, miner)}.npz"
+    path = folder / f"examples-{_cache_key(datasets, size, seed, settings, miner)}.npz"
     if path.exists():
         with np.load(path) as stored:
             arrays = {k: stored[k] for k in ("x_train", "y_train", "x_val", "y_val")}
             meta = json.loads(str(stored["meta"]))
             tests = {name: (stored[f"test_x_{name}"], stored[f"test_y_{name}"]) for name in meta["tests"]}
         print(f"examples read from {path}", file=log)
+        unreadable = meta.get("unreadable", [])  # caches written before files could be left out have none
+        if unreadable and skipped is None:
+            raise CrackInputError(unreadable[0])  # as a first decode without a ``skipped`` list would
+        if skipped is not None:
+            skipped += unreadable
         return arrays, meta["sources"], tests
-    arrays, sources, tests = _folder_examples(data, size, seed, settings, hard_negatives_from, log)
+    unreadable = None if skipped is None else []
+    arrays, sources, tests = _folder_examples(datasets, size, seed, settings, hard_negatives_from, log, unreadable)
     folder.mkdir(parents=True, exist_ok=True)
     extra = {f"test_{axis}_{name}": pair[i] for name, pair in tests.items() for i, axis in enumerate("xy")}
     temporary = path.with_name(path.stem + ".tmp.npz")
-    np.savez(temporary, meta=json.dumps({"sources": sources, "tests": list(tests)}), **arrays, **extra)
+    meta = {"sources": sources, "tests": list(tests), "unreadable": unreadable or []}
+    np.savez(temporary, meta=json.dumps(meta), **arrays, **extra)
     temporary.replace(path)
+    if skipped is not None:
+        skipped += unreadable
     return arrays, sources, tests
 
 
