@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from benchmarks.common import (CANDIDATES, ROOT, SMOKE_CANDIDATES, add_data_root, add_smoke, command, generated_by,
                                measure, relative, seconds_per_megapixel, smoke_data, smoke_out)
@@ -25,7 +26,8 @@ from cracklib.measure import pr_curve
 from cracklib.pipeline import DEFAULT_WEIGHTS, load_classifier
 from cracklib.nets.models import read_card
 from cracklib.pipeline import network_name, segmenter_path
-from cracklib.pipeline import ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_weights
+from cracklib.pipeline import (ExplanationSettings, MaskSettings, PipelineConfig, method_available, method_label,
+                               method_weights)
 
 # Seibold et al., Table 3 (magnetic tiles, VGG-A 128N): IoU / precision / recall.
 SEIBOLD_TABLE_3 = {
@@ -44,7 +46,26 @@ THRESHOLDS = ["simple", "gmm", "bmm", "otsu"]
 #: The mask step of the papers' grids (road, tiles) and of the learned explainers' comparison, as they were
 #: measured: thresholded relevance, not refined on the photo (the tiled section compares both).
 UNREFINED = MaskSettings(refine="none")
-SECTIONS = ("models", "classifier", "tiles", "road", "tiled", "learned")
+SECTIONS = ("models", "classifier", "tiles", "road", "tiled", "learned", "faithfulness")
+
+
+#: The faithfulness section's methods: every LRP rule set and every other explanation of the classifier, tiled,
+#: each with the product's mask step (the segmentation networks explain no classifier).
+FAITHFULNESS_METHODS = ([ExplanationSettings(method="lrp", rules=rules) for rules in
+                         ["seibold", "montavon", "forest", "epsilon_plus_flat", "epsilon_gamma_box",
+                          "epsilon_alpha2_beta1"]]
+                        + [ExplanationSettings(method=method) for method in
+                           ["integrated_gradients", "deeplift", "input_x_gradient", "gradient_shap", "deeplift_shap",
+                            "saliency", "smoothgrad", "grad_cam", "bcos", "nn_explainer"]])
+#: Cracked photos per set in the faithfulness section by default (a report takes seconds per photo and method).
+FAITHFULNESS_IMAGES = 4
+#: The columns of the faithfulness table: (key of cracklib.run.FAITHFULNESS_KEYS, heading, better when higher).
+FAITHFULNESS_COLUMNS = (("deletion_auc", "deletion AUC ↓", False), ("insertion_auc", "insertion AUC ↑", True),
+                        ("road_gap", "ROAD LeRF − MoRF ↑", True),
+                        ("relevance_mass_accuracy", "relevance mass acc. ↑", True),
+                        ("relevance_rank_accuracy", "relevance rank acc. ↑", True),
+                        ("pointing_game", "pointing game ↑", True),
+                        ("randomisation_spearman", "Spearman after the head is randomised ↓", False))
 
 
 def _resized(**options) -> ExplanationSettings:
@@ -163,7 +184,8 @@ def main(argv=None) -> None:
                         help="parts of the report to run (default: all)")
     parser.add_argument("--rules", nargs="+", default=TILED_RULES, help="LRP rule sets of the tiled section")
     parser.add_argument("--max-images", type=int, default=None,
-                        help="tiled section: at most this many photos per set (a spread-out subset)")
+                        help="tiled and faithfulness sections: at most this many photos per set (a spread-out "
+                             f"subset; faithfulness: {FAITHFULNESS_IMAGES} unless given)")
     add_smoke(parser)
     args = parser.parse_args(argv)
     candidates = CANDIDATES
@@ -188,7 +210,10 @@ def main(argv=None) -> None:
               "road": lambda: road_section(classifier, root, args.split, out, summary),
               "tiled": lambda: tiled_section(classifier, root, args.split, summary, rules=args.rules,
                                              max_images=args.max_images),
-              "learned": lambda: learned_section(classifier, root, args.split, summary)}
+              "learned": lambda: learned_section(classifier, root, args.split, summary),
+              "faithfulness": lambda: faithfulness_section(
+                  classifier, root, args.split, summary, max_images=args.max_images or FAITHFULNESS_IMAGES,
+                  methods=FAITHFULNESS_METHODS[4:8] if args.smoke else FAITHFULNESS_METHODS)}
     blocks: dict[str, str] = {}
     for name in args.sections:
         started = time.perf_counter()
@@ -198,6 +223,8 @@ def main(argv=None) -> None:
         extra = f" --tiles-weights {relative(args.tiles_weights)}" if name in ("models", "tiles") else ""
         if name == "tiled":
             extra += " --rules " + " ".join(args.rules) + (f" --max-images {args.max_images}" if args.max_images else "")
+        if name == "faithfulness" and args.max_images:
+            extra += f" --max-images {args.max_images}"
         if out.resolve() != (ROOT / "docs" / "results.md").resolve():
             extra += f" --out {relative(str(out))}"
         made_by = command(__spec__.name, f" --weights {shown}{extra} --split {args.split} --sections {name}",
@@ -423,6 +450,73 @@ def road_section(classifier, root: Path, split: str, out: Path, summary: dict) -
         _pr_figure([r for r in rows if r["threshold"] == "simple" and r["post"] == "none"], name,
                    out.parent / f"pr_{name}.png")
         lines.append(f"![PR {name}](pr_{name}.png)")
+    return lines
+
+
+
+def faithfulness_section(classifier, root: Path, split: str, summary: dict, *, max_images: int,
+                         methods: list[ExplanationSettings] = FAITHFULNESS_METHODS) -> list[str]:
+    """Every explanation method's faithfulness, localisation and randomisation scores beside its segmentation F1,
+    on the cracked photos of the five photo sets, and which metric ranks the methods as F1 does."""
+    methods = [settings for settings in methods if method_available(settings.method)]
+    per_method: dict[str, dict[str, list[float]]] = {}
+    verdicts: dict[str, list[bool]] = {}
+    counts = []
+    for name in TILED_SETS:
+        if not (root / name).is_dir():
+            continue
+        cracked = [sample for sample in read_dataset(root / name, split=split) if sample.label == 1 and sample.mask]
+        if len(cracked) > max_images:  # a fixed, spread-out subset
+            cracked = [cracked[i] for i in np.linspace(0, len(cracked) - 1, max_images).round().astype(int)]
+        counts.append(f"{name} {len(cracked)}")
+        for settings in methods:
+            label = method_label(settings)
+            print(f"faithfulness {name} {label}", file=sys.stderr)
+            report = evaluate_samples(classifier, cracked, PipelineConfig(explanation=settings), faithfulness=True)
+            if report["segmentation"] is None:
+                continue
+            scores = per_method.setdefault(label, {})
+            scores.setdefault("f1", []).append(report["segmentation"]["f1"])
+            for key, value in report["faithfulness"].items():
+                if value is not None:
+                    scores.setdefault(key, []).append(value)
+            verdicts.setdefault(label, []).extend(
+                bool(row["faithfulness"]["depends_on_top_layers"]) for row in report["segmentation"]["per_image"]
+                if row["faithfulness"]["depends_on_top_layers"] is not None)
+    means = {label: {key: float(np.mean(values)) for key, values in scores.items()}
+             for label, scores in per_method.items()}
+    lines = ["", "## Faithfulness, localisation and sanity checks", "",
+             f"Cracked test photos, a spread-out subset per set ({', '.join(counts)}); the default pipeline (tiled, "
+             "its mask step) with each method. Each number is the mean over the sets of the per-set mean over "
+             "the photos (`python -m cracklib evaluate --faithfulness`, at most 8 explained tiles per photo, "
+             "the damage-free mean as the fill); F1 is the sets' mean of the summed-confusion F1 of the same "
+             "photos. *Depends on the top layers*: the share of photos whose map's Spearman correlation with the "
+             "trained model's fell below 0.5 once the classifier's head (fc3 to fc1) was re-initialised "
+             "(docs: methods/faithfulness.md).", "",
+             "| method | F1 | " + " | ".join(heading for _, heading, _ in FAITHFULNESS_COLUMNS)
+             + " | depends on the top layers |",
+             "|---|---|" + "---|" * len(FAITHFULNESS_COLUMNS) + "---|"]
+    for label, row in sorted(means.items(), key=lambda item: -item[1]["f1"]):
+        shares = verdicts.get(label, [])
+        lines.append(f"| {label} | {row['f1']:.3f} | "
+                     + " | ".join(_fmt(row.get(key)) for key, _, _ in FAITHFULNESS_COLUMNS)
+                     + f" | {f'{np.mean(shares):.0%} of {len(shares)}' if shares else '–'} |")
+    correlations = {}
+    for key, heading, higher in FAITHFULNESS_COLUMNS:
+        pairs = [(row["f1"], row[key]) for row in means.values() if key in row]
+        if len(pairs) >= 4:
+            rho = spearmanr(*zip(*pairs)).statistic
+            if np.isfinite(rho):  # a metric equal for every method ranks nothing
+                correlations[key] = float(rho if higher else -rho)  # > 0: the better-scoring, the better F1
+    if correlations:
+        lines += ["", "Across methods, Spearman correlation between each metric (signed so that a positive value "
+                      "means the better-scoring method also segments better) and F1:", "",
+                  "| metric | ρ with F1 |", "|---|---|"]
+        lines += [f"| {heading} | {correlations[key]:+.2f} |" for key, heading, _ in FAITHFULNESS_COLUMNS
+                  if key in correlations]
+        best = max(correlations, key=correlations.get)
+        summary["faithfulness_best_predictor"] = {"metric": best, "rho": correlations[best]}
+    summary["faithfulness"] = means
     return lines
 
 
