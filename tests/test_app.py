@@ -281,6 +281,11 @@ def test_compare_shows_every_chosen_method_with_its_time_and_pr_curve():
     assert list(table["method"]) == ["lrp (epsilon_gamma_box)", "lrp (montavon)", "deeplift (damage_free_mean)",
                                      "grad_cam", "unet", "distilled"]
     assert (table["seconds"] > 0).all() and table["f1"].between(0, 1).all()
+    # The masks are yellow, apart from the relevance's red and blue; a network's map is its crack probability.
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert sum(caption.startswith("mask (yellow)") for caption in captions) == 6
+    assert sum(caption == "the network's crack probability (red)" for caption in captions) == 2
+    assert any("Each dot: the mask shown" in caption.value for caption in at.caption)  # what the PR chart shows
     at.multiselect[0].set_value(["lrp (seibold)", "saliency"]).run()
     assert list(at.dataframe[0].value["method"]) == ["lrp (seibold)", "saliency"]
 
