@@ -6,14 +6,13 @@ except in the slow test at the end, which runs the real example.
 """
 import csv
 import io
-import re
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 import pytest
-from helpers import ROOT
+from helpers import ROOT, unescaped
 from streamlit.testing.v1 import AppTest
 
 from cracklib import studio
@@ -87,11 +86,6 @@ def _example(folder, rows: list[dict], truth: dict[str, int], monkeypatch):
     monkeypatch.setattr(cache, "example_truth", lambda: truth)
 
 
-def _shown(body: str) -> str:
-    """What a reader sees of an escaped markdown body: each backslash-escaped character as itself."""
-    return re.sub(r"\\(.)", r"\1", body)
-
-
 def _markdown_bodies(at) -> list[str]:
     """The markdown source of every element that renders markdown."""
     kinds = ("markdown", "caption", "error", "warning", "info", "success", "title", "subheader")
@@ -105,7 +99,7 @@ def test_a_crafted_campaign_zip_shows_one_error_per_bad_row_and_picture_and_the_
     at.radio[0].set_value("zip upload").run()
     at.file_uploader[0].set_value(("survey.zip", _crafted_zip(), "application/zip")).run()
     assert not at.exception, at.exception
-    errors = [_shown(element.value) for element in at.error]
+    errors = [unescaped(element.value) for element in at.error]
     rows = [error for error in errors if "results.csv row" in error]
     assert len(rows) == 3 and all("\n" not in error for error in rows)
     assert rows[0] == "results.csv row 3 (nan_cracks): n_cracks 'nan' is not a finite number; shown blank"
@@ -150,7 +144,7 @@ def test_the_example_notes_a_miss_against_its_true_mask_and_an_uncertain_decisio
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception, at.exception
     assert "true masks are known" in at.info[0].value
-    warnings = [_shown(element.value) for element in at.warning]
+    warnings = [unescaped(element.value) for element in at.warning]
     assert "missed: the true mask has 1,268 crack pixels, the crack probability is 0.02" in warnings
     assert any(w.startswith("uncertain: crack probability 0.55") for w in warnings)
     assert len(warnings) == 2  # the clean wall, rightly called clean, says nothing
