@@ -55,13 +55,13 @@ def _readable(samples: list[Sample], skipped: list[str] | None, *, with_mask: bo
 
 
 def evaluate_samples(classifier: Classifier, samples: list[Sample], config: PipelineConfig = PipelineConfig(), *,
-                     segmentation: bool = True, faithfulness: bool = False,
+                     segmentation: bool = True, faithfulness: bool = False, faithfulness_options: dict | None = None,
                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Evaluate on ``samples``; with ``segmentation=False`` the classifier only (``--method none``).
 
     With ``faithfulness``, each segmented photo also gets its explanation's faithfulness, localisation and
-    randomisation scores (:func:`cracklib.run.faithfulness_report`, against its mask), in its ``per_image``
-    row and as means. An image or mask that cannot be read is left out and named in ``skipped``.
+    randomisation scores (:func:`cracklib.run.faithfulness_report`, against its mask, with
+    ``faithfulness_options``), in its ``per_image`` row and as means. An image or mask that cannot be read is left out and named in ``skipped``.
 
     Returns
     -------
@@ -86,7 +86,8 @@ def evaluate_samples(classifier: Classifier, samples: list[Sample], config: Pipe
             sampler.add(result.score, truth)
             row = {"image": sample.image.name, **counts.scores()}
             if faithfulness:
-                reports.append(faithfulness_report(classifier, image, explanation, truth=truth))
+                reports.append(faithfulness_report(classifier, image, explanation, truth=truth,
+                                                   **(faithfulness_options or {})))
                 row["faithfulness"] = reports[-1].to_dict(curves=False)
             per_image.append(row)
             probability = result.probability
