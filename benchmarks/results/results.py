@@ -521,8 +521,46 @@ def faithfulness_section(classifier, root: Path, split: str, summary: dict, *, m
                   if key in correlations]
         best = max(correlations, key=correlations.get)
         summary["faithfulness_best_predictor"] = {"metric": best, "rho": correlations[best]}
+        lines += ["", *_faithfulness_findings(means, correlations)]
     summary["faithfulness"] = means
     return lines
+
+
+def _faithfulness_findings(means: dict[str, dict[str, float]], correlations: dict[str, float]) -> list[str]:
+    """The table's findings in words, from its numbers: which metric predicts F1 without and with a mask, which
+    way the randomisation test points, and the z+ rule sets beside epsilon_gamma_box."""
+    heading = {key: text.rstrip(" ↑↓") for key, text, _ in FAITHFULNESS_COLUMNS}
+    found = []
+    free = [key for key in ("deletion_auc", "insertion_auc", "road_gap") if key in correlations]
+    placed = [key for key in ("relevance_mass_accuracy", "relevance_rank_accuracy", "pointing_game")
+              if key in correlations]
+    if free and placed:
+        best_free, best_placed = max(free, key=correlations.get), max(placed, key=correlations.get)
+        others = ", ".join(f"{heading[key]} {correlations[key]:+.2f}" for key in free if key != best_free)
+        found.append(f"**Which metric predicts F1.** Without a mask, the {heading[best_free]} ranks the methods most "
+                     f"as their F1 does (ρ = {correlations[best_free]:+.2f}; {others}). With a mask, the "
+                     f"{heading[best_placed]} does (ρ = {correlations[best_placed]:+.2f}): it scores the relevance "
+                     "against the very mask F1 is measured on.")
+    if "randomisation_spearman" in correlations:
+        rho = -correlations["randomisation_spearman"]  # Spearman of the maps after the head's randomisation, with F1
+        reading = ("the maps that change least segment best: the sanity check and segmentation quality point "
+                   "opposite ways (the concern of Sixt et al. about modified-backpropagation rules)" if rho >= 0.5 else
+                   "the maps that change most segment best, as the sanity check would want" if rho <= -0.5 else
+                   "no clear relation between the two")
+        found.append(f"**The randomisation test.** The Spearman of a method's maps before and after the "
+                     f"classifier's head is re-initialised correlates {rho:+.2f} with its F1 across methods: "
+                     f"{reading}.")
+    rules = {rule: means.get(f"lrp ({rule})", {}).get("randomisation_spearman")
+             for rule in ("epsilon_plus_flat", "montavon", "epsilon_gamma_box")}
+    if all(value is not None for value in rules.values()):
+        kept = ", ".join(f"`{rule}` {value:.2f}" for rule, value in rules.items())
+        changed = [rule for rule, value in rules.items() if value < 0.5]
+        found.append(f"**The rule sets with z⁺ layers.** After the head is re-initialised, the LRP maps keep a "
+                     f"Spearman with the trained model's of {kept}. "
+                     + ("All three stay above 0.5: by this test none of them depends on the classifier's top "
+                        "layers, `epsilon_gamma_box` no more than the z⁺ rule sets." if not changed else
+                        f"Below 0.5, so depending on the top layers: {', '.join(f'`{rule}`' for rule in changed)}."))
+    return [line for finding in found for line in (finding, "")][:-1]
 
 
 if __name__ == "__main__":
