@@ -494,8 +494,8 @@ def faithfulness_section(classifier, root: Path, split: str, summary: dict, *, m
              f"Cracked test photos, a spread-out subset per set ({', '.join(counts)}); the default pipeline (tiled, "
              "its mask step) with each method. Each number is the mean over the sets of the per-set mean over "
              "the photos (`python -m cracklib evaluate --faithfulness`, at most 8 explained tiles per photo, "
-             "the damage-free mean as the fill, the randomisation test down to the head); F1 is the sets' mean of the summed-confusion F1 of the same "
-             "photos. *Depends on the top layers*: the share of photos whose map's Spearman correlation with the "
+             "the damage-free mean as the fill, the randomisation test down to the head); F1 is the sets' mean of "
+             "the summed-confusion F1 of the same photos. *Depends on the top layers*: the share of photos whose map's Spearman correlation with the "
              "trained model's fell below 0.5 once the classifier's head (fc3 to fc1) was re-initialised "
              "(docs: methods/faithfulness.md).", "",
              "| method | F1 | " + " | ".join(heading for _, heading, _ in FAITHFULNESS_COLUMNS)

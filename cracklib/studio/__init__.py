@@ -52,7 +52,6 @@ from cracklib.studio.uploads import (
 )
 from cracklib.studio.widgets import (
     DISPLAY_SIDE,
-    IMAGE_TYPES,
     mark_page_event,
     plain,
     progress_bar,
@@ -64,10 +63,9 @@ from cracklib.studio.widgets import (
 __all__ = ["BACKGROUND", "page_run", "prefetch_measured", "Explained", "ExplanationCache", "classifier", "cut",
            "demo_growth_frames", "example_campaign", "explanation", "explanation_cache", "faithfulness",
            "free_cyclic_garbage", "growth_report", "measured", "HEATMAP_VIEWS", "PR_CAPTION", "RELEVANCE_LEGEND",
-           "pr_figure", "probability_figure", "relevance_picture", "training_figure", "faithfulness_figure", "growth_figure",
-           "randomisation_figure", "UNRELIABLE_BALANCED_ACCURACY", "sidebar_config", "weights_options",
+           "pr_figure", "probability_figure", "relevance_picture", "training_figure", "faithfulness_figure",
+           "growth_figure", "randomisation_figure", "UNRELIABLE_BALANCED_ACCURACY", "sidebar_config", "weights_options",
            "TRAINED_PREFIX", "TRAINED_TTL_S", "remember_trained", "sweep_trained", "trained_models", "training_output",
            "CAMPAIGN_ROOTS_VARIABLE", "DATA_ROOTS_VARIABLE", "read_mask_upload", "server_campaigns",
-           "server_data_folders", "sweep_uploads", "unpacked_zip", "DISPLAY_SIDE", "IMAGE_TYPES", "mark_page_event",
-           "plain", "progress_bar", "selected_rows", "show_image",
-           "table_numbers"]
+           "server_data_folders", "sweep_uploads", "unpacked_zip", "DISPLAY_SIDE", "mark_page_event", "plain",
+           "progress_bar", "selected_rows", "show_image", "table_numbers"]

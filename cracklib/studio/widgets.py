@@ -11,9 +11,6 @@ import streamlit as st
 
 from cracklib.io.render import preview
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "bmp"]
-
-
 #: Longest side of the pictures drawn in the browser (the numbers use full resolution).
 DISPLAY_SIDE = 1600
 
