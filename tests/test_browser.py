@@ -93,3 +93,25 @@ def test_a_file_name_written_as_markdown_is_shown_as_typed_with_no_link(app_url,
             assert not any("evil.example" in url for url in fetched)
         finally:
             browser.close()
+
+
+def test_compare_measures_faithfulness_and_draws_its_charts(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.goto(f"{app_url}/compare")
+            page.get_by_text("mask (yellow)").first.wait_for(timeout=300_000)
+            wait_for_app_run(page)
+            page.get_by_role("button", name="Measure faithfulness").click()
+            page.get_by_text("deletion: most relevant pixels removed first").wait_for(timeout=300_000)
+            wait_for_app_run(page)
+            assert page.get_by_text("Spearman with the trained model's map").count() == 1  # the randomisation chart
+            sentences = page.get_by_text("top layers: with fc3 to fc1 randomised")
+            assert sentences.count() >= 4  # one per explanation method (the U-Nets say why they have none)
+            assert page.get_by_text("is a segmentation network").count() == 2
+            page.screenshot(path=str(ARTIFACTS / "compare_faithfulness.png"), full_page=True)
+        finally:
+            browser.close()
