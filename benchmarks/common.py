@@ -45,6 +45,23 @@ def add_data_root(parser) -> None:
     parser.add_argument("--data-root", default=str(DATA_ROOT))
 
 
+def photo_set_decision_args(parser, out_name: str, argv=None, *, max_crack_fraction: bool = True):
+    """Parse the arguments every decision on the masked photo sets takes: ``--data-root``, ``--split`` (val),
+    ``--max-crack-fraction`` (0.2; photos whose truth covers more are left out), ``--out`` (``docs/OUT_NAME``)
+    and ``--smoke``, which swaps in two tiny synthetic photo sets and writes outside ``docs/``."""
+    add_data_root(parser)
+    parser.add_argument("--split", default="val")
+    if max_crack_fraction:
+        parser.add_argument("--max-crack-fraction", type=float, default=0.2)
+    parser.add_argument("--out", default=str(ROOT / "docs" / out_name))
+    add_smoke(parser)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
+        args.out = smoke_out(args.out, True)
+    return args
+
+
 def add_smoke(parser) -> None:
     """The ``--smoke`` flag: the same code path end to end on a tiny input, in seconds, output outside docs/."""
     parser.add_argument("--smoke", action="store_true",

@@ -18,16 +18,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.common import (
-    ROOT,
-    add_data_root,
-    add_smoke,
-    crack_photo_sets,
-    generated_by,
-    smoke_data,
-    smoke_out,
-    write_markdown,
-)
+from benchmarks.common import crack_photo_sets, generated_by, photo_set_decision_args, write_markdown
 from cracklib.io import read_sample
 from cracklib.measure import Confusion, confusion
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
@@ -39,15 +30,7 @@ POLARITIES = ("dark", "auto", "bright")
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_root(parser)
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--max-crack-fraction", type=float, default=0.2)
-    parser.add_argument("--out", default=str(ROOT / "docs" / "polarity_val.md"))
-    add_smoke(parser)
-    args = parser.parse_args(argv)
-    if args.smoke:  # two tiny synthetic photo sets
-        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
-        args.out = smoke_out(args.out, True)
+    args = photo_set_decision_args(parser, "polarity_val.md", argv)
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
     f1, bright, photos, counts = {}, {}, {}, []
     for name, kept, left_out in crack_photo_sets(args.data_root, split=args.split,

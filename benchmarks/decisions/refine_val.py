@@ -21,8 +21,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.common import (ROOT, add_data_root, add_smoke, crack_photo_sets, generated_by, smoke_data,
-                               smoke_out, write_markdown)
+from benchmarks.common import crack_photo_sets, generated_by, photo_set_decision_args, write_markdown
 from cracklib.run import evaluate_grid
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, load_classifier
 from cracklib.mask import POSTPROCESSING
@@ -34,15 +33,7 @@ POSTS = tuple(POSTPROCESSING)
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_root(parser)
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--max-crack-fraction", type=float, default=0.2)
-    parser.add_argument("--out", default=str(ROOT / "docs" / "refine_val.md"))
-    add_smoke(parser)
-    args = parser.parse_args(argv)
-    if args.smoke:  # two tiny synthetic photo sets
-        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
-        args.out = smoke_out(args.out, True)
+    args = photo_set_decision_args(parser, "refine_val.md", argv)
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig()
     combos = [(t, r, p) for t in THRESHOLDS for r in REFINEMENTS for p in POSTS]
     header = ["# Refining the mask on the photo", "",

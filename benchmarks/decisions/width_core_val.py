@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (PHOTO_SETS, ROOT, add_data_root, add_smoke, generated_by, smoke_data, smoke_out,
-                               write_markdown)
+from benchmarks.common import PHOTO_SETS, generated_by, photo_set_decision_args, write_markdown
 from cracklib.io import read_dataset, read_sample
 from cracklib.pipeline import DEFAULT_WEIGHTS, PipelineConfig, explain, load_classifier, segment_explanation
 from cracklib.mask import dark_core
@@ -33,14 +32,7 @@ CORES = {"mask": None, "Otsu core": 1.0, "core + edges at 0.75": 0.75, "core + e
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_data_root(parser)
-    parser.add_argument("--split", default="val")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "width_core_val.md"))
-    add_smoke(parser)
-    args = parser.parse_args(argv)
-    if args.smoke:  # two tiny synthetic photo sets
-        args.data_root = smoke_data(["crackforest", "cracksc"], split=args.split, n=2)
-        args.out = smoke_out(args.out, True)
+    args = photo_set_decision_args(parser, "width_core_val.md", argv, max_crack_fraction=False)
     # The mask the edge level was chosen on: thresholded relevance, unrefined and not post-processed (the
     # default then; the default mask now is closed after its refinement, and its widths are read the same way).
     classifier, config = load_classifier(DEFAULT_WEIGHTS), PipelineConfig.of(refine="none", post="none")
