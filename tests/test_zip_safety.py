@@ -1,8 +1,6 @@
 """Uploaded zips in the studio (issue 42): a refused zip leaves nothing in the temp folder, and what is said
 about an upload names it by its upload name, never by the temporary folder it was unpacked into."""
-import io
 import tempfile
-import zipfile
 
 import numpy as np
 import pytest
@@ -10,18 +8,11 @@ import pytest
 from cracklib import studio
 from cracklib.errors import CrackInputError
 from cracklib.io import read_dataset
+from cracklib.io import zip_bytes
 from cracklib.io.archive import RATIO_FLOOR_BYTES
 from cracklib.run import png_bytes
 from cracklib.studio import uploads
 from helpers import unescaped
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, content in entries.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -32,9 +23,9 @@ def temp_folder(tmp_path, monkeypatch):
 
 
 def test_a_zip_bomb_upload_is_one_line_naming_the_upload_and_leaves_no_folder(temp_folder):
-    bomb = _zip({"data/images/a.png": b"x", "data/masks/a.bmp": b"\0" * (4 * RATIO_FLOOR_BYTES)})
+    bomb = zip_bytes({"data/images/a.png": b"x", "data/masks/a.bmp": b"\0" * (4 * RATIO_FLOOR_BYTES)})
     with pytest.raises(CrackInputError, match=r"^survey\.zip: zip member 'data/masks/a\.bmp' expands") as refused:
-        studio.unpacked_zip(bomb, "survey.zip")
+        studio.unpackedzip_bytes(bomb, "survey.zip")
     assert "\n" not in str(refused.value) and str(temp_folder) not in str(refused.value)
     assert list(temp_folder.iterdir()) == []  # no staging folder, no upload folder
 
@@ -42,7 +33,7 @@ def test_a_zip_bomb_upload_is_one_line_naming_the_upload_and_leaves_no_folder(te
 def _flat_upload(*, mask: bytes):
     """A zip with ``images/`` and ``masks/`` at its top (no wrapping folder), unpacked as an upload."""
     photo = png_bytes(np.full((16, 16, 3), 128, np.uint8))
-    return studio.unpacked_zip(_zip({"images/a.png": photo, "masks/a.png": mask}), "survey.zip")
+    return studio.unpackedzip_bytes(zip_bytes({"images/a.png": photo, "masks/a.png": mask}), "survey.zip")
 
 
 def test_errors_about_an_unpacked_upload_name_the_upload_not_the_temp_folder(temp_folder):
@@ -67,7 +58,7 @@ def test_a_split_with_no_images_is_named_by_the_upload(temp_folder):
 
 
 def test_two_sessions_unpacking_the_same_upload_share_one_folder(temp_folder, monkeypatch):
-    data = _zip({"data/images/a.png": b"x"})
+    data = zip_bytes({"data/images/a.png": b"x"})
     unpack = uploads.extract_zip
 
     def the_other_session_first(source, staging, *, name):
@@ -76,7 +67,7 @@ def test_two_sessions_unpacking_the_same_upload_share_one_folder(temp_folder, mo
         return root
 
     monkeypatch.setattr(uploads, "extract_zip", the_other_session_first)
-    folder = studio.unpacked_zip(data, "survey.zip")
+    folder = studio.unpackedzip_bytes(data, "survey.zip")
     assert (folder / "images" / "a.png").read_bytes() == b"x"
     assert [path.name for path in temp_folder.iterdir()] == [f"cracklib_upload_{uploads.digest(data)}"]
 
@@ -90,7 +81,7 @@ def test_evaluate_names_an_uploaded_zip_by_its_name_when_its_split_is_empty():
     at.switch_page("pages/evaluate.py").run()
     at.radio[0].set_value("zip upload").run()
     photo = png_bytes(np.full((16, 16, 3), 128, np.uint8))
-    at.file_uploader[0].set_value(("survey.zip", _zip({"images/a.png": photo}), "application/zip")).run()
+    at.file_uploader[0].set_value(("survey.zip", zip_bytes({"images/a.png": photo}), "application/zip")).run()
     at.button[0].click().run()  # split "test": a folder without a manifest has no splits
     assert not at.exception, at.exception
     shown = [unescaped(error.value) for error in at.error]
