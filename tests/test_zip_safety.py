@@ -25,7 +25,7 @@ def temp_folder(tmp_path, monkeypatch):
 def test_a_zip_bomb_upload_is_one_line_naming_the_upload_and_leaves_no_folder(temp_folder):
     bomb = zip_bytes({"data/images/a.png": b"x", "data/masks/a.bmp": b"\0" * (4 * RATIO_FLOOR_BYTES)})
     with pytest.raises(CrackInputError, match=r"^survey\.zip: zip member 'data/masks/a\.bmp' expands") as refused:
-        studio.unpackedzip_bytes(bomb, "survey.zip")
+        studio.unpacked_zip(bomb, "survey.zip")
     assert "\n" not in str(refused.value) and str(temp_folder) not in str(refused.value)
     assert list(temp_folder.iterdir()) == []  # no staging folder, no upload folder
 
@@ -33,7 +33,7 @@ def test_a_zip_bomb_upload_is_one_line_naming_the_upload_and_leaves_no_folder(te
 def _flat_upload(*, mask: bytes):
     """A zip with ``images/`` and ``masks/`` at its top (no wrapping folder), unpacked as an upload."""
     photo = png_bytes(np.full((16, 16, 3), 128, np.uint8))
-    return studio.unpackedzip_bytes(zip_bytes({"images/a.png": photo, "masks/a.png": mask}), "survey.zip")
+    return studio.unpacked_zip(zip_bytes({"images/a.png": photo, "masks/a.png": mask}), "survey.zip")
 
 
 def test_errors_about_an_unpacked_upload_name_the_upload_not_the_temp_folder(temp_folder):
@@ -67,7 +67,7 @@ def test_two_sessions_unpacking_the_same_upload_share_one_folder(temp_folder, mo
         return root
 
     monkeypatch.setattr(uploads, "extract_zip", the_other_session_first)
-    folder = studio.unpackedzip_bytes(data, "survey.zip")
+    folder = studio.unpacked_zip(data, "survey.zip")
     assert (folder / "images" / "a.png").read_bytes() == b"x"
     assert [path.name for path in temp_folder.iterdir()] == [f"cracklib_upload_{uploads.digest(data)}"]
 
