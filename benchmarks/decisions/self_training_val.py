@@ -93,7 +93,7 @@ def main(argv=None) -> None:
         counts.append(f"{name} {len(samples)}")
         print(counts[-1], {relative(m) if m != TEACHER else m: round(v, 4) for m, v in f1[name].items()}, flush=True)
     means = {method: float(np.mean([f1[name][method] for name in f1])) for method in methods}
-    options = " ".join(["--students", *map(relative, args.students)]) + \
+    options = " " + " ".join(["--students", *map(relative, args.students)]) + \
         (f" --split {args.split}" if args.split != "val" else "")
     lines = [f"# Self-trained students against their teacher, {args.split} splits", "",
              generated_by(__spec__.name, options, smoke=args.smoke) + " F1 of the summed confusion over the photos "
