@@ -5,10 +5,13 @@ import shutil
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 
+from cracklib.errors import CrackInputError
 from cracklib.io import write_synthetic_dataset
 from cracklib.train import IGNORE, PseudoMaskSettings, SegmenterConfig, distill_and_save, pseudo_mask
+from cracklib.train.distill import explanation_targets
 
 #: A result's explanation whose every tile was explained (resize mode: no tile support).
 EXPLAINED_EVERYWHERE = SimpleNamespace(support=None)
@@ -56,3 +59,11 @@ def test_distillation_reads_no_pixel_mask(tmp_path, tiny_classifier):
     first = torch.load(tmp_path / "with.pt", weights_only=True)
     second = torch.load(tmp_path / "new" / "without.pt", weights_only=True)
     assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_a_pseudo_mask_cache_is_refused_for_another_band(tmp_path, tiny_classifier):
+    """Its files are named by photo only: targets of another ignore band (or teacher) must not be read back."""
+    explanation_targets(tiny_classifier, cache_dir=tmp_path / "cache")  # stamps the cache
+    explanation_targets(tiny_classifier, cache_dir=tmp_path / "cache")  # the same settings: accepted
+    with pytest.raises(CrackInputError, match="made with other pseudo_masks; give another --cache-dir"):
+        explanation_targets(tiny_classifier, settings=PseudoMaskSettings(band=2), cache_dir=tmp_path / "cache")

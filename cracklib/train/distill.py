@@ -31,6 +31,7 @@ classification", CVPR 2020 (rounds, a noised student, strong augmentation).
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from cracklib.errors import CrackInputError
 from cracklib.io.datasets import Sample
 from cracklib.io.imageio import write_png
 from cracklib.nets.models import card_path, read_card
@@ -118,6 +120,21 @@ def _cached(cache_dir: Path | None, sample: Sample, make: Callable[[], np.ndarra
     return target
 
 
+def _stamp(cache_dir: Path, made_with: dict) -> None:
+    """Record what a pseudo-mask cache is made with, or refuse a cache made with something else."""
+    stamp = cache_dir / "made_with.json"
+    made_with = json.loads(json.dumps(made_with))  # as it reads back (tuples as lists)
+    if stamp.exists():
+        found = json.loads(stamp.read_text())
+        if found != made_with:
+            changed = sorted(key for key in made_with if found.get(key) != made_with[key])
+            raise CrackInputError(f"{cache_dir}: its pseudo-masks were made with other {', '.join(changed)}; "
+                                  "give another --cache-dir")
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(made_with, indent=2))
+
+
 def explanation_targets(classifier: Classifier, config: PipelineConfig = PipelineConfig(), *,
                         settings: PseudoMaskSettings = PseudoMaskSettings(), cache_dir: str | Path | None = None):
     """Targets from the explanation pipeline: a function (sample, image) -> uint8 target or None.
@@ -125,9 +142,14 @@ def explanation_targets(classifier: Classifier, config: PipelineConfig = Pipelin
     Crack-free by label: all background. Otherwise the pipeline runs; a photo it
     leaves unexplained (called crack-free) gives no target when labelled cracked
     (its crack was missed, not absent) and all background when unlabelled.
-    Only ``sample.label`` and the photo are read, never ``sample.mask``.
+    Only ``sample.label`` and the photo are read, never ``sample.mask``. A ``cache_dir`` is stamped with the
+    pseudo-mask settings, the teacher and its pipeline on first use, and refused for other ones: its files are
+    named by photo only, so another ignore band would otherwise read the old targets.
     """
     cache_dir = Path(cache_dir) if cache_dir else None
+    if cache_dir is not None:
+        _stamp(cache_dir, {"pseudo_masks": asdict(settings), "teacher_sha256": classifier.card.sha256,
+                           "pipeline": config.to_dict()})
 
     def target(sample: Sample, image: np.ndarray) -> np.ndarray | None:
         if sample.label == 0:
