@@ -9,9 +9,6 @@ from cracklib import studio
 from cracklib.io import DEMO_SAMPLE, heatmap_rgb, mask_overlay
 from cracklib.pipeline import segment_explanation
 
-#: Decimals of the test metrics (their test splits hold tens to a thousand photos: a fourth digit is noise).
-METRIC_DECIMALS = 3
-
 st.title("About the crack studio")
 st.markdown("""
 Pixel masks of cracks are expensive to draw; image labels (*crack* / *no crack*) are cheap. The studio uses a
@@ -45,33 +42,6 @@ middle.image(heatmap_rgb(result.relevance, image.shape[:2]), caption="2. relevan
 right.image(mask_overlay(image, result.mask), caption="3. the mask", width="stretch")
 
 
-def _number(value) -> str:
-    """A metric as shown: counts whole, rates to three decimals, a missing one as a dash."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return f"{value:,}" if isinstance(value, int) else f"{value:.{METRIC_DECIMALS}f}"
-
-
-#: The cards' metric keys in words.
-METRIC_NAMES = {"n": "photos", "balanced_accuracy": "balanced accuracy", "tpr": "true-positive rate",
-                "tnr": "true-negative rate", "auc": "ROC AUC"}
-
-
-def _columns(values: dict) -> dict:
-    return {METRIC_NAMES.get(key, key.replace("_", " ")): _number(value) for key, value in values.items()}
-
-
-def _metric_rows(section) -> list[dict]:
-    """One row per data set of a card's metrics section (``{set: {metric: value}}``), or one row of its values."""
-    if isinstance(section, dict) and section and all(isinstance(v, dict) for v in section.values()):
-        return [{"data set": name, **_columns(values)} for name, values in section.items()]
-    if isinstance(section, dict):
-        return [_columns(section)]
-    return [{"value": _number(section)}]
-
-
 card = studio.classifier(weights).card
 # The user-facing name of the weights (the sidebar's), never where they lie on the server.
 name = Path(weights).stem
@@ -84,7 +54,7 @@ if not card.test_metrics:
 undefined = False
 for title, section in (card.test_metrics or {}).items():
     st.caption(studio.plain(title))
-    rows = _metric_rows(section)
+    rows = studio.metric_rows(section)
     st.dataframe(rows, width="stretch", hide_index=True)
     undefined |= any(cell == "–" for row in rows for cell in row.values())
 if undefined:

@@ -53,6 +53,7 @@ from cracklib.studio.uploads import (
 from cracklib.studio.widgets import (
     DISPLAY_SIDE,
     mark_page_event,
+    metric_rows,
     plain,
     progress_bar,
     selected_rows,
@@ -67,5 +68,5 @@ __all__ = ["BACKGROUND", "page_run", "prefetch_measured", "Explained", "Explanat
            "growth_figure", "randomisation_figure", "UNRELIABLE_BALANCED_ACCURACY", "sidebar_config", "weights_options",
            "TRAINED_PREFIX", "TRAINED_TTL_S", "remember_trained", "sweep_trained", "trained_models", "training_output",
            "CAMPAIGN_ROOTS_VARIABLE", "DATA_ROOTS_VARIABLE", "read_mask_upload", "server_campaigns",
-           "server_data_folders", "sweep_uploads", "unpacked_zip", "DISPLAY_SIDE", "mark_page_event", "plain",
-           "progress_bar", "selected_rows", "show_image", "table_numbers"]
+           "server_data_folders", "sweep_uploads", "unpacked_zip", "DISPLAY_SIDE", "mark_page_event", "metric_rows",
+           "plain", "progress_bar", "selected_rows", "show_image", "table_numbers"]

@@ -1,5 +1,6 @@
 """Small widgets the pages share: a progress bar, pictures scaled for the browser, a select box that
-keeps its choice, table row selection, page events."""
+keeps its choice, table row selection, page events, text and numbers made safe and short for the page (markdown
+escaped, rounded table cells, a model card's metrics as table rows)."""
 from __future__ import annotations
 
 import re
@@ -68,3 +69,34 @@ def mark_page_event(event: str) -> None:
 
 def show_image(image: np.ndarray, caption: str, container=st) -> None:
     container.image(preview(image, DISPLAY_SIDE), caption=caption, width="stretch")
+
+
+#: Decimals of the test metrics (their test splits hold tens to a thousand photos: a fourth digit is noise).
+METRIC_DECIMALS = 3
+
+
+def _metric_text(value) -> str:
+    """A metric as shown: counts whole, rates to three decimals, a missing one as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{METRIC_DECIMALS}f}"
+
+
+#: The cards' metric keys in words.
+METRIC_NAMES = {"n": "photos", "balanced_accuracy": "balanced accuracy", "tpr": "true-positive rate",
+                "tnr": "true-negative rate", "auc": "ROC AUC"}
+
+
+def _metric_columns(values: dict) -> dict:
+    return {METRIC_NAMES.get(key, key.replace("_", " ")): _metric_text(value) for key, value in values.items()}
+
+
+def metric_rows(section) -> list[dict]:
+    """One row per data set of a card's metrics section (``{set: {metric: value}}``), or one row of its values."""
+    if isinstance(section, dict) and section and all(isinstance(v, dict) for v in section.values()):
+        return [{"data set": name, **_metric_columns(values)} for name, values in section.items()]
+    if isinstance(section, dict):
+        return [_metric_columns(section)]
+    return [{"value": _metric_text(section)}]
