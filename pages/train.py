@@ -13,14 +13,6 @@ from cracklib.nets import ARCHITECTURES, ModelCard
 from cracklib.train import train_and_save
 
 
-def _message(error: Exception, folder: Path | None, upload_name: str | None) -> str:
-    """The error's first line for st.error: the upload's name for its server folder, escaped from markdown."""
-    message = (str(error).splitlines() or [type(error).__name__])[0]
-    if folder is not None:
-        message = message.replace(str(folder), upload_name)  # the user's name for it, never the server's path
-    return studio.plain(message)
-
-
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
@@ -64,12 +56,13 @@ if st.button("Train", type="primary", disabled=source == "zip upload" and folder
         with studio.training_output(name) as out:  # no folder for a refused name; removed if training fails
             card = train_and_save(data=[str(folder)] if folder else None, synthetic=synthetic, arch=arch,
                                   width=width, size=size, epochs=int(epochs), out=out, log=io.StringIO(),
-                                  on_epoch=on_epoch, on_batch=on_batch, skipped=skipped)
+                                  on_epoch=on_epoch, on_batch=on_batch, skipped=skipped,
+                                  names={str(folder): upload_name} if folder else None)
         studio.remember_trained(out)
         st.session_state["trained"] = {"path": str(out), "card": card.to_json(), "history": history,
                                        "skipped": skipped}
     except (CrackInputError, ValueError) as error:
-        st.error(_message(error, folder, upload_name))
+        st.error(studio.plain(error))
         if previous:
             st.info(f"The previous model, {Path(previous['path']).name}, is still offered in the other pages' "
                     "model list.")

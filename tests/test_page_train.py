@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from cracklib import studio
 from cracklib.io import crack_image
 from cracklib.run import png_bytes
+from helpers import unescaped
 
 ROOT = Path(__file__).resolve().parent.parent
 APP, PAGE = str(ROOT / "app.py"), str(ROOT / "pages" / "train.py")
@@ -93,6 +94,14 @@ def test_bad_files_in_the_zip_are_left_out_and_named_one_per_line():
     assert all(tempfile.gettempdir() not in line for line in lines)  # file names, not server paths
     card = json.loads(at.session_state["trained"]["card"])
     assert len(card["training_data"]["left_out"]) == 2  # the model card says what it was trained without
+    assert list(card["training_data"]["sources"]) == ["survey.zip"]  # counted under the upload's name
+    assert tempfile.gettempdir() not in at.session_state["trained"]["card"]
+
+
+def test_an_upload_with_no_images_is_named_by_its_file_name_not_its_server_folder():
+    at = _train_on_zip(_zip({"data/manifest.csv": "image,mask,label,split,group\n"}))
+    assert not at.exception and not at.success
+    assert [unescaped(error.value) for error in at.error] == ["survey.zip: no images"]
 
 
 def test_a_zip_whose_every_image_is_bad_is_one_error_and_leaves_no_folder(own_temp_folder):

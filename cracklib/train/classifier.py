@@ -199,7 +199,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
                    init_from: str | None = None, oversample_sources: dict[str, int] | None = None,
                    command: str | None = None, log=sys.stderr, on_epoch: Callable[[EpochStats], None] | None = None,
                    on_batch: Callable[[int, int], None] | None = None, until_epoch: int | None = None,
-                   patience: int = TrainingConfig.patience, skipped: list[str] | None = None) -> ModelCard:
+                   patience: int = TrainingConfig.patience, skipped: list[str] | None = None,
+                   names: dict[str, str] | None = None) -> ModelCard:
     """Train on data folders (train split; val split for checkpointing) or on synthetic images,
     then write the weights, the model card and the damage-free baselines.
 
@@ -215,6 +216,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     :class:`CrackInputError`; with a ``skipped`` list, it is left out and
     described there instead (one line each), the model card names them too, and
     the run trains on the rest. No readable training image is one error.
+    ``names`` maps a data folder to the name its messages and the card use
+    (an upload's file name for its temporary folder).
     """
     start = time.perf_counter()
     normalization = Normalization()
@@ -228,7 +231,8 @@ def train_and_save(*, data: list[str] | None = None, synthetic: int | None = Non
     else:
         arrays, sources, test_sets = cached_examples(data or [], size, seed=seed, settings=patch_settings,
                                                      hard_negatives_from=hard_negatives_from,
-                                                     cache_dir=cache_dir, log=log, skipped=skipped)
+                                                     cache_dir=cache_dir, log=log, skipped=skipped,
+                                                     names=names)
         x_train, y_train, x_val, y_val = (arrays[k] for k in ("x_train", "y_train", "x_val", "y_val"))
         if not len(y_train):
             if skipped:

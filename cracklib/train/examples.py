@@ -207,9 +207,10 @@ def _file_size(path: Path) -> str:
 
 
 def _cache_key(datasets: dict[str, list[Sample]], size: int, seed: int, settings: PatchSettings,
-               miner: str | None) -> str:
-    """A digest of everything the examples depend on: manifests, file sizes, settings, the mining model."""
-    parts = [str(size), str(seed), repr(settings), miner or ""]
+               miner: str | None, names: dict[str, str]) -> str:
+    """A digest of everything the examples depend on: manifests, file sizes, settings, the mining model, and
+    the folders' names (the counts are stored under them)."""
+    parts = [str(size), str(seed), repr(settings), miner or "", repr(sorted(names.items()))]
     for samples in datasets.values():
         for sample in samples:
             for path in (sample.image, sample.mask):
@@ -219,8 +220,9 @@ def _cache_key(datasets: dict[str, list[Sample]], size: int, seed: int, settings
 
 
 def _folder_examples(datasets: dict[str, list[Sample]], size: int, seed: int, settings: PatchSettings,
-                     miner: str | None, log, skipped: list[str] | None):
-    """Train/val examples and whole test images of every folder (folder → its samples); ``sources`` counts them.
+                     miner: str | None, log, skipped: list[str] | None, names: dict[str, str]):
+    """Train/val examples and whole test images of every folder (folder → its samples); ``sources`` counts them
+    under each folder's name (``names``, else the folder's own).
 
     Unreadable files raise, or with a ``skipped`` list are left out and described there.
     """
@@ -229,7 +231,7 @@ def _folder_examples(datasets: dict[str, list[Sample]], size: int, seed: int, se
     sources: dict = {}
     tests: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for folder, every in datasets.items():
-        name = Path(folder).name
+        name = names.get(folder, Path(folder).name)
         if not any(sample.split for sample in every):
             every = assign_splits(every, seed=seed)
         for split in ("train", "val"):
@@ -258,21 +260,24 @@ def _folder_examples(datasets: dict[str, list[Sample]], size: int, seed: int, se
 
 def cached_examples(data: list[str], size: int, *, seed: int = 0, settings: PatchSettings = PatchSettings(),
                     hard_negatives_from: str | None = None, cache_dir: str | Path | None = None,
-                    log=sys.stderr, skipped: list[str] | None = None):
+                    log=sys.stderr, skipped: list[str] | None = None, names: dict[str, str] | None = None):
     """:func:`_folder_examples`, decoded once: later calls with the same data and settings read a cache file.
 
     A bad manifest row or an unreadable image or mask raises :class:`CrackInputError`;
     with a ``skipped`` list, it is left out and described there instead (one
-    line each, also when the examples are read back from the cache).
+    line each, also when the examples are read back from the cache). ``names``
+    maps a folder to the name its messages and counts use (the studio passes
+    an upload's file name for the temporary folder it was unpacked into).
 
     Returns ``(arrays, sources, tests)``: arrays ``x_train, y_train, x_val, y_val``.
     """
     miner = None
     if hard_negatives_from:
         miner = hashlib.sha256(Path(hard_negatives_from).read_bytes()).hexdigest()
-    datasets = {folder: read_dataset(folder, skipped=skipped) for folder in data}
+    names = names or {}
+    datasets = {folder: read_dataset(folder, skipped=skipped, name=names.get(folder)) for folder in data}
     folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "cracklib-examples"
-    path = folder / f"examples-{_cache_key(datasets, size, seed, settings, miner)}.npz"
+    path = folder / f"examples-{_cache_key(datasets, size, seed, settings, miner, names)}.npz"
     if path.exists():
         with np.load(path) as stored:
             arrays = {k: stored[k] for k in ("x_train", "y_train", "x_val", "y_val")}
@@ -286,7 +291,8 @@ def cached_examples(data: list[str], size: int, *, seed: int = 0, settings: Patc
             skipped += unreadable
         return arrays, meta["sources"], tests
     unreadable = None if skipped is None else []
-    arrays, sources, tests = _folder_examples(datasets, size, seed, settings, hard_negatives_from, log, unreadable)
+    arrays, sources, tests = _folder_examples(datasets, size, seed, settings, hard_negatives_from, log, unreadable,
+                                              names)
     folder.mkdir(parents=True, exist_ok=True)
     extra = {f"test_{axis}_{name}": pair[i] for name, pair in tests.items() for i, axis in enumerate("xy")}
     temporary = path.with_name(path.stem + ".tmp.npz")
