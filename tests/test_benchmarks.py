@@ -340,14 +340,19 @@ def check_whole_photo_candidates(module, tmp_path, capsys):
 
 def check_self_training_val(module, tmp_path, capsys):
     out = tmp_path / "self_training.md"
-    run_in_process(module, capsys, "--out", str(out))
-    rows = table(out.read_text(), "set")
+    run_in_process(module, capsys, "--out", str(out), "--gated")
+    text = out.read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| set |"))
+    assert header.endswith("untrained_student.pt` within the explained tiles |")
+    rows = table(text, "set")
     sets = [row for row in rows if not row[0].startswith(("**", "seconds"))]
     assert [row[0] for row in sets] == ["magnetic_tiles", "crackforest"]
     mean = next(row for row in rows if row[0] == "**mean**")
-    for column in (1, 2):  # the teacher and the (untrained) student: each mean is its cells' mean
+    for column in (1, 2, 3):  # the teacher, the (untrained) student, it gated: each mean is its cells' mean
         assert float(mean[column].strip("*")) == pytest.approx(np.mean([float(row[column]) for row in sets]), abs=6e-4)
     assert all(float(row[1]) > float(row[2]) for row in sets)  # an untrained student is far below its teacher
+    seconds = [float(cell) for cell in rows[-1][1:]]
+    assert seconds[2] == pytest.approx(seconds[0] + seconds[1], abs=0.11)  # the gated mask needs both passes
 
 
 def check_gpu_check(module, tmp_path, capsys):

@@ -1,14 +1,15 @@
 """Self-trained students against their teacher, the explanation masks (docs/decisions/0020).
 
     .venv/bin/python -m benchmarks.decisions.self_training_val --students STUDENT.pt [...] [--split val]
-        [--data-root ../shared/data] [--out docs/self_training_val.md]
+        [--gated] [--data-root ../shared/data] [--out docs/self_training_val.md]
 
 The teacher is the default pipeline (each set explained by its own classifier where one is shipped:
 ``benchmarks.common.PER_SET_WEIGHTS``); each student is a segmentation network file, its map cut by the distilled
 network's own mask step (``cracklib.pipeline.default_mask("distilled")``). Scored as
 ``benchmarks.decisions.segmenters_val``: F1 of the summed confusion over each set's photos with crack pixels
 (magnetic tiles: groups crack and blowhole), photos whose truth covers more than 20 % left out. Seconds are the
-whole pipeline per set, mask step included. The rule that reads this table is in the decision record.
+whole pipeline per set, mask step included. ``--gated`` adds, for each student, its mask kept only inside the
+tiles the teacher's classifier explained (an exploratory hybrid: both passes run, so its seconds are the sum). The rule that reads this table is in the decision record.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from cracklib.pipeline import (
 from cracklib.train import save_segmenter
 
 TEACHER = "explanation masks (teacher)"
+GATED = " within the explained tiles"
 
 
 def _student_mask(path, image):
@@ -54,11 +56,22 @@ def _student_mask(path, image):
     return segment_explanation(explanation, default_mask("distilled"), photo=image).mask
 
 
+def _label(method: str, *, code: bool = False) -> str:
+    """The teacher's name, or a student's file from the project root (with ``--gated``'s words after it)."""
+    if method == TEACHER:
+        return method
+    student = method.removesuffix(GATED)
+    name = f"`{relative(student)}`" if code else relative(student)
+    return name + method[len(student):]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_root(parser)
     parser.add_argument("--students", nargs="*", default=[], help="segmentation network files (.pt with a card)")
     parser.add_argument("--split", default="val")
+    parser.add_argument("--gated", action="store_true",
+                        help="also score each student's mask inside the tiles the classifier explained")
     parser.add_argument("--out", default=str(ROOT / "docs" / "self_training_val.md"))
     add_smoke(parser)
     args = parser.parse_args(argv)
@@ -69,7 +82,7 @@ def main(argv=None) -> None:
         save_segmenter(UNet11(0.125).eval(), student)
         args.students = [str(student)]
     classifier = load_classifier(DEFAULT_WEIGHTS)
-    methods = [TEACHER, *args.students]
+    methods = [TEACHER, *args.students, *(student + GATED for student in args.students if args.gated)]
     f1: dict[str, dict[str, float]] = {}
     seconds = {method: 0.0 for method in methods}
     counts = []
@@ -83,15 +96,24 @@ def main(argv=None) -> None:
         totals = {method: Confusion() for method in methods}
         for sample in samples:
             image, truth = read_sample(sample)
-            for method in methods:
+            masks = {}
+            for method in [TEACHER, *args.students]:
                 start = time.perf_counter()
-                mask = segment(teacher, image, PipelineConfig()).mask if method == TEACHER \
-                    else _student_mask(method, image)
+                if method == TEACHER:
+                    result = segment(teacher, image, PipelineConfig())
+                    masks[method], explained = result.mask, result.explanation.explained_pixels()
+                else:
+                    masks[method] = _student_mask(method, image)
                 seconds[method] += time.perf_counter() - start
-                totals[method] = totals[method] + confusion(mask, truth)
+            for student in args.students if args.gated else []:
+                masks[student + GATED] = masks[student] & explained
+            for method in methods:
+                totals[method] = totals[method] + confusion(masks[method], truth)
         f1[name] = {method: totals[method].f1 for method in methods}
         counts.append(f"{name} {len(samples)}")
-        print(counts[-1], {relative(m) if m != TEACHER else m: round(v, 4) for m, v in f1[name].items()}, flush=True)
+        print(counts[-1], {_label(m): round(v, 4) for m, v in f1[name].items()}, flush=True)
+    for student in args.students if args.gated else []:
+        seconds[student + GATED] = seconds[TEACHER] + seconds[student]
     means = {method: float(np.mean([f1[name][method] for name in f1])) for method in methods}
     options = " " + " ".join(["--students", *map(relative, args.students)]) + \
         (f" --split {args.split}" if args.split != "val" else "")
@@ -99,7 +121,7 @@ def main(argv=None) -> None:
              generated_by(__spec__.name, options, smoke=args.smoke) + " F1 of the summed confusion over the photos "
              "whose mask holds crack pixels (magnetic tiles: groups crack and blowhole; its own classifier explains "
              "it); photos whose truth covers more than 20 % are left out. Photos: " + ", ".join(counts) + ".", "",
-             "| set | " + " | ".join(m if m == TEACHER else f"`{relative(m)}`" for m in methods) + " |",
+             "| set | " + " | ".join(_label(m, code=True) for m in methods) + " |",
              "|---|" + "---|" * len(methods)]
     for name in f1:
         lines.append(f"| {name} | " + " | ".join(f"{f1[name][m]:.3f}" for m in methods) + " |")
