@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--ignore-band", type=int, default=PseudoMaskSettings.band, metavar="PX",
                     help="pixels around the teacher's mask left out of the loss (decision 0020: 2 px 0.534, "
                          "4 px 0.528, 8 px 0.493 mean val F1 at 8 epochs)")
+    ds.add_argument("--unexplained", default="ignore", choices=["ignore", "background"],
+                    help="on a cracked photo, the tiles the classifier left unexplained: left out of the loss "
+                         "(ignore) or taught as background")
     ds.add_argument("--round-teacher", default="student", choices=list(ROUND_TEACHERS),
                     help="after the first round: student, the previous student's mask refined on the photo; "
                          "agreement, where that mask and the explanations agree")
@@ -416,9 +419,10 @@ def _distill(args) -> int:
         teachers[name] = load_classifier(weights)
     teacher = load_classifier(args.weights)
     cache = args.cache_dir or Path(tempfile.gettempdir()) / f"cracklib_pseudo_{teacher.card.sha256[:12]}" \
-        f"_band{args.ignore_band}"
+        f"_band{args.ignore_band}_{args.unexplained}"
+    settings = PseudoMaskSettings(band=args.ignore_band, ignore_unexplained=args.unexplained == "ignore")
     card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=_config(args),
-                            settings=PseudoMaskSettings(band=args.ignore_band),
+                            settings=settings,
                             rounds=args.rounds, round_teacher=args.round_teacher, teachers=teachers,
                             crops_per_image=args.crops_per_image, max_images=args.max_images, cache_dir=cache,
                             start_from=args.start_from,

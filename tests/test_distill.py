@@ -44,6 +44,19 @@ def test_a_closed_gap_in_the_mask_leaves_the_rest_of_the_photo_background():
     assert target[4, 4] == 1 and target[0, 0] == 0 and target[8, 8] == 0
 
 
+@pytest.mark.parametrize("ignore_unexplained, outside", [(True, IGNORE), (False, 0)])
+def test_the_tiles_left_unexplained_on_a_cracked_photo_are_ignored_or_background(ignore_unexplained, outside):
+    score = np.zeros((8, 8))
+    score[2, 1:3] = 0.9
+    support = np.zeros((8, 8), bool)
+    support[:4, :4] = True        # the one explained tile
+    result = SimpleNamespace(mask=score >= 0.9, score=score, threshold=0.8,
+                             explanation=SimpleNamespace(support=support))
+    target = pseudo_mask(result, PseudoMaskSettings(band=1, ignore_unexplained=ignore_unexplained))
+    assert (target[2, 1:3] == 1).all() and target[0, 3] == 0  # inside the tile: crack, and background off the band
+    assert (target[~support] == outside).all()
+
+
 def test_distillation_reads_no_pixel_mask(tmp_path, tiny_classifier):
     """Distilling on a folder whose masks are deleted gives the very same weights."""
     folder = write_synthetic_dataset(tmp_path / "data", n=8, shape=(96, 96))
