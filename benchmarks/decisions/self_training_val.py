@@ -9,7 +9,8 @@ network's own mask step (``cracklib.pipeline.default_mask("distilled")``). Score
 ``benchmarks.decisions.segmenters_val``: F1 of the summed confusion over each set's photos with crack pixels
 (magnetic tiles: groups crack and blowhole), photos whose truth covers more than 20 % left out. Seconds are the
 whole pipeline per set, mask step included. ``--gated`` adds, for each student, its mask kept only inside the
-tiles the teacher's classifier explained (an exploratory hybrid: both passes run, so its seconds are the sum). The rule that reads this table is in the decision record.
+tiles the teacher's classifier explained (an exploratory hybrid: both passes run, so its seconds are the sum).
+The rule that reads this table is in the decision record.
 """
 from __future__ import annotations
 
