@@ -83,7 +83,8 @@ def main(argv=None) -> None:
         save_segmenter(UNet11(0.125).eval(), student)
         args.students = [str(student)]
     classifier = load_classifier(DEFAULT_WEIGHTS)
-    methods = [TEACHER, *args.students, *(student + GATED for student in args.students if args.gated)]
+    gated = args.students if args.gated else []
+    methods = [TEACHER, *args.students, *(student + GATED for student in gated)]
     f1: dict[str, dict[str, float]] = {}
     seconds = {method: 0.0 for method in methods}
     counts = []
@@ -106,14 +107,14 @@ def main(argv=None) -> None:
                 else:
                     masks[method] = _student_mask(method, image)
                 seconds[method] += time.perf_counter() - start
-            for student in args.students if args.gated else []:
+            for student in gated:
                 masks[student + GATED] = masks[student] & explained
             for method in methods:
                 totals[method] = totals[method] + confusion(masks[method], truth)
         f1[name] = {method: totals[method].f1 for method in methods}
         counts.append(f"{name} {len(samples)}")
         print(counts[-1], {_label(m): round(v, 4) for m, v in f1[name].items()}, flush=True)
-    for student in args.students if args.gated else []:
+    for student in gated:
         seconds[student + GATED] = seconds[TEACHER] + seconds[student]
     means = {method: float(np.mean([f1[name][method] for name in f1])) for method in methods}
     options = " " + " ".join(["--students", *map(relative, args.students)]) + \
