@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from cracklib.run.evaluation import evaluate_samples
 from cracklib.run.export import result_files
 from cracklib.run.growth import GROWTH_CONFIG, STATIC_RULE, STATIC_RULES, TEMPORAL_MODES, monitor_growth
 from cracklib.train.classifier import train_and_save
-from cracklib.train.distill import ROUND_TEACHERS, PseudoMaskSettings, distill_and_save
+from cracklib.train.distill import ROUND_TEACHERS, PseudoMaskSettings, default_cache_dir, distill_and_save
 from cracklib.train.examples import PatchSettings
 from cracklib.train.explainer import ExplainerConfig, fit_explainer_and_save
 from cracklib.train.progress import progress_bar
@@ -419,10 +418,10 @@ def _distill(args) -> int:
             raise CrackInputError(f"--teacher-for {item}: expected FOLDER=WEIGHTS")
         teachers[name] = load_classifier(weights)
     teacher = load_classifier(args.weights)
-    cache = args.cache_dir or Path(tempfile.gettempdir()) / f"cracklib_pseudo_{teacher.card.sha256[:12]}" \
-        f"_band{args.ignore_band}_{args.unexplained}"
+    pipeline = _config(args)
     settings = PseudoMaskSettings(band=args.ignore_band, ignore_unexplained=args.unexplained == "ignore")
-    card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=_config(args),
+    cache = args.cache_dir or default_cache_dir(teacher, pipeline, settings)
+    card = distill_and_save(teacher, args.data, args.out, config=_segmenter_config(args), pipeline=pipeline,
                             settings=settings,
                             rounds=args.rounds, round_teacher=args.round_teacher, teachers=teachers,
                             crops_per_image=args.crops_per_image, max_images=args.max_images, cache_dir=cache,

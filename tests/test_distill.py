@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from cracklib.errors import CrackInputError
+from cracklib.pipeline import MaskSettings, PipelineConfig
 from cracklib.io import write_synthetic_dataset
 from cracklib.train import IGNORE, PseudoMaskSettings, SegmenterConfig, distill_and_save, pseudo_mask
-from cracklib.train.distill import explanation_targets
+from cracklib.train.distill import default_cache_dir, explanation_targets
 
 #: A result's explanation whose every tile was explained (resize mode: no tile support).
 EXPLAINED_EVERYWHERE = SimpleNamespace(support=None)
@@ -80,3 +81,13 @@ def test_a_pseudo_mask_cache_is_refused_for_another_band(tmp_path, tiny_classifi
     explanation_targets(tiny_classifier, cache_dir=tmp_path / "cache")  # the same settings: accepted
     with pytest.raises(CrackInputError, match="made with other pseudo_masks; give another --cache-dir"):
         explanation_targets(tiny_classifier, settings=PseudoMaskSettings(band=2), cache_dir=tmp_path / "cache")
+
+
+def test_the_default_cache_folder_is_named_by_what_its_targets_depend_on(tiny_classifier):
+    """Other settings get another folder, so a user changing an option never meets the stamp's refusal."""
+    default = default_cache_dir(tiny_classifier)
+    assert default == default_cache_dir(tiny_classifier, PipelineConfig(), PseudoMaskSettings())
+    others = [default_cache_dir(tiny_classifier, settings=PseudoMaskSettings(band=2)),
+              default_cache_dir(tiny_classifier, settings=PseudoMaskSettings(ignore_unexplained=False)),
+              default_cache_dir(tiny_classifier, PipelineConfig(mask=MaskSettings(threshold="otsu")))]
+    assert len({default, *others}) == 4

@@ -63,7 +63,7 @@ def _label(method: str, *, code: bool = False) -> str:
         return method
     student = method.removesuffix(GATED)
     name = f"`{relative(student)}`" if code else relative(student)
-    return name + method[len(student):]
+    return name if student == method else name + GATED
 
 
 def main(argv=None) -> None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -53,8 +54,8 @@ from cracklib.pipeline.results import SegmentationResult
 from cracklib.pipeline.settings import ExplanationSettings, MaskSettings, PipelineConfig
 from cracklib.train.segmenter import IGNORE, SegmenterConfig, train_unet_and_save
 
-__all__ = ["PseudoMaskSettings", "pseudo_mask", "explanation_targets", "student_targets", "agreement",
-           "ROUND_TEACHERS", "distill_and_save"]
+__all__ = ["PseudoMaskSettings", "pseudo_mask", "default_cache_dir", "explanation_targets", "student_targets",
+           "agreement", "ROUND_TEACHERS", "distill_and_save"]
 
 #: A function (sample, photo) -> its target (uint8: 0, 1 or IGNORE), or None for no target.
 Targets = Callable[[Sample, np.ndarray], "np.ndarray | None"]
@@ -135,6 +136,19 @@ def _stamp(cache_dir: Path, made_with: dict) -> None:
     stamp.write_text(json.dumps(made_with, indent=2))
 
 
+def _made_with(classifier: Classifier, config: PipelineConfig, settings: PseudoMaskSettings) -> dict:
+    """What a pseudo-mask cache's targets depend on: its stamp."""
+    return {"pseudo_masks": asdict(settings), "teacher_sha256": classifier.card.sha256, "pipeline": config.to_dict()}
+
+
+def default_cache_dir(classifier: Classifier, config: PipelineConfig = PipelineConfig(),
+                      settings: PseudoMaskSettings = PseudoMaskSettings()) -> Path:
+    """A pseudo-mask folder in the temp folder named by what its targets depend on, so that other settings
+    never meet a cache stamped for these."""
+    key = hashlib.sha1(json.dumps(_made_with(classifier, config, settings), sort_keys=True).encode()).hexdigest()
+    return Path(tempfile.gettempdir()) / f"cracklib_pseudo_{key[:16]}"
+
+
 def explanation_targets(classifier: Classifier, config: PipelineConfig = PipelineConfig(), *,
                         settings: PseudoMaskSettings = PseudoMaskSettings(), cache_dir: str | Path | None = None):
     """Targets from the explanation pipeline: a function (sample, image) -> uint8 target or None.
@@ -148,8 +162,7 @@ def explanation_targets(classifier: Classifier, config: PipelineConfig = Pipelin
     """
     cache_dir = Path(cache_dir) if cache_dir else None
     if cache_dir is not None:
-        _stamp(cache_dir, {"pseudo_masks": asdict(settings), "teacher_sha256": classifier.card.sha256,
-                           "pipeline": config.to_dict()})
+        _stamp(cache_dir, _made_with(classifier, config, settings))
 
     def target(sample: Sample, image: np.ndarray) -> np.ndarray | None:
         if sample.label == 0:
